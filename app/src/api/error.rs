@@ -1,0 +1,113 @@
+//! The error every server function returns. It carries only what the administrator should read;
+//! internal details are logged on the server and replaced by a generic message.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A form field is wrong; `field` is the input's name, so the form shows it beside that input.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("Your session has ended. Sign in again.")]
+    Unauthenticated,
+    #[error("You do not have permission to do this.")]
+    Forbidden,
+    #[error("{0}")]
+    Refused(String),
+    #[error("Something went wrong on the server. The details are in the server's log.")]
+    Internal,
+    /// Transport problems (network down, server unreachable) seen by the browser.
+    #[error("The request failed: {0}")]
+    Request(String),
+}
+
+impl AppError {
+    /// The message for `field`, if this error is about that field.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message for the form's banner: everything that is not about one field.
+    pub fn banner(&self) -> Option<String> {
+        match self {
+            AppError::Invalid { .. } => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Request(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<engine::Error> for AppError {
+    fn from(error: engine::Error) -> Self {
+        use engine::Error as E;
+        match error {
+            E::Invalid { field, message } | E::Conflict { field, message } => {
+                let mut message = message;
+                if let Some(first) = message.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                AppError::Invalid {
+                    field: snake_case(field),
+                    message: format!("{message}."),
+                }
+            }
+            E::InvalidCredentials => {
+                AppError::Refused("The user name or password is incorrect.".into())
+            }
+            E::SignInThrottled { retry_after } => AppError::Refused(format!(
+                "Too many failed sign-in attempts. Your account is temporarily locked; try again in {}.",
+                human_duration(retry_after)
+            )),
+            E::InvalidSetupToken => AppError::Invalid {
+                field: "setup_token".into(),
+                message: "This is not the setup token. Copy it from the server's log.".into(),
+            },
+            E::SetupAlreadyCompleted => AppError::Refused(
+                "Setup is already complete. Sign in with an administrator account.".into(),
+            ),
+            internal @ (E::Database(_) | E::PasswordHash(_)) => {
+                tracing::error!(error = %internal, "server function failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// Engine field names are the directory's (`userPrincipalName`); form inputs are the server
+/// functions' argument names (`user_principal_name`).
+#[cfg(feature = "ssr")]
+fn snake_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len() + 4);
+    for c in field.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[cfg(feature = "ssr")]
+fn human_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs().max(1);
+    match secs {
+        1 => "1 second".into(),
+        s if s < 90 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
+}

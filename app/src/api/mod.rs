@@ -1,0 +1,80 @@
+//! Server functions, by area. Each is thin: who is asking and may they, one engine call, a DTO.
+
+mod error;
+pub mod session;
+
+pub use error::AppError;
+
+/// Server-side plumbing shared by every server function (and the server's page guard).
+#[cfg(feature = "ssr")]
+pub mod context {
+    use engine::{
+        Engine,
+        accounts::{Account, Permission},
+    };
+    use leptos::prelude::*;
+    use tower_sessions::Session;
+    use uuid::Uuid;
+
+    use super::AppError;
+
+    /// The session key holding the signed-in account's id.
+    const ACCOUNT_ID: &str = "account_id";
+
+    pub fn engine() -> Result<Engine, AppError> {
+        use_context::<Engine>().ok_or_else(|| {
+            tracing::error!("the engine was not provided to the server function context");
+            AppError::Internal
+        })
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "no session layer");
+            AppError::Internal
+        })
+    }
+
+    /// The account a session belongs to, if it is still allowed to sign in.
+    pub async fn session_account(
+        engine: &Engine,
+        session: &Session,
+    ) -> Result<Option<Account>, AppError> {
+        let id = session.get::<Uuid>(ACCOUNT_ID).await.map_err(|e| {
+            tracing::error!(error = %e, "session store");
+            AppError::Internal
+        })?;
+        match id {
+            Some(id) => Ok(engine.account(id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Binds the session to `account`, under a new session id (no fixation).
+    pub async fn start_session(session: &Session, account: &Account) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(|_| AppError::Internal)?;
+        session
+            .insert(ACCOUNT_ID, account.id)
+            .await
+            .map_err(|_| AppError::Internal)
+    }
+
+    /// The signed-in account, or `Unauthenticated`.
+    pub async fn signed_in() -> Result<Account, AppError> {
+        let engine = engine()?;
+        let session = session().await?;
+        session_account(&engine, &session)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// The signed-in account if its role allows `permission`, `Forbidden` otherwise.
+    pub async fn require(permission: Permission) -> Result<Account, AppError> {
+        let account = signed_in().await?;
+        if account.may(permission) {
+            Ok(account)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

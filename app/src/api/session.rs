@@ -1,0 +1,134 @@
+//! Signing in and out, first-run setup, and who is signed in.
+
+use leptos::prelude::*;
+
+use super::AppError;
+use crate::model::Me;
+
+/// The signed-in administrator, or `None` when the session has none.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    use super::context::{engine, session, session_account};
+    let engine = engine()?;
+    let account = session_account(&engine, &session().await?).await?;
+    Ok(account.map(|account| me(&account)))
+}
+
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    user_principal_name: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use super::context::{engine, session, start_session};
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+
+    if user_principal_name.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "user_principal_name".into(),
+            message: "Enter your user name, such as ada@contoso.com.".into(),
+        });
+    }
+    if password.is_empty() {
+        return Err(AppError::Invalid {
+            field: "password".into(),
+            message: "Enter your password.".into(),
+        });
+    }
+    let client = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip());
+    let engine = engine()?;
+    let account = engine
+        .sign_in(&user_principal_name, password.into(), client)
+        .await?;
+    start_session(&session().await?, &account).await?;
+    leptos_axum::redirect(local_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let session = super::context::session().await?;
+    session.flush().await.map_err(|_| AppError::Internal)?;
+    leptos_axum::redirect("/signin");
+    Ok(())
+}
+
+/// Whether the console still needs its first Global Administrator.
+#[server(endpoint = "setup_required")]
+pub async fn setup_required() -> Result<bool, AppError> {
+    Ok(super::context::engine()?.setup_required().await?)
+}
+
+#[server(endpoint = "setup")]
+pub async fn complete_setup(
+    setup_token: String,
+    user_principal_name: String,
+    display_name: String,
+    password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    use super::context::{engine, session, start_session};
+    use engine::accounts::{NewAccount, Role};
+
+    if setup_token.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "setup_token".into(),
+            message: "Enter the setup token printed in the server's log.".into(),
+        });
+    }
+    if password != confirm_password {
+        return Err(AppError::Invalid {
+            field: "confirm_password".into(),
+            message: "The two passwords are not the same.".into(),
+        });
+    }
+    let new = NewAccount {
+        user_principal_name,
+        display_name,
+        role: Role::GlobalAdministrator,
+        password: password.into(),
+    };
+    let engine = engine()?;
+    let account = engine.complete_setup(&setup_token, new).await?;
+    start_session(&session().await?, &account).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn me(account: &engine::accounts::Account) -> Me {
+    use crate::model::Blade;
+    use engine::accounts::Permission;
+
+    let permission = |blade: Blade| match blade {
+        Blade::Home => None,
+        Blade::Users | Blade::Groups => Some(Permission::ReadDirectory),
+        Blade::EnterpriseApplications => Some(Permission::ConfigureApplications),
+        Blade::ProvisioningLogs | Blade::AuditLogs => Some(Permission::ReadLogs),
+        Blade::Settings => Some(Permission::ManageSettings),
+    };
+    Me {
+        display_name: account.display_name.clone(),
+        user_principal_name: account.user_principal_name.clone(),
+        role: account.role.display_name().to_owned(),
+        blades: Blade::ALL
+            .into_iter()
+            .filter(|&b| permission(b).is_none_or(|p| account.may(p)))
+            .collect(),
+    }
+}
+
+/// Only same-site paths are followed after sign-in, never another site (no open redirect).
+#[cfg(feature = "ssr")]
+fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path
+        }
+        _ => "/",
+    }
+}

@@ -1,0 +1,9 @@
+//! Reusable widgets. Named after what the administrator sees.
+
+mod blade_header;
+mod empty_state;
+mod form_field;
+
+pub use blade_header::BladeHeader;
+pub use empty_state::EmptyState;
+pub use form_field::{FormBanner, FormField};

@@ -1,0 +1,22 @@
+//! The Scimitar console: what the administrator sees. Pages (`routes`) compose widgets
+//! (`components`); data comes from server functions (`api`) as DTOs (`model`). Built twice: with
+//! `ssr` into the server, with `hydrate` into the browser's WASM.
+
+pub mod api;
+pub mod components;
+pub mod model;
+pub mod routes;
+
+pub use routes::{App, shell};
+
+/// The browser's entry point: attach to the server-rendered page, then mark the body so tests
+/// (and curious administrators) can tell that the page is interactive.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,47 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::session::SignIn,
+    components::{FormBanner, FormField},
+};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let error = Signal::derive(move || sign_in.value().get().and_then(Result::err));
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Sign in - Scimitar" />
+        <main class="standalone">
+            <div class="card">
+                <p class="brand">"Scimitar"</p>
+                <h1>"Sign in"</h1>
+                <FormBanner error />
+                <ActionForm action=sign_in>
+                    <input type="hidden" name="next" value=next />
+                    <FormField
+                        label="User name"
+                        name="user_principal_name"
+                        error
+                        autocomplete="username"
+                        hint="Your user principal name, such as ada@contoso.com"
+                        autofocus=true
+                    />
+                    <FormField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        error
+                        autocomplete="current-password"
+                    />
+                    <button type="submit" class="primary" disabled=move || sign_in.pending().get()>
+                        "Sign in"
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}

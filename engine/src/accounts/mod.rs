@@ -1,0 +1,137 @@
+//! Console accounts: directory users who have a password and a directory role. Creating them,
+//! signing them in (with throttling) and the first-run setup that creates the first one.
+
+mod password;
+mod role;
+mod setup;
+mod throttle;
+
+use std::{net::IpAddr, time::Instant};
+
+use secrecy::SecretString;
+use uuid::Uuid;
+
+pub use password::{
+    MAX_LENGTH as PASSWORD_MAX_LENGTH, MIN_LENGTH as PASSWORD_MIN_LENGTH, NewPassword,
+};
+pub use role::{Permission, Role};
+pub use setup::FirstRunSetup;
+pub use throttle::{Policy as ThrottlePolicy, SignInThrottle};
+
+use crate::{
+    Engine, Error, Result,
+    directory::{
+        UserPrincipalName,
+        users::{self, NewUser, User},
+    },
+};
+
+/// Who is signed in: what a session resolves to on every request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl Account {
+    /// A user is a usable console account when enabled, not deleted and holding a role.
+    fn from_user(user: User) -> Option<Account> {
+        let usable =
+            user.account_enabled && user.deleted_at.is_none() && user.password_hash.is_some();
+        Some(Account {
+            id: user.id,
+            user_principal_name: user.user_principal_name,
+            display_name: user.display_name,
+            role: user.directory_role.0.filter(|_| usable)?,
+        })
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
+    }
+}
+
+/// What an administrator (or the command line) supplies to create a console account.
+pub struct NewAccount {
+    pub user_principal_name: String,
+    /// Empty: derived from the user principal name.
+    pub display_name: String,
+    pub role: Role,
+    pub password: SecretString,
+}
+
+impl Engine {
+    pub async fn create_account(&self, new: NewAccount) -> Result<Account> {
+        let upn = UserPrincipalName::parse(&new.user_principal_name, "userPrincipalName")?;
+        let display_name = display_name_or_default(&new.display_name, &upn)?;
+        let password_hash = NewPassword::parse(new.password, "password")?.hash().await?;
+        let user = users::insert(
+            &self.db,
+            NewUser {
+                user_principal_name: &upn,
+                display_name: &display_name,
+                directory_role: Some(new.role),
+                password_hash: Some(password_hash),
+            },
+        )
+        .await?;
+        tracing::info!(upn = %user.user_principal_name, role = %new.role, "console account created");
+        Account::from_user(user)
+            .ok_or_else(|| Error::invalid("role", "the account could not be enabled"))
+    }
+
+    /// Checks a user name and password. Refuses while the account or client is throttled.
+    pub async fn sign_in(
+        &self,
+        upn: &str,
+        password: SecretString,
+        client: Option<IpAddr>,
+    ) -> Result<Account> {
+        let upn = upn.trim();
+        if let Err(retry_after) = self.throttle.check(Instant::now(), upn, client) {
+            tracing::warn!(upn, ?client, "sign-in refused: throttled");
+            return Err(Error::SignInThrottled { retry_after });
+        }
+        let user = users::find_by_upn(&self.db, upn).await?;
+        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_ok = password::verify(password, stored_hash).await;
+        match user.and_then(Account::from_user).filter(|_| password_ok) {
+            Some(account) => {
+                self.throttle.record_success(upn);
+                tracing::info!(upn = %account.user_principal_name, ?client, "signed in");
+                Ok(account)
+            }
+            None => {
+                self.throttle.record_failure(Instant::now(), upn, client);
+                tracing::warn!(upn, ?client, "sign-in failed");
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    /// The account behind a session, if it can still sign in (not disabled, deleted or demoted).
+    pub async fn account(&self, id: Uuid) -> Result<Option<Account>> {
+        Ok(users::get(&self.db, id).await?.and_then(Account::from_user))
+    }
+}
+
+fn display_name_or_default(display_name: &str, upn: &UserPrincipalName) -> Result<String> {
+    let display_name = display_name.trim();
+    if display_name.chars().count() > 256 {
+        return Err(Error::invalid(
+            "displayName",
+            "a display name has at most 256 characters",
+        ));
+    }
+    Ok(if display_name.is_empty() {
+        upn.as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        display_name.to_owned()
+    })
+}

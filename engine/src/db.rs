@@ -1,0 +1,39 @@
+//! The one place that opens the database: SQLite in WAL mode with a busy timeout and foreign keys
+//! on, migrations from `engine/migrations/` applied before anything else touches it.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "scimitar.db";
+
+/// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+pub async fn open(data_dir: &Path) -> Result<SqlitePool, sqlx::Error> {
+    std::fs::create_dir_all(data_dir)?;
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(data_dir.join(DATABASE_FILE))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL makes NORMAL durable against application crashes; only power loss can drop the
+        // last transactions, which is the trade-off every WAL deployment makes.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// True when the database answers a trivial query (what `/readyz` reports).
+pub async fn is_reachable(pool: &SqlitePool) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .is_ok()
+}

@@ -1,0 +1,58 @@
+//! The engine's one error type. Variants speak the domain's language; callers at the edges map
+//! them to HTTP statuses or form messages. Database details stay inside `Database` and go to logs.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value the caller supplied is not acceptable; `field` names the input at fault.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+
+    /// The value is well formed but collides with an existing object.
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+
+    #[error("the user name or password is incorrect")]
+    InvalidCredentials,
+
+    /// Too many failed sign-ins for this account or from this client address.
+    #[error("too many failed sign-in attempts; try again in {} seconds", retry_after.as_secs().max(1))]
+    SignInThrottled { retry_after: Duration },
+
+    /// The first-run setup token is wrong, or setup has already been completed.
+    #[error("the setup token is not valid")]
+    InvalidSetupToken,
+
+    #[error("a Global Administrator already exists; first-run setup is closed")]
+    SetupAlreadyCompleted,
+
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+
+    #[error("password hashing: {0}")]
+    PasswordHash(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::Database(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,39 @@
+//! `scimitar admin ...`: account administration from the command line, for automation and for
+//! recovering access when no administrator can sign in.
+
+use std::{io::BufRead, path::Path};
+
+use engine::{
+    Engine,
+    accounts::{NewAccount, Role},
+};
+use secrecy::SecretString;
+
+pub async fn create(
+    data_dir: &Path,
+    upn: String,
+    role: Role,
+    display_name: String,
+    password: impl BufRead,
+) -> Result<String, String> {
+    let mut line = String::new();
+    password
+        .take(4096)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let account = engine
+        .create_account(NewAccount {
+            user_principal_name: upn,
+            display_name,
+            role,
+            password: SecretString::from(password),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Created {} {} ({})",
+        account.role, account.user_principal_name, account.id
+    ))
+}

@@ -1,0 +1,118 @@
+//! The one place that reads configuration: command-line flags, each with an environment variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use engine::accounts::Role;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scimitar",
+    version,
+    about = "Self-hosted identity provisioning console"
+)]
+pub struct Cli {
+    /// Directory holding the SQLite database and other state.
+    #[arg(long, env = "SCIMITAR_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Log lines as human-readable text or as JSON objects.
+    #[arg(long, env = "SCIMITAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub serve: ServeConfig,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the console (the default when no command is given).
+    Serve,
+    /// Manage console administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a console account non-interactively; the password is read from standard input.
+    Create {
+        /// User principal name to sign in with, e.g. admin@contoso.com.
+        #[arg(long)]
+        upn: String,
+        /// Directory role: "Global Administrator", "Application Administrator",
+        /// "Cloud Application Administrator", "Application Owner" or "Reports Reader".
+        #[arg(long)]
+        role: Role,
+        /// Name shown in the console (defaults to the part of the UPN before @).
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// How the console is served.
+#[derive(Args, Clone, Debug)]
+pub struct ServeConfig {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "SCIMITAR_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Directory of the built site (WASM, JS, CSS, assets) that cargo-leptos produces.
+    #[arg(long, env = "SCIMITAR_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// The address administrators use, e.g. https://scimitar.contoso.com. State-changing
+    /// requests must come from this origin; without it, from the origin the request was sent to.
+    #[arg(long, env = "SCIMITAR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark the session cookie Secure (HTTPS only). Default: on when the public URL is https.
+    #[arg(long, env = "SCIMITAR_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+
+    /// Sign administrators out after this many minutes without a request.
+    #[arg(long, env = "SCIMITAR_SESSION_IDLE_MINUTES", default_value_t = 480)]
+    pub session_idle_minutes: u32,
+
+    /// Abort requests that take longer than this many seconds.
+    #[arg(long, env = "SCIMITAR_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Set by `cargo leptos watch` to turn on live reload.
+    #[arg(long, env = "LEPTOS_ENV", default_value = "PROD", hide = true)]
+    pub leptos_env: String,
+
+    /// Set by `cargo leptos watch`: the live-reload websocket's port.
+    #[arg(long, env = "LEPTOS_RELOAD_PORT", default_value_t = 3001, hide = true)]
+    pub reload_port: u32,
+}
+
+impl ServeConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        })
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(u64::from(self.session_idle_minutes) * 60)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,66 @@
+//! Which page a browser may load: while no Global Administrator exists every page leads to
+//! first-run setup; otherwise pages need a signed-in session, and the sign-in page sends a
+//! signed-in user home. Roles are checked by the pages themselves (403) and by every server
+//! function; this guard only decides between setup, sign-in and the portal.
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use engine::Engine;
+use http::{Method, StatusCode};
+use tower_sessions::Session;
+
+pub async fn pages(
+    State(engine): State<Engine>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if request.method() != Method::GET || path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let setup_required = match engine.setup_required().await {
+        Ok(required) => required,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot tell whether setup is required");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let redirect = if setup_required {
+        if let Err(e) = engine.ensure_setup_token().await {
+            tracing::error!(error = %e, "cannot prepare first-run setup");
+        }
+        (path != "/setup").then(|| "/setup".to_owned())
+    } else if path == "/setup" {
+        Some("/signin".to_owned())
+    } else {
+        let signed_in = match app::api::context::session_account(&engine, &session).await {
+            Ok(account) => account.is_some(),
+            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        };
+        match (path == "/signin", signed_in) {
+            (true, true) => Some("/".to_owned()),
+            (false, false) => Some(sign_in_then(path)),
+            _ => None,
+        }
+    };
+    match redirect {
+        Some(to) => Redirect::to(&to).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// The sign-in page, returning to `path` afterwards when it is a plain portal path.
+fn sign_in_then(path: &str) -> String {
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-_".contains(c));
+    if path == "/" || !plain {
+        "/signin".to_owned()
+    } else {
+        format!("/signin?next={path}")
+    }
+}

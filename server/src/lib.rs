@@ -1,0 +1,238 @@
+//! The scimitar server: builds the HTTP application around an [`Engine`] (Leptos pages and server
+//! functions, health probes, static files, sessions, security layers) and serves it until told to
+//! stop. `main.rs` only parses the command line; tests call [`build`] and [`serve`] the same way.
+
+pub mod admin;
+pub mod config;
+mod guard;
+mod health;
+mod origin;
+pub mod telemetry;
+
+use std::{future::Future, path::Path};
+
+use app::{App, shell};
+use axum::{
+    Router,
+    extract::FromRef,
+    middleware::{from_fn, from_fn_with_state},
+    routing::get,
+};
+use engine::Engine;
+use http::{HeaderValue, StatusCode, header};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::{
+    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::{config::ServeConfig, origin::OriginPolicy};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Engine(#[from] engine::Error),
+    #[error("session store: {0}")]
+    Sessions(#[from] sqlx::Error),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, FromRef)]
+struct AppState {
+    leptos_options: LeptosOptions,
+    engine: Engine,
+}
+
+/// Builds the whole HTTP application over the data in `data_dir`.
+pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Engine), StartError> {
+    let engine = Engine::open(data_dir).await?;
+    engine.ensure_setup_token().await?;
+
+    let sessions = SqliteStore::new(engine.db.clone())
+        .with_table_name("sessions")
+        .map_err(StartError::Config)?;
+    sessions.migrate().await?;
+    tokio::spawn(delete_expired_sessions(sessions.clone()));
+    let idle = time::Duration::try_from(config.session_idle())
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("scimitar_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let origin_policy =
+        OriginPolicy::new(config.public_url.as_deref()).map_err(StartError::Config)?;
+    let leptos_options = leptos_options(config);
+    let hashed_assets = leptos_options.hash_files;
+    let pkg_dir = Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let state = AppState {
+        leptos_options,
+        engine: engine.clone(),
+    };
+    let context = {
+        let engine = engine.clone();
+        move || provide_context(engine.clone())
+    };
+
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .route_layer(from_fn_with_state(engine.clone(), guard::pages));
+
+    // Hashed file names change with their content, so browsers may keep them for a year.
+    let pkg_cache = if hashed_assets {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let pkg = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(pkg_cache),
+        ))
+        .service(
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+
+    let router = Router::new()
+        .merge(pages)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest_service("/pkg", pkg)
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .with_state(state)
+        .layer(session_layer)
+        .layer(from_fn_with_state(origin_policy, origin::check))
+        .layer(from_fn(security_headers))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout(),
+        ))
+        .layer(TraceLayer::new_for_http());
+    Ok((router, engine))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `scimitar serve`: build, listen, log the address, serve until SIGINT or SIGTERM.
+pub async fn run(data_dir: &Path, config: ServeConfig) -> Result<(), StartError> {
+    let (router, _engine) = build(data_dir, &config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen {
+        address: config.listen,
+        source,
+    })?;
+    tracing::info!(data_dir = %data_dir.display(), "listening on http://{address}");
+    serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|source| StartError::Listen { address, source })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn leptos_options(config: &ServeConfig) -> LeptosOptions {
+    // cargo-leptos writes hash.txt beside the server binary when it hashes asset names; Leptos
+    // reads it from there to name the hashed files in each page.
+    let hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("hash.txt").is_file()))
+        .unwrap_or(false);
+    LeptosOptions::builder()
+        .output_name("scimitar")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(
+            config
+                .leptos_env
+                .parse::<leptos::config::Env>()
+                .unwrap_or(leptos::config::Env::PROD),
+        )
+        .reload_port(config.reload_port)
+        .hash_files(hash_files)
+        .build()
+}
+
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+async fn delete_expired_sessions(store: SqliteStore) {
+    use tower_sessions::ExpiredDeletion;
+    if let Err(e) = store
+        .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+        .await
+    {
+        tracing::error!(error = %e, "deleting expired sessions stopped");
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

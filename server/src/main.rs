@@ -1,0 +1,38 @@
+//! `scimitar`: run the console, or administer it from the command line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{AdminCommand, Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    server::telemetry::init(cli.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::run(&cli.data_dir, cli.serve)
+            .await
+            .map_err(|e| e.to_string()),
+        Command::Admin(AdminCommand::Create {
+            upn,
+            role,
+            display_name,
+            password_stdin: _,
+        }) => server::admin::create(
+            &cli.data_dir,
+            upn,
+            role,
+            display_name,
+            std::io::stdin().lock(),
+        )
+        .await
+        .map(|message| println!("{message}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
