@@ -1,4 +1,5 @@
-//! Structured logs on standard output: text for people, JSON for collectors. `RUST_LOG` filters.
+//! Structured logs on standard error (standard output stays for command results, such as a token
+//! printed once): text for people, JSON for collectors. `RUST_LOG` filters.
 
 use std::io::IsTerminal;
 
@@ -12,7 +13,8 @@ pub fn init(format: LogFormat) {
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(true)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
