@@ -163,11 +163,9 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn error_of(response: reqwest::Response) -> Value {
-    assert!(
-        !response.status().is_success(),
-        "expected a server function error"
-    );
+/// The error a server function answered with, after checking its HTTP status.
+async fn error_of(response: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
     response.json().await.unwrap()
 }
 
@@ -198,7 +196,11 @@ async fn first_run_setup_needs_the_token_from_the_log() {
                 .unwrap()
         }
     };
-    let wrong = error_of(setup("not-the-token".into()).await).await;
+    let wrong = error_of(
+        setup("not-the-token".into()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(wrong["Invalid"]["field"], "setup_token", "{wrong}");
 
     let right = setup(console.setup_token()).await;
@@ -208,9 +210,9 @@ async fn first_run_setup_needs_the_token_from_the_log() {
     // Setup is closed once a Global Administrator exists, token or not.
     let again = browser.get(console.url("/setup")).send().await.unwrap();
     assert_eq!(again.headers()[header::LOCATION], "/signin");
-    let replay = error_of(setup(console.setup_token()).await).await;
+    let replay = error_of(setup(console.setup_token()).await, StatusCode::CONFLICT).await;
     assert!(
-        replay["Refused"]
+        replay["Conflict"]
             .as_str()
             .unwrap()
             .contains("already complete"),
@@ -314,10 +316,11 @@ async fn wrong_passwords_are_refused_and_the_sixth_is_throttled_even_when_the_ne
             console
                 .sign_in(&browser, "admin@contoso.com", "wrong password!")
                 .await,
+            StatusCode::UNAUTHORIZED,
         )
         .await;
         assert_eq!(
-            refused["Refused"], "The user name or password is incorrect.",
+            refused["SignInRefused"], "The user name or password is incorrect.",
             "attempt {attempt}"
         );
     }
@@ -325,10 +328,11 @@ async fn wrong_passwords_are_refused_and_the_sixth_is_throttled_even_when_the_ne
         console
             .sign_in(&browser, "admin@contoso.com", "wrong password!")
             .await,
+        StatusCode::TOO_MANY_REQUESTS,
     )
     .await;
     assert!(
-        sixth["Refused"]
+        sixth["Throttled"]
             .as_str()
             .unwrap()
             .starts_with("Too many failed sign-in attempts"),
@@ -338,9 +342,9 @@ async fn wrong_passwords_are_refused_and_the_sixth_is_throttled_even_when_the_ne
         .sign_in(&browser, "admin@contoso.com", PASSWORD)
         .await;
     assert!(session_cookie(&seventh).is_none());
-    let seventh = error_of(seventh).await;
+    let seventh = error_of(seventh, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(
-        seventh["Refused"]
+        seventh["Throttled"]
             .as_str()
             .unwrap()
             .contains("try again in"),

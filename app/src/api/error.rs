@@ -14,13 +14,19 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("Your session has ended. Sign in again.")]
     Unauthenticated,
+    /// Wrong user name or password (which of the two is not said).
+    #[error("{0}")]
+    SignInRefused(String),
+    #[error("{0}")]
+    Throttled(String),
     #[error("You do not have permission to do this.")]
     Forbidden,
+    /// The request is valid but the state does not allow it (setup already completed).
     #[error("{0}")]
-    Refused(String),
+    Conflict(String),
     #[error("Something went wrong on the server. The details are in the server's log.")]
     Internal,
-    /// Transport problems (network down, server unreachable) seen by the browser.
+    /// Transport or protocol problems (network down, undecodable request or answer).
     #[error("The request failed: {0}")]
     Request(String),
 }
@@ -41,6 +47,19 @@ impl AppError {
             other => Some(other.to_string()),
         }
     }
+
+    /// The HTTP status a server function answers with when it fails this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::Unauthenticated | AppError::SignInRefused(_) => 401,
+            AppError::Forbidden => 403,
+            AppError::Conflict(_) => 409,
+            AppError::Throttled(_) => 429,
+            AppError::Request(_) => 400,
+            AppError::Internal => 500,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -48,6 +67,17 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Request(value.to_string())
+    }
+
+    /// Serialising the error is the last step of every failed server function on the server, so
+    /// this is where the response gets its status (instead of a blanket 500).
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let status = http::StatusCode::from_u16(self.status());
+            response.set_status(status.unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self).unwrap_or_default()
     }
 }
 
@@ -67,9 +97,9 @@ impl From<engine::Error> for AppError {
                 }
             }
             E::InvalidCredentials => {
-                AppError::Refused("The user name or password is incorrect.".into())
+                AppError::SignInRefused("The user name or password is incorrect.".into())
             }
-            E::SignInThrottled { retry_after } => AppError::Refused(format!(
+            E::SignInThrottled { retry_after } => AppError::Throttled(format!(
                 "Too many failed sign-in attempts. Your account is temporarily locked; try again in {}.",
                 human_duration(retry_after)
             )),
@@ -77,7 +107,7 @@ impl From<engine::Error> for AppError {
                 field: "setup_token".into(),
                 message: "This is not the setup token. Copy it from the server's log.".into(),
             },
-            E::SetupAlreadyCompleted => AppError::Refused(
+            E::SetupAlreadyCompleted => AppError::Conflict(
                 "Setup is already complete. Sign in with an administrator account.".into(),
             ),
             internal @ (E::Database(_) | E::PasswordHash(_)) => {
