@@ -56,6 +56,12 @@ test('first-run setup, sign in, open every blade, sign out', async ({ page }) =>
     if (blade.path !== '/') await expect(page.locator('.empty-state h2')).toBeVisible();
   }
 
+  // Asset names carry a hash of their content, so browsers may keep them for a year.
+  const stylesheet = await page.locator('link#leptos').getAttribute('href');
+  expect(stylesheet).toMatch(/^\/pkg\/scimitar\.[\w-]+\.css$/);
+  const asset = await page.request.get(stylesheet!);
+  expect(asset.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+
   await portal.signOut();
   await page.goto('/users');
   await expect(page).toHaveURL(/\/signin\?next=\/users$/);

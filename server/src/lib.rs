@@ -70,6 +70,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
+        // Saving on every request is what makes the expiry slide with activity (idle timeout).
+        .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(idle));
 
     let origin_policy =
@@ -91,7 +93,9 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(from_fn_with_state(engine.clone(), guard::pages));
+        .route_layer(from_fn_with_state(engine.clone(), guard::pages))
+        // Sessions only where they are used: static files and probes never touch the store.
+        .layer(session_layer);
 
     // Hashed file names change with their content, so browsers may keep them for a year.
     let pkg_cache = if hashed_assets {
@@ -119,7 +123,6 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
             context, shell,
         ))
         .with_state(state)
-        .layer(session_layer)
         .layer(from_fn_with_state(origin_policy, origin::check))
         .layer(from_fn(security_headers))
         .layer(CompressionLayer::new())

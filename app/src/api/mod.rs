@@ -8,10 +8,7 @@ pub use error::AppError;
 /// Server-side plumbing shared by every server function (and the server's page guard).
 #[cfg(feature = "ssr")]
 pub mod context {
-    use engine::{
-        Engine,
-        accounts::{Account, Permission},
-    };
+    use engine::{Engine, accounts::Account};
     use leptos::prelude::*;
     use tower_sessions::Session;
     use uuid::Uuid;
@@ -57,24 +54,5 @@ pub mod context {
             .insert(ACCOUNT_ID, account.id)
             .await
             .map_err(|_| AppError::Internal)
-    }
-
-    /// The signed-in account, or `Unauthenticated`.
-    pub async fn signed_in() -> Result<Account, AppError> {
-        let engine = engine()?;
-        let session = session().await?;
-        session_account(&engine, &session)
-            .await?
-            .ok_or(AppError::Unauthenticated)
-    }
-
-    /// The signed-in account if its role allows `permission`, `Forbidden` otherwise.
-    pub async fn require(permission: Permission) -> Result<Account, AppError> {
-        let account = signed_in().await?;
-        if account.may(permission) {
-            Ok(account)
-        } else {
-            Err(AppError::Forbidden)
-        }
     }
 }

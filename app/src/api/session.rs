@@ -57,12 +57,6 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
-/// Whether the console still needs its first Global Administrator.
-#[server(endpoint = "setup_required")]
-pub async fn setup_required() -> Result<bool, AppError> {
-    Ok(super::context::engine()?.setup_required().await?)
-}
-
 #[server(endpoint = "setup")]
 pub async fn complete_setup(
     setup_token: String,
