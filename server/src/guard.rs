@@ -19,7 +19,8 @@ pub async fn pages(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if request.method() != Method::GET || path.starts_with("/api/") {
+    let page_load = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !page_load || path.starts_with("/api/") {
         return next.run(request).await;
     }
     let setup_required = match engine.setup_required().await {

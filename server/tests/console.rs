@@ -239,6 +239,13 @@ async fn administrator_created_on_the_command_line_signs_in_and_out() {
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
     assert_eq!(anonymous.headers()[header::LOCATION], "/signin?next=/users");
 
+    let head = browser.head(console.url("/settings")).send().await.unwrap();
+    assert_eq!(
+        head.status(),
+        StatusCode::SEE_OTHER,
+        "HEAD is guarded like GET"
+    );
+
     let signed_in = console
         .sign_in(&browser, "ADMIN@contoso.com", PASSWORD)
         .await;
