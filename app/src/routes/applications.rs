@@ -1,16 +1,12 @@
 use leptos::prelude::*;
 
 use super::BladePage;
-use crate::{
-    components::{BladeHeader, EmptyState},
-    model::Blade,
-};
+use crate::{components::EmptyState, model::Blade};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
     view! {
         <BladePage blade=Blade::EnterpriseApplications>
-            <BladeHeader title=Blade::EnterpriseApplications.title().to_owned() />
             <EmptyState
                 title="No applications yet"
                 message="Applications you add from the gallery, such as Vonage, or create yourself will be listed here."

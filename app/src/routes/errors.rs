@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{components::BladeHeader, model::Blade};
+use crate::model::Blade;
 
 /// Sets the HTTP status of the page being rendered on the server (the browser ignores it).
 fn set_status(_status: u16) {
@@ -19,7 +19,6 @@ fn set_status(_status: u16) {
 pub fn Forbidden(blade: Blade, role: String) -> impl IntoView {
     set_status(403);
     view! {
-        <BladeHeader title=blade.title().to_owned() />
         <section class="forbidden">
             <h2>"You don't have access to this page"</h2>
             <p>

@@ -1,16 +1,12 @@
 use leptos::prelude::*;
 
 use super::BladePage;
-use crate::{
-    components::{BladeHeader, EmptyState},
-    model::Blade,
-};
+use crate::{components::EmptyState, model::Blade};
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     view! {
         <BladePage blade=Blade::Groups>
-            <BladeHeader title=Blade::Groups.title().to_owned() />
             <EmptyState
                 title="No groups to show yet"
                 message="Groups and their members will be listed here."

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::{BladePage, CurrentUser};
-use crate::{components::BladeHeader, model::Blade};
+use crate::model::Blade;
 
 /// The landing blade: a greeting and a tile for each blade the administrator may open.
 #[component]
@@ -9,7 +9,6 @@ pub fn HomePage() -> impl IntoView {
     let CurrentUser(me) = expect_context();
     view! {
         <BladePage blade=Blade::Home>
-            <BladeHeader title=Blade::Home.title().to_owned() />
             <Suspense>
                 {move || Suspend::new(async move {
                     me.await.ok().flatten().map(|me| view! {

@@ -10,6 +10,7 @@ use crate::{
         AppError,
         session::{SignOut, current_user},
     },
+    components::BladeHeader,
     model::{Blade, Me},
 };
 
@@ -96,11 +97,13 @@ fn Navigation(me: Me) -> impl IntoView {
     }
 }
 
-/// A blade's content, shown only to a signed-in user whose role may open `blade`.
+/// A top-level blade: its breadcrumbs and title, then its content, shown only to a signed-in
+/// user whose role may open `blade` (others get the 403 page).
 #[component]
 pub fn BladePage(blade: Blade, children: ChildrenFn) -> impl IntoView {
     let CurrentUser(me) = expect_context();
     view! {
+        <BladeHeader title=blade.title().to_owned() />
         <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
             {move || {
                 let children = children.clone();

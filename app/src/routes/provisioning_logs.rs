@@ -1,16 +1,12 @@
 use leptos::prelude::*;
 
 use super::BladePage;
-use crate::{
-    components::{BladeHeader, EmptyState},
-    model::Blade,
-};
+use crate::{components::EmptyState, model::Blade};
 
 #[component]
 pub fn ProvisioningLogsPage() -> impl IntoView {
     view! {
         <BladePage blade=Blade::ProvisioningLogs>
-            <BladeHeader title=Blade::ProvisioningLogs.title().to_owned() />
             <EmptyState
                 title="No provisioning logs yet"
                 message="Every decision a provisioning cycle makes for a user or group will be logged here."
