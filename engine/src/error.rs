@@ -19,6 +19,19 @@ pub enum Error {
         message: String,
     },
 
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: &'static str, id: String },
+
+    /// Optimistic concurrency: the object changed since the caller read `expected`.
+    #[error(
+        "the {kind} was changed by someone else (now at version {current}, expected {expected})"
+    )]
+    VersionMismatch {
+        kind: &'static str,
+        expected: i64,
+        current: i64,
+    },
+
     #[error("the user name or password is incorrect")]
     InvalidCredentials,
 

@@ -2,6 +2,7 @@
 //! persistence. The server and the UI's server functions call into an [`Engine`].
 
 pub mod accounts;
+pub mod audit;
 pub mod db;
 pub mod directory;
 mod error;
@@ -19,6 +20,7 @@ pub struct Engine(Arc<Inner>);
 pub struct Inner {
     pub db: SqlitePool,
     throttle: accounts::SignInThrottle,
+    feed: directory::feed::FeedNotifier,
     setup: accounts::FirstRunSetup,
 }
 
@@ -31,11 +33,18 @@ impl std::ops::Deref for Engine {
 }
 
 impl Engine {
+    /// Wakes on every committed directory change with the newest sequence number.
+    pub fn directory_changes(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.feed.subscribe()
+    }
+
     /// Opens the database in `data_dir` (migrating it) and prepares first-run setup if needed.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
         let db = db::open(data_dir).await?;
+        let latest = directory::feed::latest(&db).await?;
         Ok(Engine(Arc::new(Inner {
             db,
+            feed: directory::feed::FeedNotifier::new(latest),
             throttle: accounts::SignInThrottle::default(),
             setup: accounts::FirstRunSetup::default(),
         })))

@@ -6,6 +6,7 @@ use std::{io::BufRead, path::Path};
 use engine::{
     Engine,
     accounts::{NewAccount, Role},
+    audit::Caller,
 };
 use secrecy::SecretString;
 
@@ -24,12 +25,15 @@ pub async fn create(
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
     let account = engine
-        .create_account(NewAccount {
-            user_principal_name: upn,
-            display_name,
-            role,
-            password: SecretString::from(password),
-        })
+        .create_account(
+            &Caller::system(),
+            NewAccount {
+                user_principal_name: upn,
+                display_name,
+                role,
+                password: SecretString::from(password),
+            },
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!(

@@ -21,6 +21,8 @@ pub enum AppError {
     Throttled(String),
     #[error("You do not have permission to do this.")]
     Forbidden,
+    #[error("{0}")]
+    NotFound(String),
     /// The request is valid but the state does not allow it (setup already completed).
     #[error("{0}")]
     Conflict(String),
@@ -54,6 +56,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Unauthenticated | AppError::SignInRefused(_) => 401,
             AppError::Forbidden => 403,
+            AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::Throttled(_) => 429,
             AppError::Request(_) => 400,
@@ -96,6 +99,12 @@ impl From<engine::Error> for AppError {
                     message: format!("{message}."),
                 }
             }
+            E::NotFound { kind, .. } => {
+                AppError::NotFound(format!("This {kind} no longer exists."))
+            }
+            E::VersionMismatch { kind, .. } => AppError::Conflict(format!(
+                "This {kind} was changed by someone else while you were editing. Reload to see the changes."
+            )),
             E::InvalidCredentials => {
                 AppError::SignInRefused("The user name or password is incorrect.".into())
             }

@@ -47,6 +47,15 @@ pub mod context {
         }
     }
 
+    /// The address the request came from (the peer of the TCP connection).
+    pub async fn client_address() -> Option<std::net::IpAddr> {
+        use axum::extract::ConnectInfo;
+        leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .ok()
+            .map(|c| c.0.ip())
+    }
+
     /// Binds the session to `account`, under a new session id (no fixation).
     pub async fn start_session(session: &Session, account: &Account) -> Result<(), AppError> {
         session.cycle_id().await.map_err(|_| AppError::Internal)?;

@@ -20,9 +20,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use super::context::{engine, session, start_session};
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
+    use super::context::{client_address, engine, session, start_session};
 
     if user_principal_name.trim().is_empty() {
         return Err(AppError::Invalid {
@@ -36,10 +34,7 @@ pub async fn sign_in(
             message: "Enter your password.".into(),
         });
     }
-    let client = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0.ip());
+    let client = client_address().await;
     let engine = engine()?;
     let account = engine
         .sign_in(&user_principal_name, password.into(), client)
@@ -65,7 +60,7 @@ pub async fn complete_setup(
     password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    use super::context::{engine, session, start_session};
+    use super::context::{client_address, engine, session, start_session};
     use engine::accounts::{NewAccount, Role};
 
     if setup_token.trim().is_empty() {
@@ -87,7 +82,9 @@ pub async fn complete_setup(
         password: password.into(),
     };
     let engine = engine()?;
-    let account = engine.complete_setup(&setup_token, new).await?;
+    let account = engine
+        .complete_setup(&setup_token, new, client_address().await)
+        .await?;
     start_session(&session().await?, &account).await?;
     leptos_axum::redirect("/");
     Ok(())

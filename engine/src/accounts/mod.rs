@@ -20,9 +20,10 @@ pub use throttle::{Policy as ThrottlePolicy, SignInThrottle};
 
 use crate::{
     Engine, Error, Result,
+    audit::Caller,
     directory::{
         UserPrincipalName,
-        users::{self, NewUser, User},
+        users::{self, User, UserProfile},
     },
 };
 
@@ -38,12 +39,13 @@ pub struct Account {
 impl Account {
     /// A user is a usable console account when enabled, not deleted and holding a role.
     fn from_user(user: User) -> Option<Account> {
-        let usable =
-            user.account_enabled && user.deleted_at.is_none() && user.password_hash.is_some();
+        let usable = user.profile.account_enabled
+            && user.deleted_at.is_none()
+            && user.password_hash.is_some();
         Some(Account {
             id: user.id,
-            user_principal_name: user.user_principal_name,
-            display_name: user.display_name,
+            user_principal_name: user.profile.user_principal_name,
+            display_name: user.profile.display_name,
             role: user.directory_role.0.filter(|_| usable)?,
         })
     }
@@ -63,21 +65,28 @@ pub struct NewAccount {
 }
 
 impl Engine {
-    pub async fn create_account(&self, new: NewAccount) -> Result<Account> {
+    pub async fn create_account(&self, caller: &Caller, new: NewAccount) -> Result<Account> {
         let upn = UserPrincipalName::parse(&new.user_principal_name, "userPrincipalName")?;
         let display_name = display_name_or_default(&new.display_name, &upn)?;
         let password_hash = NewPassword::parse(new.password, "password")?.hash().await?;
-        let user = users::insert(
-            &self.db,
-            NewUser {
-                user_principal_name: &upn,
-                display_name: &display_name,
-                directory_role: Some(new.role),
-                password_hash: Some(password_hash),
-            },
+        let profile = UserProfile {
+            user_principal_name: upn.as_str().to_owned(),
+            display_name,
+            account_enabled: true,
+            ..UserProfile::default()
+        };
+        let mut tx = self.db.begin().await?;
+        let (user, sequence) = users::insert(
+            &mut tx,
+            caller,
+            profile,
+            Some(new.role),
+            Some(password_hash),
         )
         .await?;
-        tracing::info!(upn = %user.user_principal_name, role = %new.role, "console account created");
+        tx.commit().await?;
+        self.feed.published(sequence);
+        tracing::info!(upn = %user.profile.user_principal_name, role = %new.role, "console account created");
         Account::from_user(user)
             .ok_or_else(|| Error::invalid("role", "the account could not be enabled"))
     }

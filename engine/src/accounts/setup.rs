@@ -2,13 +2,13 @@
 //! one. It is guarded by a random one-time token printed to the server's log, so only whoever can
 //! read that log (the person who started the server) can claim the installation.
 
-use std::sync::Mutex;
+use std::{net::IpAddr, sync::Mutex};
 
 use rand::{Rng, distributions::Alphanumeric};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Account, NewAccount, Role};
-use crate::{Engine, Error, Result, directory::users};
+use crate::{Engine, Error, Result, audit::Caller, directory::users};
 
 #[derive(Default)]
 pub struct FirstRunSetup {
@@ -54,7 +54,12 @@ impl Engine {
 
     /// Creates the first Global Administrator if `token` is the outstanding setup token. The
     /// token is spent only when the account is created, so a form error does not burn it.
-    pub async fn complete_setup(&self, token: &str, account: NewAccount) -> Result<Account> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        account: NewAccount,
+        client: Option<IpAddr>,
+    ) -> Result<Account> {
         if !self.setup_required().await? {
             return Err(Error::SetupAlreadyCompleted);
         }
@@ -67,12 +72,15 @@ impl Engine {
             tracing::warn!("first-run setup refused: wrong setup token");
             return Err(Error::InvalidSetupToken);
         }
-        let account = self
-            .create_account(NewAccount {
-                role: Role::GlobalAdministrator,
-                ..account
-            })
-            .await?;
+        let caller = Caller {
+            client,
+            ..Caller::system()
+        };
+        let account = NewAccount {
+            role: Role::GlobalAdministrator,
+            ..account
+        };
+        let account = self.create_account(&caller, account).await?;
         *self.setup.lock() = None;
         Ok(account)
     }

@@ -1,5 +1,6 @@
 //! The directory: the users (and, later, groups) that every provisioning decision starts from.
 
+pub mod feed;
 pub mod users;
 
-pub use users::{User, UserPrincipalName};
+pub use users::{User, UserPrincipalName, UserProfile};

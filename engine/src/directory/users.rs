@@ -1,11 +1,19 @@
-//! Directory users. `userPrincipalName` is the sign-in name and is unique without regard to case
-//! (the column is `COLLATE NOCASE`); `UserPrincipalName::parse` is the only place that checks it.
+//! Directory users. `userPrincipalName` is unique without regard to case (the column is
+//! `COLLATE NOCASE`); [`UserProfile::validate`] is the one place that checks a user's attributes.
+//! Every write runs in one transaction with its change-feed entry and its audit entry.
 
-use sqlx::SqlitePool;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Error, Result, accounts::Role};
+use super::feed::{self, ChangeKind, ObjectType};
+use crate::{
+    Engine, Error, Result,
+    accounts::Role,
+    audit::{self, Caller, Target},
+};
 
 /// A syntactically valid user principal name: `local@domain`, as Entra accepts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,20 +51,7 @@ impl UserPrincipalName {
                 "the part before @ cannot start or end with a dot or contain two dots in a row",
             );
         }
-        let labels: Vec<&str> = domain.split('.').collect();
-        if labels.len() < 2 {
-            return fail("the domain after @ needs a dot, as in contoso.com");
-        }
-        for label in labels {
-            let valid = !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-');
-            if !valid {
-                return fail(&format!("the domain {domain:?} is not a valid domain name"));
-            }
-        }
+        check_domain(domain).map_err(|message| Error::invalid(field, message))?;
         Ok(UserPrincipalName(value.to_owned()))
     }
 
@@ -65,19 +60,139 @@ impl UserPrincipalName {
     }
 }
 
-/// A user as stored. Later issues add the remaining profile fields to what is read here.
+fn check_domain(domain: &str) -> Result<(), String> {
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err("the domain after @ needs a dot, as in contoso.com".into());
+    }
+    let valid = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if labels.iter().all(|l| valid(l)) {
+        Ok(())
+    } else {
+        Err(format!("the domain {domain:?} is not a valid domain name"))
+    }
+}
+
+/// Checks an email address the way mail systems accept them in practice: one @, a plausible
+/// local part, a domain with a dot.
+pub fn check_mail(mail: &str, field: &'static str) -> Result<()> {
+    let fail = |message: String| Err(Error::invalid(field, message));
+    let Some((local, domain)) = mail.rsplit_once('@') else {
+        return fail(format!("{mail:?} is not an email address: it has no @"));
+    };
+    if local.is_empty() || local.len() > 64 || local.chars().any(|c| c.is_whitespace() || c == '@')
+    {
+        return fail(format!(
+            "{mail:?} is not an email address: the part before @ is not valid"
+        ));
+    }
+    check_domain(domain).or_else(|message| fail(message))
+}
+
+/// The attributes of a user that administrators, imports and SCIM clients set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct UserProfile {
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub account_enabled: bool,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub employee_id: Option<String>,
+    pub manager_id: Option<Uuid>,
+    pub preferred_language: Option<String>,
+    pub telephone_number: Option<String>,
+    pub mobile: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl UserProfile {
+    /// Trims every value (blank becomes absent) and checks the attributes; errors name the field
+    /// in the directory's terms (`userPrincipalName`, `mail`, ...).
+    pub fn validate(mut self) -> Result<UserProfile> {
+        self.user_principal_name =
+            UserPrincipalName::parse(&self.user_principal_name, "userPrincipalName")?.0;
+        self.display_name = self.display_name.trim().to_owned();
+        if self.display_name.is_empty() {
+            return Err(Error::invalid("displayName", "enter a display name"));
+        }
+        for (field, value) in [
+            ("displayName", Some(&mut self.display_name)),
+            ("givenName", self.given_name.as_mut()),
+            ("surname", self.surname.as_mut()),
+            ("mail", self.mail.as_mut()),
+            ("mailNickname", self.mail_nickname.as_mut()),
+            ("department", self.department.as_mut()),
+            ("jobTitle", self.job_title.as_mut()),
+            ("employeeId", self.employee_id.as_mut()),
+            ("preferredLanguage", self.preferred_language.as_mut()),
+            ("telephoneNumber", self.telephone_number.as_mut()),
+            ("mobile", self.mobile.as_mut()),
+            ("externalId", self.external_id.as_mut()),
+        ] {
+            if let Some(value) = value {
+                *value = value.trim().to_owned();
+                if value.chars().count() > 256 {
+                    return Err(Error::invalid(field, "at most 256 characters"));
+                }
+            }
+        }
+        let blank_to_none = |v: &mut Option<String>| {
+            if v.as_deref().is_some_and(str::is_empty) {
+                *v = None;
+            }
+        };
+        for value in [
+            &mut self.given_name,
+            &mut self.surname,
+            &mut self.mail,
+            &mut self.mail_nickname,
+            &mut self.department,
+            &mut self.job_title,
+            &mut self.employee_id,
+            &mut self.preferred_language,
+            &mut self.telephone_number,
+            &mut self.mobile,
+            &mut self.external_id,
+        ] {
+            blank_to_none(value);
+        }
+        if let Some(mail) = &self.mail {
+            check_mail(mail, "mail")?;
+        }
+        Ok(self)
+    }
+}
+
+/// A user as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
-    pub user_principal_name: String,
-    pub display_name: String,
-    pub account_enabled: bool,
+    #[sqlx(flatten)]
+    pub profile: UserProfile,
     #[sqlx(try_from = "Option<String>")]
     pub directory_role: RoleColumn,
     pub password_hash: Option<String>,
+    pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub deleted_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// What the audit log keeps of a user: the profile, never the password hash.
+    fn audit_view(&self) -> serde_json::Value {
+        json!({ "profile": self.profile, "role": self.directory_role.0.map(Role::display_name) })
+    }
 }
 
 /// The `directory_role` column: NULL for users who are not console accounts.
@@ -92,44 +207,10 @@ impl TryFrom<Option<String>> for RoleColumn {
     }
 }
 
-const COLUMNS: &str = "id, user_principal_name, display_name, account_enabled, directory_role, \
-                       password_hash, created_at, updated_at, deleted_at";
-
-/// A new user with the fields the console needs to make an account.
-pub struct NewUser<'a> {
-    pub user_principal_name: &'a UserPrincipalName,
-    pub display_name: &'a str,
-    pub directory_role: Option<Role>,
-    pub password_hash: Option<String>,
-}
-
-pub async fn insert(db: impl sqlx::SqliteExecutor<'_>, user: NewUser<'_>) -> Result<User> {
-    let now = OffsetDateTime::now_utc();
-    let sql = format!(
-        "INSERT INTO users (id, user_principal_name, display_name, directory_role, password_hash, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-    );
-    sqlx::query_as::<_, User>(&sql)
-        .bind(Uuid::new_v4())
-        .bind(user.user_principal_name.as_str())
-        .bind(user.display_name)
-        .bind(user.directory_role.map(Role::as_str))
-        .bind(user.password_hash)
-        .bind(now)
-        .bind(now)
-        .fetch_one(db)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(ref d) if d.is_unique_violation() => Error::Conflict {
-                field: "userPrincipalName",
-                message: format!(
-                    "a user named {} already exists",
-                    user.user_principal_name.as_str()
-                ),
-            },
-            e => e.into(),
-        })
-}
+pub(crate) const COLUMNS: &str = "id, user_principal_name, display_name, given_name, surname, mail, \
+    mail_nickname, account_enabled, department, job_title, employee_id, manager_id, preferred_language, \
+    telephone_number, mobile, external_id, directory_role, password_hash, version, created_at, updated_at, \
+    deleted_at";
 
 pub async fn find_by_upn(db: &SqlitePool, upn: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
@@ -139,7 +220,7 @@ pub async fn find_by_upn(db: &SqlitePool, upn: &str) -> Result<Option<User>> {
         .await?)
 }
 
-pub async fn get(db: &SqlitePool, id: Uuid) -> Result<Option<User>> {
+pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?");
     Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
 }
@@ -153,6 +234,304 @@ pub async fn global_administrator_exists(db: impl sqlx::SqliteExecutor<'_>) -> R
     .bind(Role::GlobalAdministrator.as_str())
     .fetch_one(db)
     .await?)
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::NotFound {
+        kind: "user",
+        id: id.to_string(),
+    }
+}
+
+fn upn_taken(e: sqlx::Error, upn: &str) -> Error {
+    match e {
+        sqlx::Error::Database(ref d) if d.is_unique_violation() => Error::Conflict {
+            field: "userPrincipalName",
+            message: format!("a user named {upn} already exists"),
+        },
+        e => e.into(),
+    }
+}
+
+async fn check_manager(
+    db: &mut SqliteConnection,
+    user: Option<Uuid>,
+    manager: Option<Uuid>,
+) -> Result<()> {
+    let Some(manager) = manager else {
+        return Ok(());
+    };
+    if Some(manager) == user {
+        return Err(Error::invalid(
+            "manager",
+            "a user cannot be their own manager",
+        ));
+    }
+    if get(&mut *db, manager)
+        .await?
+        .is_none_or(|m| m.deleted_at.is_some())
+    {
+        return Err(Error::invalid(
+            "manager",
+            format!("no user with id {manager}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Inserts a user (with a role and password hash for console accounts) inside `db`'s transaction.
+pub(crate) async fn insert(
+    db: &mut SqliteConnection,
+    caller: &Caller,
+    profile: UserProfile,
+    role: Option<Role>,
+    password_hash: Option<String>,
+) -> Result<(User, i64)> {
+    let profile = profile.validate()?;
+    check_manager(db, None, profile.manager_id).await?;
+    let now = OffsetDateTime::now_utc();
+    let sql = format!(
+        "INSERT INTO users (id, user_principal_name, display_name, given_name, surname, mail, mail_nickname, \
+         account_enabled, department, job_title, employee_id, manager_id, preferred_language, telephone_number, \
+         mobile, external_id, directory_role, password_hash, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+    );
+    let p = &profile;
+    let user: User = sqlx::query_as(&sql)
+        .bind(Uuid::new_v4())
+        .bind(&p.user_principal_name)
+        .bind(&p.display_name)
+        .bind(&p.given_name)
+        .bind(&p.surname)
+        .bind(&p.mail)
+        .bind(&p.mail_nickname)
+        .bind(p.account_enabled)
+        .bind(&p.department)
+        .bind(&p.job_title)
+        .bind(&p.employee_id)
+        .bind(p.manager_id)
+        .bind(&p.preferred_language)
+        .bind(&p.telephone_number)
+        .bind(&p.mobile)
+        .bind(&p.external_id)
+        .bind(role.map(Role::as_str))
+        .bind(password_hash)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(|e| upn_taken(e, &p.user_principal_name))?;
+    let sequence = feed::append(db, ObjectType::User, user.id, ChangeKind::Created, None).await?;
+    let target = Target {
+        kind: "User",
+        id: Some(user.id),
+        name: &user.profile.user_principal_name,
+    };
+    audit::record(
+        db,
+        caller,
+        "Add user",
+        target,
+        None,
+        Some(user.audit_view()),
+    )
+    .await?;
+    Ok((user, sequence))
+}
+
+impl Engine {
+    pub async fn create_user(&self, caller: &Caller, profile: UserProfile) -> Result<User> {
+        let mut tx = self.db.begin().await?;
+        let (user, sequence) = insert(&mut tx, caller, profile, None, None).await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(user)
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<User> {
+        get(&self.db, id).await?.ok_or_else(|| not_found(id))
+    }
+
+    /// Replaces a user's profile. With `expected_version`, refuses if the user changed since.
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        profile: UserProfile,
+        expected_version: Option<i64>,
+    ) -> Result<User> {
+        let profile = profile.validate()?;
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        check_version(&before, expected_version)?;
+        if before.profile == profile {
+            return Ok(before);
+        }
+        check_manager(&mut tx, Some(id), profile.manager_id).await?;
+        let sql = format!(
+            "UPDATE users SET user_principal_name = ?, display_name = ?, given_name = ?, surname = ?, mail = ?, \
+             mail_nickname = ?, account_enabled = ?, department = ?, job_title = ?, employee_id = ?, \
+             manager_id = ?, preferred_language = ?, telephone_number = ?, mobile = ?, external_id = ?, \
+             version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
+        );
+        let p = &profile;
+        let after: User = sqlx::query_as(&sql)
+            .bind(&p.user_principal_name)
+            .bind(&p.display_name)
+            .bind(&p.given_name)
+            .bind(&p.surname)
+            .bind(&p.mail)
+            .bind(&p.mail_nickname)
+            .bind(p.account_enabled)
+            .bind(&p.department)
+            .bind(&p.job_title)
+            .bind(&p.employee_id)
+            .bind(p.manager_id)
+            .bind(&p.preferred_language)
+            .bind(&p.telephone_number)
+            .bind(&p.mobile)
+            .bind(&p.external_id)
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| upn_taken(e, &p.user_principal_name))?;
+        let sequence =
+            feed::append(&mut tx, ObjectType::User, id, ChangeKind::Updated, None).await?;
+        let target = Target {
+            kind: "User",
+            id: Some(id),
+            name: &after.profile.user_principal_name,
+        };
+        audit::record(
+            &mut tx,
+            caller,
+            "Update user",
+            target,
+            Some(before.audit_view()),
+            Some(after.audit_view()),
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(after)
+    }
+
+    /// Soft delete: the user disappears from lists and provisioning, and can be restored for
+    /// 30 days (see [`Engine::purge_deleted_users`]).
+    pub async fn delete_user(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<()> {
+        self.set_deleted(caller, id, expected_version, true).await
+    }
+
+    pub async fn restore_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        self.set_deleted(caller, id, None, false).await
+    }
+
+    async fn set_deleted(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        expected_version: Option<i64>,
+        delete: bool,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        check_version(&before, expected_version)?;
+        if before.deleted_at.is_some() == delete {
+            return if delete { Err(not_found(id)) } else { Ok(()) };
+        }
+        sqlx::query(
+            "UPDATE users SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(delete.then(OffsetDateTime::now_utc))
+        .bind(OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| upn_taken(e, &before.profile.user_principal_name))?;
+        let (change, activity) = if delete {
+            (ChangeKind::SoftDeleted, "Delete user")
+        } else {
+            (ChangeKind::Restored, "Restore user")
+        };
+        let sequence = feed::append(&mut tx, ObjectType::User, id, change, None).await?;
+        let target = Target {
+            kind: "User",
+            id: Some(id),
+            name: &before.profile.user_principal_name,
+        };
+        audit::record(&mut tx, caller, activity, target, None, None).await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+
+    /// Hard delete ("Delete permanently"): the row and its memberships go; a tombstone stays in
+    /// the change feed so provisioning deletes the account in every application.
+    pub async fn purge_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        sqlx::query("DELETE FROM group_members WHERE member_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET manager_id = NULL WHERE manager_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let sequence =
+            feed::append(&mut tx, ObjectType::User, id, ChangeKind::HardDeleted, None).await?;
+        let target = Target {
+            kind: "User",
+            id: Some(id),
+            name: &before.profile.user_principal_name,
+        };
+        audit::record(
+            &mut tx,
+            caller,
+            "Delete user permanently",
+            target,
+            Some(before.audit_view()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+
+    /// Hard-deletes users soft-deleted more than `retention` ago (the daily purge).
+    pub async fn purge_deleted_users(&self, retention: time::Duration) -> Result<u64> {
+        let cutoff = OffsetDateTime::now_utc() - retention;
+        let expired: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE deleted_at < ?")
+            .bind(cutoff)
+            .fetch_all(&self.db)
+            .await?;
+        for id in &expired {
+            self.purge_user(&Caller::system(), *id).await?;
+        }
+        Ok(expired.len() as u64)
+    }
+}
+
+fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != user.version => Err(Error::VersionMismatch {
+            kind: "user",
+            expected,
+            current: user.version,
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -187,5 +566,41 @@ mod tests {
             assert!(err.contains(expected), "{input:?}: {err}");
             assert!(err.starts_with("upn: "), "{err}");
         }
+    }
+
+    #[test]
+    fn profiles_are_trimmed_and_checked() {
+        let profile = UserProfile {
+            user_principal_name: " ada@contoso.com".into(),
+            display_name: " Ada ".into(),
+            mail: Some("  ".into()),
+            department: Some(" R&D ".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(profile.display_name, "Ada");
+        assert_eq!(profile.mail, None);
+        assert_eq!(profile.department.as_deref(), Some("R&D"));
+
+        let bad_mail = UserProfile {
+            user_principal_name: "ada@contoso.com".into(),
+            display_name: "Ada".into(),
+            mail: Some("ada.contoso.com".into()),
+            ..Default::default()
+        };
+        let err = bad_mail.validate().unwrap_err();
+        assert!(matches!(err, Error::Invalid { field: "mail", .. }), "{err}");
+        let no_name = UserProfile {
+            user_principal_name: "ada@contoso.com".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            no_name.validate().unwrap_err(),
+            Error::Invalid {
+                field: "displayName",
+                ..
+            }
+        ));
     }
 }
