@@ -5,6 +5,7 @@ mod password;
 mod role;
 mod setup;
 mod throttle;
+mod tokens;
 
 use std::{net::IpAddr, time::Instant};
 
@@ -17,6 +18,7 @@ pub use password::{
 pub use role::{Permission, Role};
 pub use setup::FirstRunSetup;
 pub use throttle::{Policy as ThrottlePolicy, SignInThrottle};
+pub use tokens::{Scope, Token};
 
 use crate::{
     Engine, Error, Result,
@@ -37,11 +39,15 @@ pub struct Account {
 }
 
 impl Account {
-    /// A user is a usable console account when enabled, not deleted and holding a role.
+    /// A user who may sign in: enabled, not deleted, holding a role and a password.
     fn from_user(user: User) -> Option<Account> {
-        let usable = user.profile.account_enabled
-            && user.deleted_at.is_none()
-            && user.password_hash.is_some();
+        user.password_hash.is_some().then_some(())?;
+        Account::acting(user)
+    }
+
+    /// A user who may act (through a session or a token): enabled, not deleted, holding a role.
+    fn acting(user: User) -> Option<Account> {
+        let usable = user.profile.account_enabled && user.deleted_at.is_none();
         Some(Account {
             id: user.id,
             user_principal_name: user.profile.user_principal_name,

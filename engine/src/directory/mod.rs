@@ -1,6 +1,7 @@
 //! The directory: the users (and, later, groups) that every provisioning decision starts from.
 
 pub mod feed;
+pub mod groups;
 pub mod users;
 
 pub use users::{User, UserPrincipalName, UserProfile};

@@ -1,0 +1,458 @@
+//! Directory groups and their direct members (users or groups; nesting is stored, not expanded).
+//! Like users, every write runs in one transaction with its change-feed and audit entries; a
+//! membership change bumps the group's version, since it changes what the group is.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::feed::{self, ChangeKind, ObjectType};
+use crate::{
+    Engine, Error, Result,
+    audit::{self, Caller, Target},
+};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct GroupProfile {
+    pub display_name: String,
+    pub description: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl GroupProfile {
+    pub fn validate(mut self) -> Result<GroupProfile> {
+        self.display_name = self.display_name.trim().to_owned();
+        if self.display_name.is_empty() {
+            return Err(Error::invalid("displayName", "enter a name for the group"));
+        }
+        if self.display_name.chars().count() > 256 {
+            return Err(Error::invalid("displayName", "at most 256 characters"));
+        }
+        for value in [
+            &mut self.description,
+            &mut self.mail_nickname,
+            &mut self.external_id,
+        ] {
+            *value = value
+                .take()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty());
+        }
+        Ok(self)
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Group {
+    pub id: Uuid,
+    #[sqlx(flatten)]
+    pub profile: GroupProfile,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub deleted_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Member {
+    pub id: Uuid,
+    pub member_type: ObjectType,
+    pub display_name: String,
+}
+
+const COLUMNS: &str = "id, display_name, description, mail_nickname, external_id, version, created_at, updated_at, deleted_at";
+
+pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<Group>> {
+    let sql = format!("SELECT {COLUMNS} FROM groups WHERE id = ?");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
+}
+
+/// Direct members of a group, users and groups, with their display names.
+pub async fn members(db: &SqlitePool, group_id: Uuid) -> Result<Vec<Member>> {
+    Ok(sqlx::query_as(
+        "SELECT m.member_id AS id, m.member_type, COALESCE(u.display_name, g.display_name, '') AS display_name \
+         FROM group_members m LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id \
+         LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id \
+         WHERE m.group_id = ? ORDER BY display_name COLLATE NOCASE, id",
+    )
+    .bind(group_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The groups a user or group is a direct member of.
+pub async fn memberships(db: &SqlitePool, member_id: Uuid) -> Result<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id \
+         WHERE m.member_id = ? AND g.deleted_at IS NULL ORDER BY g.display_name COLLATE NOCASE",
+    )
+    .bind(member_id)
+    .fetch_all(db)
+    .await?)
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::NotFound {
+        kind: "group",
+        id: id.to_string(),
+    }
+}
+
+/// What a member id refers to: an undeleted user or group.
+async fn member_type(
+    db: &mut SqliteConnection,
+    group_id: Uuid,
+    member: Uuid,
+) -> Result<ObjectType> {
+    if member == group_id {
+        return Err(Error::invalid(
+            "members",
+            "a group cannot be a member of itself",
+        ));
+    }
+    let kind: Option<String> = sqlx::query_scalar(
+        "SELECT 'User' FROM users WHERE id = ?1 AND deleted_at IS NULL \
+         UNION ALL SELECT 'Group' FROM groups WHERE id = ?1 AND deleted_at IS NULL",
+    )
+    .bind(member)
+    .fetch_optional(&mut *db)
+    .await?;
+    match kind.as_deref() {
+        Some("User") => Ok(ObjectType::User),
+        Some(_) => Ok(ObjectType::Group),
+        None => Err(Error::invalid(
+            "members",
+            format!("no user or group with id {member}"),
+        )),
+    }
+}
+
+impl Group {
+    fn audit_view(&self) -> serde_json::Value {
+        json!({ "profile": self.profile })
+    }
+}
+
+impl Engine {
+    pub async fn group(&self, id: Uuid) -> Result<Group> {
+        get(&self.db, id).await?.ok_or_else(|| not_found(id))
+    }
+
+    pub async fn create_group(
+        &self,
+        caller: &Caller,
+        profile: GroupProfile,
+        members: &[Uuid],
+    ) -> Result<Group> {
+        let profile = profile.validate()?;
+        let mut tx = self.db.begin().await?;
+        let now = OffsetDateTime::now_utc();
+        let sql = format!(
+            "INSERT INTO groups (id, display_name, description, mail_nickname, external_id, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+        );
+        let group: Group = sqlx::query_as(&sql)
+            .bind(Uuid::new_v4())
+            .bind(&profile.display_name)
+            .bind(&profile.description)
+            .bind(&profile.mail_nickname)
+            .bind(&profile.external_id)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut sequence = feed::append(
+            &mut tx,
+            ObjectType::Group,
+            group.id,
+            ChangeKind::Created,
+            None,
+        )
+        .await?;
+        let target = Target {
+            kind: "Group",
+            id: Some(group.id),
+            name: &group.profile.display_name,
+        };
+        audit::record(
+            &mut tx,
+            caller,
+            "Add group",
+            target,
+            None,
+            Some(group.audit_view()),
+        )
+        .await?;
+        sequence = change_members(&mut tx, caller, &group, members, &[])
+            .await?
+            .unwrap_or(sequence);
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(group)
+    }
+
+    pub async fn update_group(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        profile: GroupProfile,
+        expected_version: Option<i64>,
+    ) -> Result<Group> {
+        let profile = profile.validate()?;
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id)
+            .await?
+            .filter(|g| g.deleted_at.is_none())
+            .ok_or_else(|| not_found(id))?;
+        check_version(&before, expected_version)?;
+        if before.profile == profile {
+            return Ok(before);
+        }
+        let sql = format!(
+            "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
+             version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
+        );
+        let after: Group = sqlx::query_as(&sql)
+            .bind(&profile.display_name)
+            .bind(&profile.description)
+            .bind(&profile.mail_nickname)
+            .bind(&profile.external_id)
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sequence =
+            feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?;
+        let target = Target {
+            kind: "Group",
+            id: Some(id),
+            name: &after.profile.display_name,
+        };
+        audit::record(
+            &mut tx,
+            caller,
+            "Update group",
+            target,
+            Some(before.audit_view()),
+            Some(after.audit_view()),
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(after)
+    }
+
+    /// Adds and removes direct members; ids already in (or already out) are ignored.
+    pub async fn change_group_members(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        add: &[Uuid],
+        remove: &[Uuid],
+        expected_version: Option<i64>,
+    ) -> Result<Group> {
+        let mut tx = self.db.begin().await?;
+        let group = get(&mut *tx, id)
+            .await?
+            .filter(|g| g.deleted_at.is_none())
+            .ok_or_else(|| not_found(id))?;
+        check_version(&group, expected_version)?;
+        let sequence = change_members(&mut tx, caller, &group, add, remove).await?;
+        let group = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        tx.commit().await?;
+        if let Some(sequence) = sequence {
+            self.feed.published(sequence);
+        }
+        Ok(group)
+    }
+
+    /// Soft delete, restorable for 30 days like users.
+    pub async fn delete_group(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<()> {
+        self.set_group_deleted(caller, id, expected_version, true)
+            .await
+    }
+
+    pub async fn restore_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        self.set_group_deleted(caller, id, None, false).await
+    }
+
+    async fn set_group_deleted(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        expected_version: Option<i64>,
+        delete: bool,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        check_version(&before, expected_version)?;
+        if before.deleted_at.is_some() == delete {
+            return if delete { Err(not_found(id)) } else { Ok(()) };
+        }
+        sqlx::query(
+            "UPDATE groups SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(delete.then(OffsetDateTime::now_utc))
+        .bind(OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let (change, activity) = if delete {
+            (ChangeKind::SoftDeleted, "Delete group")
+        } else {
+            (ChangeKind::Restored, "Restore group")
+        };
+        let sequence = feed::append(&mut tx, ObjectType::Group, id, change, None).await?;
+        let target = Target {
+            kind: "Group",
+            id: Some(id),
+            name: &before.profile.display_name,
+        };
+        audit::record(&mut tx, caller, activity, target, None, None).await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+
+    /// Hard delete: the group, its memberships (both ways) go; a tombstone stays in the feed.
+    pub async fn purge_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        sqlx::query("DELETE FROM group_members WHERE member_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM groups WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let sequence = feed::append(
+            &mut tx,
+            ObjectType::Group,
+            id,
+            ChangeKind::HardDeleted,
+            None,
+        )
+        .await?;
+        let target = Target {
+            kind: "Group",
+            id: Some(id),
+            name: &before.profile.display_name,
+        };
+        audit::record(
+            &mut tx,
+            caller,
+            "Delete group permanently",
+            target,
+            Some(before.audit_view()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+}
+
+/// Applies membership changes inside a transaction: one feed entry per member added or removed,
+/// one audit entry for the lot, one version bump. Returns the last sequence, if anything changed.
+async fn change_members(
+    tx: &mut SqliteConnection,
+    caller: &Caller,
+    group: &Group,
+    add: &[Uuid],
+    remove: &[Uuid],
+) -> Result<Option<i64>> {
+    let mut sequence = None;
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for &member in add.iter().collect::<BTreeSet<_>>() {
+        let kind = member_type(tx, group.id, member).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(group.id)
+        .bind(member)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            sequence = Some(
+                feed::append(
+                    tx,
+                    ObjectType::Group,
+                    group.id,
+                    ChangeKind::MemberAdded,
+                    Some(member),
+                )
+                .await?,
+            );
+            added.push(member);
+        }
+    }
+    for &member in remove.iter().collect::<BTreeSet<_>>() {
+        let deleted = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
+            .bind(group.id)
+            .bind(member)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            sequence = Some(
+                feed::append(
+                    tx,
+                    ObjectType::Group,
+                    group.id,
+                    ChangeKind::MemberRemoved,
+                    Some(member),
+                )
+                .await?,
+            );
+            removed.push(member);
+        }
+    }
+    if sequence.is_some() {
+        sqlx::query("UPDATE groups SET version = version + 1, updated_at = ? WHERE id = ?")
+            .bind(OffsetDateTime::now_utc())
+            .bind(group.id)
+            .execute(&mut *tx)
+            .await?;
+        let target = Target {
+            kind: "Group",
+            id: Some(group.id),
+            name: &group.profile.display_name,
+        };
+        let change = json!({ "added": added, "removed": removed });
+        audit::record(
+            tx,
+            caller,
+            "Update group members",
+            target,
+            None,
+            Some(change),
+        )
+        .await?;
+    }
+    Ok(sequence)
+}
+
+fn check_version(group: &Group, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != group.version => Err(Error::VersionMismatch {
+            kind: "group",
+            expected,
+            current: group.version,
+        }),
+        _ => Ok(()),
+    }
+}
