@@ -1,0 +1,19 @@
+//! The SCIM 2.0 protocol (RFC 7643, RFC 7644), once, for both directions: filters and PATCH,
+//! errors, resource representations, discovery documents, and the inbound service over the
+//! directory. HTTP handlers live in the server; they only translate requests to calls here.
+
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod resources;
+pub mod schema;
+
+pub use error::ScimError;
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// The most resources one list response returns.
+pub const MAX_PAGE: u32 = 1000;
