@@ -92,7 +92,7 @@ pub fn check_mail(mail: &str, field: &'static str) -> Result<()> {
             "{mail:?} is not an email address: the part before @ is not valid"
         ));
     }
-    check_domain(domain).or_else(|message| fail(message))
+    check_domain(domain).or_else(fail)
 }
 
 /// The attributes of a user that administrators, imports and SCIM clients set.

@@ -440,7 +440,6 @@ impl<'a> Parser<'a> {
     /// `[urn:...:]name[.sub]`. A schema URN is recognised by its `urn:` prefix and runs to the
     /// last colon before the attribute name.
     fn attr_path(&mut self) -> Result<AttrPath, FilterError> {
-        let start = self.at;
         let mut schema = None;
         let rest: String = self.chars[self.at..].iter().collect();
         if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("urn:") {
@@ -454,9 +453,7 @@ impl<'a> Parser<'a> {
             schema = Some(token[..colon].to_owned());
             self.at += token[..=colon].chars().count();
         }
-        let name = self
-            .name()
-            .map_err(|e| if self.at == start { e } else { e })?;
+        let name = self.name()?;
         let sub = if self.peek() == Some('.')
             && self
                 .chars
@@ -469,6 +466,87 @@ impl<'a> Parser<'a> {
             None
         };
         Ok(AttrPath { schema, name, sub })
+    }
+}
+
+impl Filter {
+    /// Evaluates the filter against one JSON value (a resource, or one value of a multi-valued
+    /// attribute for value paths). Strings compare without regard to case, as SCIM's default
+    /// `caseExact: false` asks.
+    pub fn matches(&self, item: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        let lookup = |path: &AttrPath| -> Option<&Value> {
+            let object = item.as_object()?;
+            let top = object
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&path.name))
+                .map(|(_, v)| v)?;
+            match &path.sub {
+                Some(sub) => top
+                    .as_object()?
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(sub))
+                    .map(|(_, v)| v),
+                None => Some(top),
+            }
+        };
+        match self {
+            Filter::Or(a, b) => a.matches(item) || b.matches(item),
+            Filter::And(a, b) => a.matches(item) && b.matches(item),
+            Filter::Not(inner) => !inner.matches(item),
+            Filter::Present(path) => match lookup(path) {
+                None | Some(Value::Null) => false,
+                Some(Value::String(s)) => !s.is_empty(),
+                Some(Value::Array(a)) => !a.is_empty(),
+                Some(_) => true,
+            },
+            Filter::Compare(path, op, expected) => match lookup(path) {
+                Some(Value::Array(values)) => values.iter().any(|v| compare(v, *op, expected)),
+                Some(value) => compare(value, *op, expected),
+                None => matches!(
+                    (op, expected),
+                    (CompareOp::Eq, CompValue::Null) | (CompareOp::Ne, _)
+                ),
+            },
+            Filter::ValuePath { attr, filter } => match lookup(attr) {
+                Some(Value::Array(values)) => values.iter().any(|v| filter.matches(v)),
+                Some(value) => filter.matches(value),
+                None => false,
+            },
+        }
+    }
+}
+
+fn compare(actual: &serde_json::Value, op: CompareOp, expected: &CompValue) -> bool {
+    use serde_json::Value;
+    use std::cmp::Ordering;
+    let ordering = match (actual, expected) {
+        (Value::String(a), CompValue::String(e)) => {
+            let (a, e) = (a.to_lowercase(), e.to_lowercase());
+            match op {
+                CompareOp::Co => return a.contains(&e),
+                CompareOp::Sw => return a.starts_with(&e),
+                CompareOp::Ew => return a.ends_with(&e),
+                _ => a.cmp(&e),
+            }
+        }
+        (Value::Bool(a), CompValue::Bool(e)) => a.cmp(e),
+        (Value::Number(a), CompValue::Number(e)) => match a.as_f64().and_then(|a| a.partial_cmp(e))
+        {
+            Some(o) => o,
+            None => return false,
+        },
+        (Value::Null, CompValue::Null) => Ordering::Equal,
+        _ => return op == CompareOp::Ne,
+    };
+    match op {
+        CompareOp::Eq => ordering == Ordering::Equal,
+        CompareOp::Ne => ordering != Ordering::Equal,
+        CompareOp::Gt => ordering == Ordering::Greater,
+        CompareOp::Ge => ordering != Ordering::Less,
+        CompareOp::Lt => ordering == Ordering::Less,
+        CompareOp::Le => ordering != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
     }
 }
 
@@ -670,86 +748,5 @@ mod tests {
         );
         assert!(PatchPath::parse("members[value eq ").is_err());
         assert!(PatchPath::parse("a b").is_err());
-    }
-}
-
-impl Filter {
-    /// Evaluates the filter against one JSON value (a resource, or one value of a multi-valued
-    /// attribute for value paths). Strings compare without regard to case, as SCIM's default
-    /// `caseExact: false` asks.
-    pub fn matches(&self, item: &serde_json::Value) -> bool {
-        use serde_json::Value;
-        let lookup = |path: &AttrPath| -> Option<&Value> {
-            let object = item.as_object()?;
-            let top = object
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&path.name))
-                .map(|(_, v)| v)?;
-            match &path.sub {
-                Some(sub) => top
-                    .as_object()?
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(sub))
-                    .map(|(_, v)| v),
-                None => Some(top),
-            }
-        };
-        match self {
-            Filter::Or(a, b) => a.matches(item) || b.matches(item),
-            Filter::And(a, b) => a.matches(item) && b.matches(item),
-            Filter::Not(inner) => !inner.matches(item),
-            Filter::Present(path) => match lookup(path) {
-                None | Some(Value::Null) => false,
-                Some(Value::String(s)) => !s.is_empty(),
-                Some(Value::Array(a)) => !a.is_empty(),
-                Some(_) => true,
-            },
-            Filter::Compare(path, op, expected) => match lookup(path) {
-                Some(Value::Array(values)) => values.iter().any(|v| compare(v, *op, expected)),
-                Some(value) => compare(value, *op, expected),
-                None => matches!(
-                    (op, expected),
-                    (CompareOp::Eq, CompValue::Null) | (CompareOp::Ne, _)
-                ),
-            },
-            Filter::ValuePath { attr, filter } => match lookup(attr) {
-                Some(Value::Array(values)) => values.iter().any(|v| filter.matches(v)),
-                Some(value) => filter.matches(value),
-                None => false,
-            },
-        }
-    }
-}
-
-fn compare(actual: &serde_json::Value, op: CompareOp, expected: &CompValue) -> bool {
-    use serde_json::Value;
-    use std::cmp::Ordering;
-    let ordering = match (actual, expected) {
-        (Value::String(a), CompValue::String(e)) => {
-            let (a, e) = (a.to_lowercase(), e.to_lowercase());
-            match op {
-                CompareOp::Co => return a.contains(&e),
-                CompareOp::Sw => return a.starts_with(&e),
-                CompareOp::Ew => return a.ends_with(&e),
-                _ => a.cmp(&e),
-            }
-        }
-        (Value::Bool(a), CompValue::Bool(e)) => a.cmp(e),
-        (Value::Number(a), CompValue::Number(e)) => match a.as_f64().and_then(|a| a.partial_cmp(e))
-        {
-            Some(o) => o,
-            None => return false,
-        },
-        (Value::Null, CompValue::Null) => Ordering::Equal,
-        _ => return op == CompareOp::Ne,
-    };
-    match op {
-        CompareOp::Eq => ordering == Ordering::Equal,
-        CompareOp::Ne => ordering != Ordering::Equal,
-        CompareOp::Gt => ordering == Ordering::Greater,
-        CompareOp::Ge => ordering != Ordering::Less,
-        CompareOp::Lt => ordering == Ordering::Less,
-        CompareOp::Le => ordering != Ordering::Greater,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
     }
 }
