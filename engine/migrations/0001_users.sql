@@ -7,7 +7,7 @@ CREATE TABLE users (
     surname             TEXT,
     mail                TEXT,
     mail_nickname       TEXT,
-    account_enabled     INTEGER NOT NULL DEFAULT 1,
+    account_enabled     INTEGER,                            -- NULL: not set, which counts as enabled
     department          TEXT,
     job_title           TEXT,
     employee_id         TEXT,

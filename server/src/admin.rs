@@ -1,11 +1,11 @@
-//! `scimitar admin ...`: account administration from the command line, for automation and for
-//! recovering access when no administrator can sign in.
+//! `scimitar admin ...` and `scimitar token ...`: administration from the command line, for
+//! automation and for recovering access when no administrator can sign in.
 
 use std::{io::BufRead, path::Path};
 
 use engine::{
     Engine,
-    accounts::{NewAccount, Role},
+    accounts::{NewAccount, Role, Scope},
     audit::Caller,
 };
 use secrecy::SecretString;
@@ -40,4 +40,17 @@ pub async fn create(
         "Created {} {} ({})",
         account.role, account.user_principal_name, account.id
     ))
+}
+
+/// Creates a token for the account `upn`; returns the secret, which is shown only this once.
+pub async fn create_token(data_dir: &Path, upn: &str, scopes: &[Scope], name: &str) -> Result<String, String> {
+    use secrecy::ExposeSecret;
+    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let owner = engine::directory::users::find_by_upn(&engine.db, upn)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named {upn}"))?;
+    let (secret, _) =
+        engine.create_token(&Caller::system(), owner.id, name, scopes).await.map_err(|e| e.to_string())?;
+    Ok(secret.expose_secret().to_owned())
 }

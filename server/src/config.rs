@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use engine::accounts::Role;
+use engine::accounts::{Role, Scope};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +40,25 @@ pub enum Command {
     /// Manage console administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage machine tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for a console account and print it once on standard output.
+    Create {
+        /// The user principal name of the token's owner; the token acts with their role.
+        #[arg(long)]
+        upn: String,
+        /// What the token may call: scim (inbound SCIM), api (REST API). Repeat for both.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<Scope>,
+        /// A name to recognise the token by in Settings.
+        #[arg(long, default_value = "created on the command line")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

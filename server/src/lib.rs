@@ -7,6 +7,7 @@ pub mod config;
 mod guard;
 mod health;
 mod origin;
+mod scim;
 pub mod telemetry;
 
 use std::{future::Future, path::Path};
@@ -114,7 +115,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
                 .precompressed_gzip(),
         );
 
-    let router = Router::new()
+    let scim = scim::router(scim::ScimState { engine: engine.clone(), public_url: config.public_url.clone() });
+    let console = Router::new()
         .merge(pages)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -123,7 +125,11 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
             context, shell,
         ))
         .with_state(state)
-        .layer(from_fn_with_state(origin_policy, origin::check))
+        // Cookie-authenticated requests only; /scim/v2 takes bearer tokens and no cookies.
+        .layer(from_fn_with_state(origin_policy, origin::check));
+    let router = Router::new()
+        .nest("/scim/v2", scim)
+        .merge(console)
         .layer(from_fn(security_headers))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::{AdminCommand, Cli, Command};
+use server::config::{AdminCommand, Cli, Command, TokenCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,6 +27,9 @@ async fn main() -> ExitCode {
         )
         .await
         .map(|message| println!("{message}")),
+        Command::Token(TokenCommand::Create { upn, scopes, name }) => {
+            server::admin::create_token(&cli.data_dir, &upn, &scopes, &name).await.map(|token| println!("{token}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

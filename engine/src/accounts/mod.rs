@@ -47,7 +47,7 @@ impl Account {
 
     /// A user who may act (through a session or a token): enabled, not deleted, holding a role.
     fn acting(user: User) -> Option<Account> {
-        let usable = user.profile.account_enabled && user.deleted_at.is_none();
+        let usable = user.profile.is_enabled() && user.deleted_at.is_none();
         Some(Account {
             id: user.id,
             user_principal_name: user.profile.user_principal_name,
@@ -78,7 +78,7 @@ impl Engine {
         let profile = UserProfile {
             user_principal_name: upn.as_str().to_owned(),
             display_name,
-            account_enabled: true,
+            account_enabled: Some(true),
             ..UserProfile::default()
         };
         let mut tx = self.db.begin().await?;

@@ -65,7 +65,7 @@ pub struct Member {
     pub display_name: String,
 }
 
-const COLUMNS: &str = "id, display_name, description, mail_nickname, external_id, version, created_at, updated_at, deleted_at";
+pub(crate) const COLUMNS: &str = "id, display_name, description, mail_nickname, external_id, version, created_at, updated_at, deleted_at";
 
 pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<Group>> {
     let sql = format!("SELECT {COLUMNS} FROM groups WHERE id = ?");
@@ -244,6 +244,59 @@ impl Engine {
         .await?;
         tx.commit().await?;
         self.feed.published(sequence);
+        Ok(after)
+    }
+
+    /// Replaces a group's profile and its whole member list in one transaction (SCIM PUT/PATCH).
+    pub async fn replace_group(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        profile: GroupProfile,
+        members: &[Uuid],
+        expected_version: Option<i64>,
+    ) -> Result<Group> {
+        let profile = profile.validate()?;
+        let mut tx = self.db.begin().await?;
+        let before = get(&mut *tx, id).await?.filter(|g| g.deleted_at.is_none()).ok_or_else(|| not_found(id))?;
+        check_version(&before, expected_version)?;
+        let mut sequence = None;
+        if before.profile != profile {
+            sqlx::query(
+                "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
+                 version = version + 1, updated_at = ? WHERE id = ?",
+            )
+            .bind(&profile.display_name)
+            .bind(&profile.description)
+            .bind(&profile.mail_nickname)
+            .bind(&profile.external_id)
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sequence = Some(feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?);
+            let target = Target { kind: "Group", id: Some(id), name: &profile.display_name };
+            let after = json!({ "profile": profile });
+            audit::record(&mut tx, caller, "Update group", target, Some(before.audit_view()), Some(after)).await?;
+        }
+        let current: BTreeSet<Uuid> = sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let wanted: BTreeSet<Uuid> = members.iter().copied().collect();
+        let add: Vec<Uuid> = wanted.difference(&current).copied().collect();
+        let remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
+        let renamed = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        if let Some(s) = change_members(&mut tx, caller, &renamed, &add, &remove).await? {
+            sequence = Some(s);
+        }
+        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        tx.commit().await?;
+        if let Some(sequence) = sequence {
+            self.feed.published(sequence);
+        }
         Ok(after)
     }
 

@@ -79,6 +79,23 @@ fn check_domain(domain: &str) -> Result<(), String> {
     }
 }
 
+/// The rule every user name meets, however it arrives: SCIM clients may send any unique string
+/// (RFC 7643 §4.1.1), so the stricter `name@domain` form ([`UserPrincipalName::parse`]) is what
+/// the console's forms and imports ask of people, not what the directory stores.
+fn check_user_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("userPrincipalName", "enter a user principal name such as ada@contoso.com"));
+    }
+    if name.chars().count() > UserPrincipalName::MAX_TOTAL {
+        return Err(Error::invalid("userPrincipalName", "a user principal name has at most 256 characters"));
+    }
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid("userPrincipalName", format!("the character {bad:?} is not allowed")));
+    }
+    Ok(name.to_owned())
+}
+
 /// Checks an email address the way mail systems accept them in practice: one @, a plausible
 /// local part, a domain with a dot.
 pub fn check_mail(mail: &str, field: &'static str) -> Result<()> {
@@ -104,7 +121,8 @@ pub struct UserProfile {
     pub surname: Option<String>,
     pub mail: Option<String>,
     pub mail_nickname: Option<String>,
-    pub account_enabled: bool,
+    /// `None`: never set, which counts as enabled (Entra's default for accountEnabled).
+    pub account_enabled: Option<bool>,
     pub department: Option<String>,
     pub job_title: Option<String>,
     pub employee_id: Option<String>,
@@ -116,15 +134,16 @@ pub struct UserProfile {
 }
 
 impl UserProfile {
+    pub fn is_enabled(&self) -> bool {
+        self.account_enabled.unwrap_or(true)
+    }
+
     /// Trims every value (blank becomes absent) and checks the attributes; errors name the field
     /// in the directory's terms (`userPrincipalName`, `mail`, ...).
     pub fn validate(mut self) -> Result<UserProfile> {
-        self.user_principal_name =
-            UserPrincipalName::parse(&self.user_principal_name, "userPrincipalName")?.0;
+        self.user_principal_name = check_user_name(&self.user_principal_name)?;
+        // Optional here, as in SCIM; the console's forms ask for one.
         self.display_name = self.display_name.trim().to_owned();
-        if self.display_name.is_empty() {
-            return Err(Error::invalid("displayName", "enter a display name"));
-        }
         for (field, value) in [
             ("displayName", Some(&mut self.display_name)),
             ("givenName", self.given_name.as_mut()),
@@ -228,7 +247,7 @@ pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<U
 /// Whether an enabled, undeleted Global Administrator who can sign in exists.
 pub async fn global_administrator_exists(db: impl sqlx::SqliteExecutor<'_>) -> Result<bool> {
     Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE directory_role = ? AND account_enabled \
+        "SELECT EXISTS (SELECT 1 FROM users WHERE directory_role = ? AND COALESCE(account_enabled, 1) \
          AND deleted_at IS NULL AND password_hash IS NOT NULL)",
     )
     .bind(Role::GlobalAdministrator.as_str())

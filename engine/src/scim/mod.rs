@@ -5,8 +5,10 @@
 pub mod error;
 pub mod filter;
 pub mod patch;
+pub mod query;
 pub mod resources;
 pub mod schema;
+pub mod service;
 
 pub use error::ScimError;
 

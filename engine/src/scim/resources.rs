@@ -87,7 +87,7 @@ pub fn user_json(user: &User, groups: &[(Uuid, String)], base: &str) -> Value {
     if !phones.is_empty() {
         out.insert("phoneNumbers".into(), Value::Array(phones));
     }
-    out.insert("active".into(), json!(p.account_enabled));
+    put(&mut out, "active", p.account_enabled);
     put(&mut out, "title", p.job_title.clone());
     put(&mut out, "preferredLanguage", p.preferred_language.clone());
     if !groups.is_empty() {
@@ -265,10 +265,10 @@ pub fn user_from_json(body: &Value) -> Result<UserProfile, ScimError> {
     let phones = values(object, "phoneNumbers")?;
     let enterprise = complex(object, ENTERPRISE_USER)?;
     let active = match field(object, "active") {
-        None => true,
-        Some(v) => boolean(v).ok_or_else(|| {
+        None => None,
+        Some(v) => Some(boolean(v).ok_or_else(|| {
             ScimError::invalid_value(format!("active must be true or false, not {v}"))
-        })?,
+        })?),
     };
     let manager = match enterprise.and_then(|e| field(e, "manager")) {
         None => None,

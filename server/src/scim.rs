@@ -1,0 +1,386 @@
+//! Inbound SCIM 2.0 at `/scim/v2`: axum handlers that authenticate the bearer token, check its
+//! owner's role, and hand the request to the engine's SCIM service. Every answer, errors included,
+//! is `application/scim+json`.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{ConnectInfo, Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{Next, from_fn_with_state},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use engine::{
+    Engine,
+    accounts::{Account, Permission, Scope},
+    audit::{Actor, Caller},
+    scim::{
+        LIST_RESPONSE, ScimError,
+        query::{ListQuery, Projection},
+        resources::{etag, parse_etag},
+        schema,
+        service::ResourceKind,
+    },
+};
+use serde_json::{Value, json};
+
+const SCIM_JSON: &str = "application/scim+json";
+
+#[derive(Clone)]
+pub struct ScimState {
+    pub engine: Engine,
+    /// The console's public URL, if configured; otherwise links use the request's Host.
+    pub public_url: Option<String>,
+}
+
+/// Who is calling, once the token checked out.
+#[derive(Clone)]
+struct ScimCaller {
+    account: Account,
+    caller: Caller,
+}
+
+pub fn router(state: ScimState) -> Router {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema_by_id))
+        .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search_users))
+        .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", post(search_groups))
+        .route("/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
+        .route("/.search", post(search_all))
+        .fallback(|| async { error(ScimError::new(404, None, "no such SCIM endpoint")) })
+        .layer(from_fn_with_state(state.clone(), authenticate))
+        .with_state(state)
+}
+
+fn scim_response(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+fn error(e: ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = scim_response(status, e.body());
+    if e.status == 401 {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimitar\""));
+    }
+    response
+}
+
+/// A resource with its ETag (and Location, when created).
+fn resource(status: StatusCode, (body, version): (Value, i64)) -> Response {
+    let location = body["meta"]["location"].as_str().map(str::to_owned);
+    let mut response = scim_response(status, body);
+    if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED {
+        if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+async fn authenticate(State(state): State<ScimState>, mut request: Request, next: Next) -> Response {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .map(str::to_owned);
+    let Some(token) = token else {
+        return error(ScimError::new(401, None, "send a token with the scim scope as Authorization: Bearer <token>"));
+    };
+    match state.engine.authenticate_token(&token, Scope::Scim).await {
+        Ok(Some((account, token))) => {
+            let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+            let caller = Caller {
+                actor: Actor::Token { id: token.id, owner: account.user_principal_name.clone() },
+                client,
+            };
+            request.extensions_mut().insert(ScimCaller { account, caller });
+            next.run(request).await
+        }
+        Ok(None) => error(ScimError::new(401, None, "the token is not valid, has been revoked, or lacks the scim scope")),
+        Err(e) => error(e.into()),
+    }
+}
+
+/// The caller, if their role may change the directory.
+fn writer(request_caller: &ScimCaller) -> Result<&Caller, ScimError> {
+    if request_caller.account.may(Permission::WriteDirectory) {
+        Ok(&request_caller.caller)
+    } else {
+        Err(ScimError::new(
+            403,
+            None,
+            format!("the token's owner is a {} and may not change the directory", request_caller.account.role),
+        ))
+    }
+}
+
+fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
+    match &state.public_url {
+        Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}/scim/v2")
+        }
+    }
+}
+
+/// Query parameters are matched without regard to case (RFC 7644 §3.4.2).
+fn list_query(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
+    ListQuery::from_params(|name| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()))
+}
+
+fn projection(params: &HashMap<String, String>) -> Projection {
+    let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    Projection::from_params(get("attributes"), get("excludedAttributes"))
+}
+
+/// A `.search` body's parameters, arrays of attribute names joined as in a query string.
+fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
+    let object = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a SearchRequest object"))?;
+    ListQuery::from_params(|name| {
+        let (_, value) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
+            _ => None,
+        }
+    })
+}
+
+fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(bytes).map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some("*") => Ok(None),
+        Some(tag) => parse_etag(tag)
+            .map(Some)
+            .ok_or_else(|| ScimError::new(412, None, format!("If-Match {tag:?} is not a version of this resource"))),
+    }
+}
+
+fn list_of(resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": resources.len(),
+        "startIndex": 1,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+async fn service_provider_config(State(state): State<ScimState>, headers: HeaderMap) -> Response {
+    scim_response(StatusCode::OK, schema::service_provider_config(&base_url(&state, &headers)))
+}
+
+async fn resource_types(State(state): State<ScimState>, headers: HeaderMap) -> Response {
+    scim_response(StatusCode::OK, list_of(schema::resource_types(&base_url(&state, &headers))))
+}
+
+async fn resource_type(State(state): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    match schema::resource_types(&base_url(&state, &headers)).into_iter().find(|t| t["id"] == id.as_str()) {
+        Some(found) => scim_response(StatusCode::OK, found),
+        None => error(ScimError::not_found("ResourceType", &id)),
+    }
+}
+
+async fn schemas(State(state): State<ScimState>, headers: HeaderMap) -> Response {
+    scim_response(StatusCode::OK, list_of(schema::schemas(&base_url(&state, &headers))))
+}
+
+async fn schema_by_id(State(state): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    match schema::schemas(&base_url(&state, &headers)).into_iter().find(|s| s["id"] == id.as_str()) {
+        Some(found) => scim_response(StatusCode::OK, found),
+        None => error(ScimError::not_found("Schema", &id)),
+    }
+}
+
+async fn list(state: ScimState, kind: ResourceKind, headers: HeaderMap, query: Result<ListQuery, ScimError>) -> Response {
+    let result = match query {
+        Ok(query) => state.engine.scim_list(kind, &query, &base_url(&state, &headers)).await,
+        Err(e) => Err(e),
+    };
+    result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
+}
+
+async fn list_users(State(s): State<ScimState>, h: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+    list(s, ResourceKind::User, h, list_query(&p)).await
+}
+
+async fn list_groups(State(s): State<ScimState>, h: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+    list(s, ResourceKind::Group, h, list_query(&p)).await
+}
+
+async fn search_users(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
+    list(s, ResourceKind::User, h, json_body(&body).and_then(|b| search_query(&b))).await
+}
+
+async fn search_groups(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
+    list(s, ResourceKind::Group, h, json_body(&body).and_then(|b| search_query(&b))).await
+}
+
+async fn search_all(State(state): State<ScimState>, headers: HeaderMap, body: Bytes) -> Response {
+    let base = base_url(&state, &headers);
+    let result = match json_body(&body).and_then(|b| search_query(&b)) {
+        Ok(query) => state.engine.scim_search_all(&query, &base).await,
+        Err(e) => Err(e),
+    };
+    result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
+}
+
+async fn get_one(state: ScimState, kind: ResourceKind, id: String, headers: HeaderMap, params: HashMap<String, String>) -> Response {
+    let base = base_url(&state, &headers);
+    state.engine.scim_get(kind, &id, &projection(&params), &base).await.map_or_else(error, |r| resource(StatusCode::OK, r))
+}
+
+async fn get_user(
+    State(s): State<ScimState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    get_one(s, ResourceKind::User, id, h, p).await
+}
+
+async fn get_group(
+    State(s): State<ScimState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    get_one(s, ResourceKind::Group, id, h, p).await
+}
+
+async fn create(state: ScimState, kind: ResourceKind, caller: ScimCaller, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let caller = writer(&caller)?;
+        let body = json_body(&body)?;
+        state.engine.scim_create(caller, kind, &body, &base_url(&state, &headers)).await
+    };
+    result.await.map_or_else(error, |r| resource(StatusCode::CREATED, r))
+}
+
+async fn create_user(State(s): State<ScimState>, axum::Extension(c): axum::Extension<ScimCaller>, h: HeaderMap, b: Bytes) -> Response {
+    create(s, ResourceKind::User, c, h, b).await
+}
+
+async fn create_group(State(s): State<ScimState>, axum::Extension(c): axum::Extension<ScimCaller>, h: HeaderMap, b: Bytes) -> Response {
+    create(s, ResourceKind::Group, c, h, b).await
+}
+
+#[derive(Clone, Copy)]
+enum Write {
+    Replace,
+    Patch,
+}
+
+async fn write(
+    state: ScimState,
+    kind: ResourceKind,
+    how: Write,
+    id: String,
+    caller: ScimCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let caller = writer(&caller)?;
+        let body = json_body(&body)?;
+        let expected = if_match(&headers)?;
+        let base = base_url(&state, &headers);
+        match how {
+            Write::Replace => state.engine.scim_replace(caller, kind, &id, &body, expected, &base).await,
+            Write::Patch => state.engine.scim_patch(caller, kind, &id, &body, expected, &base).await,
+        }
+    };
+    result.await.map_or_else(error, |r| resource(StatusCode::OK, r))
+}
+
+async fn replace_user(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    write(s, ResourceKind::User, Write::Replace, id, c, h, b).await
+}
+
+async fn patch_user(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    write(s, ResourceKind::User, Write::Patch, id, c, h, b).await
+}
+
+async fn replace_group(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    write(s, ResourceKind::Group, Write::Replace, id, c, h, b).await
+}
+
+async fn patch_group(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
+    write(s, ResourceKind::Group, Write::Patch, id, c, h, b).await
+}
+
+async fn delete(state: ScimState, kind: ResourceKind, id: String, caller: ScimCaller, headers: HeaderMap) -> Response {
+    let result = async {
+        let caller = writer(&caller)?;
+        state.engine.scim_delete(caller, kind, &id, if_match(&headers)?).await
+    };
+    match result.await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn delete_user(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+) -> Response {
+    delete(s, ResourceKind::User, id, c, h).await
+}
+
+async fn delete_group(
+    State(s): State<ScimState>,
+    Path(id): Path<String>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+) -> Response {
+    delete(s, ResourceKind::Group, id, c, h).await
+}
