@@ -2,6 +2,8 @@
 -- feed every provisioning job reads, the audit log, and machine tokens.
 
 ALTER TABLE users ADD COLUMN external_id TEXT;
+-- Entra's extensionAttribute1..15, as a JSON object of the ones that are set.
+ALTER TABLE users ADD COLUMN extension_attributes TEXT NOT NULL DEFAULT '{}';
 -- Bumped by every update; SCIM's ETag / meta.version and the UI's optimistic concurrency.
 ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 

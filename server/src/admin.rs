@@ -43,14 +43,21 @@ pub async fn create(
 }
 
 /// Creates a token for the account `upn`; returns the secret, which is shown only this once.
-pub async fn create_token(data_dir: &Path, upn: &str, scopes: &[Scope], name: &str) -> Result<String, String> {
+pub async fn create_token(
+    data_dir: &Path,
+    upn: &str,
+    scopes: &[Scope],
+    name: &str,
+) -> Result<String, String> {
     use secrecy::ExposeSecret;
     let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
     let owner = engine::directory::users::find_by_upn(&engine.db, upn)
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user named {upn}"))?;
-    let (secret, _) =
-        engine.create_token(&Caller::system(), owner.id, name, scopes).await.map_err(|e| e.to_string())?;
+    let (secret, _) = engine
+        .create_token(&Caller::system(), owner.id, name, scopes)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(secret.expose_secret().to_owned())
 }

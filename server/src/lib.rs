@@ -115,7 +115,10 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
                 .precompressed_gzip(),
         );
 
-    let scim = scim::router(scim::ScimState { engine: engine.clone(), public_url: config.public_url.clone() });
+    let scim = scim::router(scim::ScimState {
+        engine: engine.clone(),
+        public_url: config.public_url.clone(),
+    });
     let console = Router::new()
         .merge(pages)
         .route("/healthz", get(health::healthz))

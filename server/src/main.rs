@@ -28,7 +28,9 @@ async fn main() -> ExitCode {
         .await
         .map(|message| println!("{message}")),
         Command::Token(TokenCommand::Create { upn, scopes, name }) => {
-            server::admin::create_token(&cli.data_dir, &upn, &scopes, &name).await.map(|token| println!("{token}"))
+            server::admin::create_token(&cli.data_dir, &upn, &scopes, &name)
+                .await
+                .map(|token| println!("{token}"))
         }
     };
     match result {

@@ -52,10 +52,22 @@ pub fn router(state: ScimState) -> Router {
         .route("/Schemas/{id}", get(schema_by_id))
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", post(search_users))
-        .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route(
+            "/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
         .route("/Groups", get(list_groups).post(create_group))
         .route("/Groups/.search", post(search_groups))
-        .route("/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
+        .route(
+            "/Groups/{id}",
+            get(get_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
+        )
         .route("/.search", post(search_all))
         .fallback(|| async { error(ScimError::new(404, None, "no such SCIM endpoint")) })
         .layer(from_fn_with_state(state.clone(), authenticate))
@@ -64,7 +76,9 @@ pub fn router(state: ScimState) -> Router {
 
 fn scim_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     response
 }
 
@@ -72,7 +86,10 @@ fn error(e: ScimError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = scim_response(status, e.body());
     if e.status == 401 {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"scimitar\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scimitar\""),
+        );
     }
     response
 }
@@ -84,36 +101,59 @@ fn resource(status: StatusCode, (body, version): (Value, i64)) -> Response {
     if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
-    if status == StatusCode::CREATED {
-        if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
+    if status == StatusCode::CREATED
+        && let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok())
+    {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     response
 }
 
-async fn authenticate(State(state): State<ScimState>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    State(state): State<ScimState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let token = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .map(str::to_owned);
     let Some(token) = token else {
-        return error(ScimError::new(401, None, "send a token with the scim scope as Authorization: Bearer <token>"));
+        return error(ScimError::new(
+            401,
+            None,
+            "send a token with the scim scope as Authorization: Bearer <token>",
+        ));
     };
     match state.engine.authenticate_token(&token, Scope::Scim).await {
         Ok(Some((account, token))) => {
-            let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+            let client = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
             let caller = Caller {
-                actor: Actor::Token { id: token.id, owner: account.user_principal_name.clone() },
+                actor: Actor::Token {
+                    id: token.id,
+                    owner: account.user_principal_name.clone(),
+                },
                 client,
             };
-            request.extensions_mut().insert(ScimCaller { account, caller });
+            request
+                .extensions_mut()
+                .insert(ScimCaller { account, caller });
             next.run(request).await
         }
-        Ok(None) => error(ScimError::new(401, None, "the token is not valid, has been revoked, or lacks the scim scope")),
+        Ok(None) => error(ScimError::new(
+            401,
+            None,
+            "the token is not valid, has been revoked, or lacks the scim scope",
+        )),
         Err(e) => error(e.into()),
     }
 }
@@ -126,7 +166,10 @@ fn writer(request_caller: &ScimCaller) -> Result<&Caller, ScimError> {
         Err(ScimError::new(
             403,
             None,
-            format!("the token's owner is a {} and may not change the directory", request_caller.account.role),
+            format!(
+                "the token's owner is a {} and may not change the directory",
+                request_caller.account.role
+            ),
         ))
     }
 }
@@ -135,7 +178,10 @@ fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
     match &state.public_url {
         Some(url) => format!("{}/scim/v2", url.trim_end_matches('/')),
         None => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}/scim/v2")
         }
     }
@@ -143,39 +189,62 @@ fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
 
 /// Query parameters are matched without regard to case (RFC 7644 §3.4.2).
 fn list_query(params: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
-    ListQuery::from_params(|name| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()))
+    ListQuery::from_params(|name| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    })
 }
 
 fn projection(params: &HashMap<String, String>) -> Projection {
-    let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
     Projection::from_params(get("attributes"), get("excludedAttributes"))
 }
 
 /// A `.search` body's parameters, arrays of attribute names joined as in a query string.
 fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
-    let object = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a SearchRequest object"))?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the body must be a SearchRequest object"))?;
     ListQuery::from_params(|name| {
         let (_, value) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
         match value {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
-            Value::Array(items) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             _ => None,
         }
     })
 }
 
 fn json_body(bytes: &Bytes) -> Result<Value, ScimError> {
-    serde_json::from_slice(bytes).map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
 }
 
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
     match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
         None => Ok(None),
         Some("*") => Ok(None),
-        Some(tag) => parse_etag(tag)
-            .map(Some)
-            .ok_or_else(|| ScimError::new(412, None, format!("If-Match {tag:?} is not a version of this resource"))),
+        Some(tag) => parse_etag(tag).map(Some).ok_or_else(|| {
+            ScimError::new(
+                412,
+                None,
+                format!("If-Match {tag:?} is not a version of this resource"),
+            )
+        }),
     }
 }
 
@@ -190,53 +259,106 @@ fn list_of(resources: Vec<Value>) -> Value {
 }
 
 async fn service_provider_config(State(state): State<ScimState>, headers: HeaderMap) -> Response {
-    scim_response(StatusCode::OK, schema::service_provider_config(&base_url(&state, &headers)))
+    scim_response(
+        StatusCode::OK,
+        schema::service_provider_config(&base_url(&state, &headers)),
+    )
 }
 
 async fn resource_types(State(state): State<ScimState>, headers: HeaderMap) -> Response {
-    scim_response(StatusCode::OK, list_of(schema::resource_types(&base_url(&state, &headers))))
+    scim_response(
+        StatusCode::OK,
+        list_of(schema::resource_types(&base_url(&state, &headers))),
+    )
 }
 
-async fn resource_type(State(state): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    match schema::resource_types(&base_url(&state, &headers)).into_iter().find(|t| t["id"] == id.as_str()) {
+async fn resource_type(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match schema::resource_types(&base_url(&state, &headers))
+        .into_iter()
+        .find(|t| t["id"] == id.as_str())
+    {
         Some(found) => scim_response(StatusCode::OK, found),
         None => error(ScimError::not_found("ResourceType", &id)),
     }
 }
 
 async fn schemas(State(state): State<ScimState>, headers: HeaderMap) -> Response {
-    scim_response(StatusCode::OK, list_of(schema::schemas(&base_url(&state, &headers))))
+    scim_response(
+        StatusCode::OK,
+        list_of(schema::schemas(&base_url(&state, &headers))),
+    )
 }
 
-async fn schema_by_id(State(state): State<ScimState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    match schema::schemas(&base_url(&state, &headers)).into_iter().find(|s| s["id"] == id.as_str()) {
+async fn schema_by_id(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match schema::schemas(&base_url(&state, &headers))
+        .into_iter()
+        .find(|s| s["id"] == id.as_str())
+    {
         Some(found) => scim_response(StatusCode::OK, found),
         None => error(ScimError::not_found("Schema", &id)),
     }
 }
 
-async fn list(state: ScimState, kind: ResourceKind, headers: HeaderMap, query: Result<ListQuery, ScimError>) -> Response {
+async fn list(
+    state: ScimState,
+    kind: ResourceKind,
+    headers: HeaderMap,
+    query: Result<ListQuery, ScimError>,
+) -> Response {
     let result = match query {
-        Ok(query) => state.engine.scim_list(kind, &query, &base_url(&state, &headers)).await,
+        Ok(query) => {
+            state
+                .engine
+                .scim_list(kind, &query, &base_url(&state, &headers))
+                .await
+        }
         Err(e) => Err(e),
     };
     result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
 }
 
-async fn list_users(State(s): State<ScimState>, h: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+async fn list_users(
+    State(s): State<ScimState>,
+    h: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
     list(s, ResourceKind::User, h, list_query(&p)).await
 }
 
-async fn list_groups(State(s): State<ScimState>, h: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+async fn list_groups(
+    State(s): State<ScimState>,
+    h: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
     list(s, ResourceKind::Group, h, list_query(&p)).await
 }
 
 async fn search_users(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
-    list(s, ResourceKind::User, h, json_body(&body).and_then(|b| search_query(&b))).await
+    list(
+        s,
+        ResourceKind::User,
+        h,
+        json_body(&body).and_then(|b| search_query(&b)),
+    )
+    .await
 }
 
 async fn search_groups(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
-    list(s, ResourceKind::Group, h, json_body(&body).and_then(|b| search_query(&b))).await
+    list(
+        s,
+        ResourceKind::Group,
+        h,
+        json_body(&body).and_then(|b| search_query(&b)),
+    )
+    .await
 }
 
 async fn search_all(State(state): State<ScimState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -248,9 +370,19 @@ async fn search_all(State(state): State<ScimState>, headers: HeaderMap, body: By
     result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
 }
 
-async fn get_one(state: ScimState, kind: ResourceKind, id: String, headers: HeaderMap, params: HashMap<String, String>) -> Response {
+async fn get_one(
+    state: ScimState,
+    kind: ResourceKind,
+    id: String,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+) -> Response {
     let base = base_url(&state, &headers);
-    state.engine.scim_get(kind, &id, &projection(&params), &base).await.map_or_else(error, |r| resource(StatusCode::OK, r))
+    state
+        .engine
+        .scim_get(kind, &id, &projection(&params), &base)
+        .await
+        .map_or_else(error, |r| resource(StatusCode::OK, r))
 }
 
 async fn get_user(
@@ -271,20 +403,41 @@ async fn get_group(
     get_one(s, ResourceKind::Group, id, h, p).await
 }
 
-async fn create(state: ScimState, kind: ResourceKind, caller: ScimCaller, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    state: ScimState,
+    kind: ResourceKind,
+    caller: ScimCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let result = async {
         let caller = writer(&caller)?;
         let body = json_body(&body)?;
-        state.engine.scim_create(caller, kind, &body, &base_url(&state, &headers)).await
+        state
+            .engine
+            .scim_create(caller, kind, &body, &base_url(&state, &headers))
+            .await
     };
-    result.await.map_or_else(error, |r| resource(StatusCode::CREATED, r))
+    result
+        .await
+        .map_or_else(error, |r| resource(StatusCode::CREATED, r))
 }
 
-async fn create_user(State(s): State<ScimState>, axum::Extension(c): axum::Extension<ScimCaller>, h: HeaderMap, b: Bytes) -> Response {
+async fn create_user(
+    State(s): State<ScimState>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     create(s, ResourceKind::User, c, h, b).await
 }
 
-async fn create_group(State(s): State<ScimState>, axum::Extension(c): axum::Extension<ScimCaller>, h: HeaderMap, b: Bytes) -> Response {
+async fn create_group(
+    State(s): State<ScimState>,
+    axum::Extension(c): axum::Extension<ScimCaller>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Response {
     create(s, ResourceKind::Group, c, h, b).await
 }
 
@@ -309,11 +462,23 @@ async fn write(
         let expected = if_match(&headers)?;
         let base = base_url(&state, &headers);
         match how {
-            Write::Replace => state.engine.scim_replace(caller, kind, &id, &body, expected, &base).await,
-            Write::Patch => state.engine.scim_patch(caller, kind, &id, &body, expected, &base).await,
+            Write::Replace => {
+                state
+                    .engine
+                    .scim_replace(caller, kind, &id, &body, expected, &base)
+                    .await
+            }
+            Write::Patch => {
+                state
+                    .engine
+                    .scim_patch(caller, kind, &id, &body, expected, &base)
+                    .await
+            }
         }
     };
-    result.await.map_or_else(error, |r| resource(StatusCode::OK, r))
+    result
+        .await
+        .map_or_else(error, |r| resource(StatusCode::OK, r))
 }
 
 async fn replace_user(
@@ -356,10 +521,19 @@ async fn patch_group(
     write(s, ResourceKind::Group, Write::Patch, id, c, h, b).await
 }
 
-async fn delete(state: ScimState, kind: ResourceKind, id: String, caller: ScimCaller, headers: HeaderMap) -> Response {
+async fn delete(
+    state: ScimState,
+    kind: ResourceKind,
+    id: String,
+    caller: ScimCaller,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         let caller = writer(&caller)?;
-        state.engine.scim_delete(caller, kind, &id, if_match(&headers)?).await
+        state
+            .engine
+            .scim_delete(caller, kind, &id, if_match(&headers)?)
+            .await
     };
     match result.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

@@ -258,7 +258,10 @@ impl Engine {
     ) -> Result<Group> {
         let profile = profile.validate()?;
         let mut tx = self.db.begin().await?;
-        let before = get(&mut *tx, id).await?.filter(|g| g.deleted_at.is_none()).ok_or_else(|| not_found(id))?;
+        let before = get(&mut *tx, id)
+            .await?
+            .filter(|g| g.deleted_at.is_none())
+            .ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         let mut sequence = None;
         if before.profile != profile {
@@ -274,17 +277,32 @@ impl Engine {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            sequence = Some(feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?);
-            let target = Target { kind: "Group", id: Some(id), name: &profile.display_name };
+            sequence = Some(
+                feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?,
+            );
+            let target = Target {
+                kind: "Group",
+                id: Some(id),
+                name: &profile.display_name,
+            };
             let after = json!({ "profile": profile });
-            audit::record(&mut tx, caller, "Update group", target, Some(before.audit_view()), Some(after)).await?;
+            audit::record(
+                &mut tx,
+                caller,
+                "Update group",
+                target,
+                Some(before.audit_view()),
+                Some(after),
+            )
+            .await?;
         }
-        let current: BTreeSet<Uuid> = sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
+        let current: BTreeSet<Uuid> =
+            sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
         let wanted: BTreeSet<Uuid> = members.iter().copied().collect();
         let add: Vec<Uuid> = wanted.difference(&current).copied().collect();
         let remove: Vec<Uuid> = current.difference(&wanted).copied().collect();

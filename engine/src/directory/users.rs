@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -85,13 +85,22 @@ fn check_domain(domain: &str) -> Result<(), String> {
 fn check_user_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::invalid("userPrincipalName", "enter a user principal name such as ada@contoso.com"));
+        return Err(Error::invalid(
+            "userPrincipalName",
+            "enter a user principal name such as ada@contoso.com",
+        ));
     }
     if name.chars().count() > UserPrincipalName::MAX_TOTAL {
-        return Err(Error::invalid("userPrincipalName", "a user principal name has at most 256 characters"));
+        return Err(Error::invalid(
+            "userPrincipalName",
+            "a user principal name has at most 256 characters",
+        ));
     }
     if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid("userPrincipalName", format!("the character {bad:?} is not allowed")));
+        return Err(Error::invalid(
+            "userPrincipalName",
+            format!("the character {bad:?} is not allowed"),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -131,6 +140,16 @@ pub struct UserProfile {
     pub telephone_number: Option<String>,
     pub mobile: Option<String>,
     pub external_id: Option<String>,
+    /// `extensionAttribute1` ..= `extensionAttribute15` that have a value.
+    pub extension_attributes: Json<ExtensionAttributes>,
+}
+
+/// Entra's fifteen free-form extension attributes, by number.
+pub type ExtensionAttributes = std::collections::BTreeMap<String, String>;
+
+/// The name of extension attribute `n` (1 ..= 15).
+pub fn extension_attribute(n: u8) -> String {
+    format!("extensionAttribute{n}")
 }
 
 impl UserProfile {
@@ -188,6 +207,27 @@ impl UserProfile {
         if let Some(mail) = &self.mail {
             check_mail(mail, "mail")?;
         }
+        let names: Vec<String> = (1..=15).map(extension_attribute).collect();
+        let mut extension_attributes = ExtensionAttributes::new();
+        for (name, value) in std::mem::take(&mut self.extension_attributes.0) {
+            let Some(known) = names.iter().find(|n| n.eq_ignore_ascii_case(&name)) else {
+                return Err(Error::invalid(
+                    "extensionAttributes",
+                    format!("{name} is not extensionAttribute1 to 15"),
+                ));
+            };
+            let value = value.trim().to_owned();
+            if value.chars().count() > 1024 {
+                return Err(Error::invalid(
+                    "extensionAttributes",
+                    format!("{known} has at most 1024 characters"),
+                ));
+            }
+            if !value.is_empty() {
+                extension_attributes.insert(known.clone(), value);
+            }
+        }
+        self.extension_attributes = Json(extension_attributes);
         Ok(self)
     }
 }
@@ -228,7 +268,8 @@ impl TryFrom<Option<String>> for RoleColumn {
 
 pub(crate) const COLUMNS: &str = "id, user_principal_name, display_name, given_name, surname, mail, \
     mail_nickname, account_enabled, department, job_title, employee_id, manager_id, preferred_language, \
-    telephone_number, mobile, external_id, directory_role, password_hash, version, created_at, updated_at, \
+    telephone_number, mobile, external_id, extension_attributes, directory_role, password_hash, version, \
+    created_at, updated_at, \
     deleted_at";
 
 pub async fn find_by_upn(db: &SqlitePool, upn: &str) -> Result<Option<User>> {
@@ -312,8 +353,8 @@ pub(crate) async fn insert(
     let sql = format!(
         "INSERT INTO users (id, user_principal_name, display_name, given_name, surname, mail, mail_nickname, \
          account_enabled, department, job_title, employee_id, manager_id, preferred_language, telephone_number, \
-         mobile, external_id, directory_role, password_hash, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+         mobile, external_id, extension_attributes, directory_role, password_hash, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     );
     let p = &profile;
     let user: User = sqlx::query_as(&sql)
@@ -333,6 +374,7 @@ pub(crate) async fn insert(
         .bind(&p.telephone_number)
         .bind(&p.mobile)
         .bind(&p.external_id)
+        .bind(&p.extension_attributes)
         .bind(role.map(Role::as_str))
         .bind(password_hash)
         .bind(now)
@@ -391,6 +433,7 @@ impl Engine {
             "UPDATE users SET user_principal_name = ?, display_name = ?, given_name = ?, surname = ?, mail = ?, \
              mail_nickname = ?, account_enabled = ?, department = ?, job_title = ?, employee_id = ?, \
              manager_id = ?, preferred_language = ?, telephone_number = ?, mobile = ?, external_id = ?, \
+             extension_attributes = ?, \
              version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
         );
         let p = &profile;
@@ -410,6 +453,7 @@ impl Engine {
             .bind(&p.telephone_number)
             .bind(&p.mobile)
             .bind(&p.external_id)
+            .bind(&p.extension_attributes)
             .bind(OffsetDateTime::now_utc())
             .bind(id)
             .fetch_one(&mut *tx)
@@ -610,16 +654,34 @@ mod tests {
         };
         let err = bad_mail.validate().unwrap_err();
         assert!(matches!(err, Error::Invalid { field: "mail", .. }), "{err}");
-        let no_name = UserProfile {
+        let mut extension_attributes = ExtensionAttributes::new();
+        extension_attributes.insert("EXTENSIONATTRIBUTE3".into(), " cost centre 12 ".into());
+        let profile = UserProfile {
             user_principal_name: "ada@contoso.com".into(),
+            extension_attributes: Json(extension_attributes.clone()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(
+            profile
+                .extension_attributes
+                .0
+                .get("extensionAttribute3")
+                .map(String::as_str),
+            Some("cost centre 12")
+        );
+        extension_attributes.insert("extensionAttribute16".into(), "x".into());
+        let sixteen = UserProfile {
+            user_principal_name: "ada@contoso.com".into(),
+            extension_attributes: Json(extension_attributes),
             ..Default::default()
         };
-        assert!(matches!(
-            no_name.validate().unwrap_err(),
-            Error::Invalid {
-                field: "displayName",
-                ..
-            }
-        ));
+        let err = sixteen.validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("extensionAttribute16 is not extensionAttribute1 to 15"),
+            "{err}"
+        );
     }
 }

@@ -15,6 +15,10 @@ pub use error::ScimError;
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Directory attributes no standard schema has: mailNickname and extensionAttribute1..15.
+pub const SCIMITAR_USER: &str = "urn:ietf:params:scim:schemas:extension:scimitar:2.0:User";
+/// The User extensions, each an object of its own in a resource.
+pub const USER_EXTENSIONS: [&str; 2] = [ENTERPRISE_USER, SCIMITAR_USER];
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The most resources one list response returns.

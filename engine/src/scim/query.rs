@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{
-    ENTERPRISE_USER, GROUP, MAX_PAGE, ScimError, USER,
+    ENTERPRISE_USER, GROUP, MAX_PAGE, SCIMITAR_USER, ScimError, USER, USER_EXTENSIONS,
     filter::{AttrPath, CompValue, CompareOp, Filter, ScimFilter},
 };
 
@@ -29,22 +29,37 @@ pub struct Projection {
 }
 
 fn list(value: Option<&str>) -> Vec<String> {
-    value.map(|v| v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()).unwrap_or_default()
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Projection {
     pub fn from_params(attributes: Option<&str>, excluded: Option<&str>) -> Projection {
-        Projection { attributes: list(attributes), excluded: list(excluded) }
+        Projection {
+            attributes: list(attributes),
+            excluded: list(excluded),
+        }
     }
 
     pub fn excludes(&self, attribute: &str) -> bool {
-        let named = |list: &[String]| list.iter().any(|a| short_name(a).eq_ignore_ascii_case(attribute));
+        let named = |list: &[String]| {
+            list.iter()
+                .any(|a| short_name(a).eq_ignore_ascii_case(attribute))
+        };
         named(&self.excluded) || (!self.attributes.is_empty() && !named(&self.attributes))
     }
 
     /// Keeps what was asked (plus `id` and `schemas`, always returned) and drops what was excluded.
     pub fn apply(&self, resource: &mut Value) {
-        let Some(object) = resource.as_object_mut() else { return };
+        let Some(object) = resource.as_object_mut() else {
+            return;
+        };
         if !self.attributes.is_empty() {
             let mut kept = Map::new();
             for (key, value) in object.iter() {
@@ -88,9 +103,12 @@ fn pick(key: &str, value: &Value, wanted: &str) -> Option<Value> {
         return Some(value.clone());
     }
     let (schema, name, sub) = split(wanted);
-    let is_extension = key.eq_ignore_ascii_case(ENTERPRISE_USER);
+    let extension = USER_EXTENSIONS
+        .iter()
+        .find(|urn| key.eq_ignore_ascii_case(urn));
+    let is_extension = extension.is_some();
     match schema {
-        Some(s) if is_extension && s.eq_ignore_ascii_case(ENTERPRISE_USER) => {
+        Some(s) if extension.is_some_and(|urn| s.eq_ignore_ascii_case(urn)) => {
             let inner = value.as_object()?;
             let (k, v) = inner.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
             let v = match sub {
@@ -112,7 +130,10 @@ fn pick(key: &str, value: &Value, wanted: &str) -> Option<Value> {
 /// `sub` of a complex value, or of each value of a multi-valued one.
 fn sub_value(value: &Value, sub: &str) -> Option<Value> {
     let one = |v: &Value| -> Option<Value> {
-        let (k, inner) = v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub))?;
+        let (k, inner) = v
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(sub))?;
         Some(Value::Object(Map::from_iter([(k.clone(), inner.clone())])))
     };
     match value {
@@ -132,16 +153,26 @@ fn merge_into(target: &mut Map<String, Value>, key: &str, picked: Value) {
 
 fn drop_attribute(object: &mut Map<String, Value>, unwanted: &str) {
     let (schema, name, sub) = split(unwanted);
-    let in_extension = schema.is_some_and(|s| s.eq_ignore_ascii_case(ENTERPRISE_USER));
-    let container = if in_extension {
-        match object.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(ENTERPRISE_USER)) {
+    let extension = schema.and_then(|s| {
+        USER_EXTENSIONS
+            .iter()
+            .find(|urn| s.eq_ignore_ascii_case(urn))
+    });
+    let container = if let Some(urn) = extension {
+        match object.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(urn)) {
             Some((_, Value::Object(inner))) => inner,
             _ => return,
         }
     } else {
         &mut *object
     };
-    let Some(key) = container.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned() else { return };
+    let Some(key) = container
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+    else {
+        return;
+    };
     if key == "id" || key == "schemas" {
         return;
     }
@@ -170,17 +201,28 @@ impl ListQuery {
         let number = |name: &str, default: u32| -> Result<u32, ScimError> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.trim().parse::<i64>().map(|n| n.clamp(0, u32::MAX as i64) as u32).map_err(|_| {
-                    ScimError::invalid_value(format!("{name} must be a whole number, not {v:?}"))
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .map(|n| n.clamp(0, u32::MAX as i64) as u32)
+                    .map_err(|_| {
+                        ScimError::invalid_value(format!(
+                            "{name} must be a whole number, not {v:?}"
+                        ))
+                    }),
             }
         };
-        let filter = get("filter").filter(|f| !f.trim().is_empty()).map(|f| ScimFilter::parse(&f)).transpose()?;
+        let filter = get("filter")
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| ScimFilter::parse(&f))
+            .transpose()?;
         let descending = match get("sortOrder").map(|o| o.to_ascii_lowercase()).as_deref() {
             None | Some("ascending") => false,
             Some("descending") => true,
             Some(other) => {
-                return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {other:?}")));
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be ascending or descending, not {other:?}"
+                )));
             }
         };
         Ok(ListQuery {
@@ -190,7 +232,10 @@ impl ListQuery {
             count: number("count", MAX_PAGE)?.min(MAX_PAGE),
             sort_by: get("sortBy").filter(|s| !s.trim().is_empty()),
             descending,
-            projection: Projection::from_params(get("attributes").as_deref(), get("excludedAttributes").as_deref()),
+            projection: Projection::from_params(
+                get("attributes").as_deref(),
+                get("excludedAttributes").as_deref(),
+            ),
         })
     }
 }
@@ -256,44 +301,214 @@ pub struct Table {
 fn user_attribute(key: &str) -> Option<Attribute> {
     const EMAILS: &[VirtualRow] = &[VirtualRow {
         present: "users.mail IS NOT NULL",
-        attributes: &[("value", Column { expr: "users.mail", kind: Kind::Text }), ("type", Column { expr: "'work'", kind: Kind::Text })],
+        attributes: &[
+            (
+                "value",
+                Column {
+                    expr: "users.mail",
+                    kind: Kind::Text,
+                },
+            ),
+            (
+                "type",
+                Column {
+                    expr: "'work'",
+                    kind: Kind::Text,
+                },
+            ),
+        ],
     }];
     const PHONES: &[VirtualRow] = &[
         VirtualRow {
             present: "users.telephone_number IS NOT NULL",
-            attributes: &[("value", Column { expr: "users.telephone_number", kind: Kind::Text }), ("type", Column { expr: "'work'", kind: Kind::Text })],
+            attributes: &[
+                (
+                    "value",
+                    Column {
+                        expr: "users.telephone_number",
+                        kind: Kind::Text,
+                    },
+                ),
+                (
+                    "type",
+                    Column {
+                        expr: "'work'",
+                        kind: Kind::Text,
+                    },
+                ),
+            ],
         },
         VirtualRow {
             present: "users.mobile IS NOT NULL",
-            attributes: &[("value", Column { expr: "users.mobile", kind: Kind::Text }), ("type", Column { expr: "'mobile'", kind: Kind::Text })],
+            attributes: &[
+                (
+                    "value",
+                    Column {
+                        expr: "users.mobile",
+                        kind: Kind::Text,
+                    },
+                ),
+                (
+                    "type",
+                    Column {
+                        expr: "'mobile'",
+                        kind: Kind::Text,
+                    },
+                ),
+            ],
         },
     ];
     let columns = |c: &'static [Column]| Some(Attribute::Columns(c));
     match key {
-        "id" => columns(&[Column { expr: "users.id", kind: Kind::Id }]),
-        "externalid" => columns(&[Column { expr: "users.external_id", kind: Kind::Text }]),
-        "username" => columns(&[Column { expr: "users.user_principal_name", kind: Kind::Text }]),
-        "displayname" => columns(&[Column { expr: "NULLIF(users.display_name, '')", kind: Kind::Text }]),
-        "name.givenname" => columns(&[Column { expr: "users.given_name", kind: Kind::Text }]),
-        "name.familyname" => columns(&[Column { expr: "users.surname", kind: Kind::Text }]),
-        "active" => columns(&[Column { expr: "users.account_enabled", kind: Kind::Bool }]),
-        "title" => columns(&[Column { expr: "users.job_title", kind: Kind::Text }]),
-        "preferredlanguage" => columns(&[Column { expr: "users.preferred_language", kind: Kind::Text }]),
-        "employeenumber" => columns(&[Column { expr: "users.employee_id", kind: Kind::Text }]),
-        "department" => columns(&[Column { expr: "users.department", kind: Kind::Text }]),
-        "manager" | "manager.value" => columns(&[Column { expr: "users.manager_id", kind: Kind::Id }]),
-        "meta.created" => columns(&[Column { expr: "users.created_at", kind: Kind::Time }]),
-        "meta.lastmodified" => columns(&[Column { expr: "users.updated_at", kind: Kind::Time }]),
-        "emails" | "emails.value" => columns(&[Column { expr: "users.mail", kind: Kind::Text }]),
-        "emails.type" => columns(&[Column { expr: "CASE WHEN users.mail IS NOT NULL THEN 'work' END", kind: Kind::Text }]),
-        "phonenumbers" | "phonenumbers.value" => {
-            columns(&[Column { expr: "users.telephone_number", kind: Kind::Text }, Column { expr: "users.mobile", kind: Kind::Text }])
-        }
+        "id" => columns(&[Column {
+            expr: "users.id",
+            kind: Kind::Id,
+        }]),
+        "externalid" => columns(&[Column {
+            expr: "users.external_id",
+            kind: Kind::Text,
+        }]),
+        "username" => columns(&[Column {
+            expr: "users.user_principal_name",
+            kind: Kind::Text,
+        }]),
+        "displayname" => columns(&[Column {
+            expr: "NULLIF(users.display_name, '')",
+            kind: Kind::Text,
+        }]),
+        "name.givenname" => columns(&[Column {
+            expr: "users.given_name",
+            kind: Kind::Text,
+        }]),
+        "name.familyname" => columns(&[Column {
+            expr: "users.surname",
+            kind: Kind::Text,
+        }]),
+        "active" => columns(&[Column {
+            expr: "users.account_enabled",
+            kind: Kind::Bool,
+        }]),
+        "title" => columns(&[Column {
+            expr: "users.job_title",
+            kind: Kind::Text,
+        }]),
+        "preferredlanguage" => columns(&[Column {
+            expr: "users.preferred_language",
+            kind: Kind::Text,
+        }]),
+        "employeenumber" => columns(&[Column {
+            expr: "users.employee_id",
+            kind: Kind::Text,
+        }]),
+        "mailnickname" => columns(&[Column {
+            expr: "users.mail_nickname",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute1" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute1')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute2" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute2')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute3" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute3')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute4" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute4')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute5" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute5')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute6" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute6')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute7" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute7')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute8" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute8')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute9" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute9')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute10" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute10')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute11" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute11')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute12" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute12')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute13" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute13')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute14" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute14')",
+            kind: Kind::Text,
+        }]),
+        "extensionattribute15" => columns(&[Column {
+            expr: "json_extract(users.extension_attributes, '$.extensionAttribute15')",
+            kind: Kind::Text,
+        }]),
+        "department" => columns(&[Column {
+            expr: "users.department",
+            kind: Kind::Text,
+        }]),
+        "manager" | "manager.value" => columns(&[Column {
+            expr: "users.manager_id",
+            kind: Kind::Id,
+        }]),
+        "meta.created" => columns(&[Column {
+            expr: "users.created_at",
+            kind: Kind::Time,
+        }]),
+        "meta.lastmodified" => columns(&[Column {
+            expr: "users.updated_at",
+            kind: Kind::Time,
+        }]),
+        "emails" | "emails.value" => columns(&[Column {
+            expr: "users.mail",
+            kind: Kind::Text,
+        }]),
+        "emails.type" => columns(&[Column {
+            expr: "CASE WHEN users.mail IS NOT NULL THEN 'work' END",
+            kind: Kind::Text,
+        }]),
+        "phonenumbers" | "phonenumbers.value" => columns(&[
+            Column {
+                expr: "users.telephone_number",
+                kind: Kind::Text,
+            },
+            Column {
+                expr: "users.mobile",
+                kind: Kind::Text,
+            },
+        ]),
         "emails[]" => Some(Attribute::Rows(EMAILS)),
         "phonenumbers[]" => Some(Attribute::Rows(PHONES)),
         "groups" | "groups.value" | "groups[]" => Some(Attribute::Related(Related {
             from: "group_members gm WHERE gm.member_id = users.id",
-            attributes: &[("value", Column { expr: "gm.group_id", kind: Kind::Id })],
+            attributes: &[(
+                "value",
+                Column {
+                    expr: "gm.group_id",
+                    kind: Kind::Id,
+                },
+            )],
         })),
         _ => None,
     }
@@ -302,29 +517,73 @@ fn user_attribute(key: &str) -> Option<Attribute> {
 fn group_attribute(key: &str) -> Option<Attribute> {
     let columns = |c: &'static [Column]| Some(Attribute::Columns(c));
     match key {
-        "id" => columns(&[Column { expr: "groups.id", kind: Kind::Id }]),
-        "externalid" => columns(&[Column { expr: "groups.external_id", kind: Kind::Text }]),
-        "displayname" => columns(&[Column { expr: "groups.display_name", kind: Kind::Text }]),
-        "meta.created" => columns(&[Column { expr: "groups.created_at", kind: Kind::Time }]),
-        "meta.lastmodified" => columns(&[Column { expr: "groups.updated_at", kind: Kind::Time }]),
-        "members" | "members.value" | "members[]" | "members.type" => Some(Attribute::Related(Related {
-            from: "group_members m WHERE m.group_id = groups.id",
-            attributes: &[("value", Column { expr: "m.member_id", kind: Kind::Id }), ("type", Column { expr: "m.member_type", kind: Kind::Text })],
-        })),
+        "id" => columns(&[Column {
+            expr: "groups.id",
+            kind: Kind::Id,
+        }]),
+        "externalid" => columns(&[Column {
+            expr: "groups.external_id",
+            kind: Kind::Text,
+        }]),
+        "displayname" => columns(&[Column {
+            expr: "groups.display_name",
+            kind: Kind::Text,
+        }]),
+        "meta.created" => columns(&[Column {
+            expr: "groups.created_at",
+            kind: Kind::Time,
+        }]),
+        "meta.lastmodified" => columns(&[Column {
+            expr: "groups.updated_at",
+            kind: Kind::Time,
+        }]),
+        "members" | "members.value" | "members[]" | "members.type" => {
+            Some(Attribute::Related(Related {
+                from: "group_members m WHERE m.group_id = groups.id",
+                attributes: &[
+                    (
+                        "value",
+                        Column {
+                            expr: "m.member_id",
+                            kind: Kind::Id,
+                        },
+                    ),
+                    (
+                        "type",
+                        Column {
+                            expr: "m.member_type",
+                            kind: Kind::Text,
+                        },
+                    ),
+                ],
+            }))
+        }
         _ => None,
     }
 }
 
-pub const USERS: Table = Table { resolve: user_attribute, default_order: "users.rowid" };
-pub const GROUPS: Table = Table { resolve: group_attribute, default_order: "groups.rowid" };
+pub const USERS: Table = Table {
+    resolve: user_attribute,
+    default_order: "users.rowid",
+};
+pub const GROUPS: Table = Table {
+    resolve: group_attribute,
+    default_order: "groups.rowid",
+};
 
 /// The lookup key of a path: `name[.sub]` lowercased; the core schema prefix and the enterprise
 /// extension's are accepted (extension attributes have unique names here).
 fn key_of(path: &AttrPath) -> Result<String, ScimError> {
     if let Some(schema) = &path.schema {
-        let known = [USER, GROUP, ENTERPRISE_USER].iter().any(|s| s.eq_ignore_ascii_case(schema));
+        let known = [USER, GROUP, ENTERPRISE_USER, SCIMITAR_USER]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(schema));
         if !known {
-            return Err(ScimError::new(400, Some("invalidFilter"), format!("unknown schema {schema}")));
+            return Err(ScimError::new(
+                400,
+                Some("invalidFilter"),
+                format!("unknown schema {schema}"),
+            ));
         }
     }
     Ok(path.key())
@@ -339,18 +598,30 @@ impl Table {
 
     /// The column to sort by for `sortBy`, if it is one we can sort on.
     pub fn sort_column(&self, sort_by: &str) -> Result<&'static str, ScimError> {
-        let path = super::filter::PatchPath::parse(sort_by).map_err(|e| ScimError::invalid_value(e.to_string()))?;
+        let path = super::filter::PatchPath::parse(sort_by)
+            .map_err(|e| ScimError::invalid_value(e.to_string()))?;
         match (self.resolve)(&key_of(&path.attr)?) {
             Some(Attribute::Columns([column, ..])) => Ok(column.expr),
-            _ => Err(ScimError::invalid_value(format!("cannot sort by {sort_by}"))),
+            _ => Err(ScimError::invalid_value(format!(
+                "cannot sort by {sort_by}"
+            ))),
         }
     }
 
     /// Writes `filter` as SQL. Inside a value path, `scope` maps sub-attribute names to columns.
-    fn write(&self, filter: &Filter, sql: &mut Sql, scope: Option<&[(&str, Column)]>) -> Result<(), ScimError> {
+    fn write(
+        &self,
+        filter: &Filter,
+        sql: &mut Sql,
+        scope: Option<&[(&str, Column)]>,
+    ) -> Result<(), ScimError> {
         match filter {
             Filter::Or(a, b) | Filter::And(a, b) => {
-                let joiner = if matches!(filter, Filter::Or(..)) { " OR " } else { " AND " };
+                let joiner = if matches!(filter, Filter::Or(..)) {
+                    " OR "
+                } else {
+                    " AND "
+                };
                 sql.text.push('(');
                 self.write(a, sql, scope)?;
                 sql.text.push_str(joiner);
@@ -366,16 +637,28 @@ impl Table {
                 let columns: Vec<Column> = match scope {
                     Some(scope) => {
                         let key = path.name.to_ascii_lowercase();
-                        scope.iter().filter(|(name, _)| *name == key).map(|(_, c)| *c).collect()
+                        scope
+                            .iter()
+                            .filter(|(name, _)| *name == key)
+                            .map(|(_, c)| *c)
+                            .collect()
                     }
                     None => match (self.resolve)(&key_of(path)?) {
                         Some(Attribute::Columns(columns)) => columns.to_vec(),
                         Some(Attribute::Related(related)) => {
                             // `members eq "id"` / `members pr`: about the related rows' values.
                             let inner = match filter {
-                                Filter::Present(_) => Filter::Present(AttrPath { schema: None, name: "value".into(), sub: None }),
+                                Filter::Present(_) => Filter::Present(AttrPath {
+                                    schema: None,
+                                    name: "value".into(),
+                                    sub: None,
+                                }),
                                 Filter::Compare(p, op, v) => Filter::Compare(
-                                    AttrPath { schema: None, name: p.sub.clone().unwrap_or_else(|| "value".into()), sub: None },
+                                    AttrPath {
+                                        schema: None,
+                                        name: p.sub.clone().unwrap_or_else(|| "value".into()),
+                                        sub: None,
+                                    },
                                     *op,
                                     v.clone(),
                                 ),
@@ -387,7 +670,11 @@ impl Table {
                     },
                 };
                 if columns.is_empty() {
-                    return Err(ScimError::new(400, Some("invalidFilter"), format!("unknown attribute {path}")));
+                    return Err(ScimError::new(
+                        400,
+                        Some("invalidFilter"),
+                        format!("unknown attribute {path}"),
+                    ));
                 }
                 sql.text.push('(');
                 for (i, column) in columns.iter().enumerate() {
@@ -396,7 +683,8 @@ impl Table {
                     }
                     match filter {
                         Filter::Present(_) => {
-                            sql.text.push_str(&format!("({0} IS NOT NULL AND {0} <> '')", column.expr));
+                            sql.text
+                                .push_str(&format!("({0} IS NOT NULL AND {0} <> '')", column.expr));
                         }
                         Filter::Compare(_, op, value) => compare(column, *op, value, sql)?,
                         _ => unreachable!("matched above"),
@@ -404,9 +692,16 @@ impl Table {
                 }
                 sql.text.push(')');
             }
-            Filter::ValuePath { attr, filter: inner } => {
+            Filter::ValuePath {
+                attr,
+                filter: inner,
+            } => {
                 if scope.is_some() {
-                    return Err(ScimError::new(400, Some("invalidFilter"), "value paths cannot nest"));
+                    return Err(ScimError::new(
+                        400,
+                        Some("invalidFilter"),
+                        "value paths cannot nest",
+                    ));
                 }
                 let key = format!("{}[]", key_of(attr)?);
                 match (self.resolve)(&key) {
@@ -422,7 +717,9 @@ impl Table {
                         }
                         sql.text.push(')');
                     }
-                    Some(Attribute::Related(related)) => self.write_related(&related, inner, sql)?,
+                    Some(Attribute::Related(related)) => {
+                        self.write_related(&related, inner, sql)?
+                    }
                     _ => {
                         return Err(ScimError::new(
                             400,
@@ -436,8 +733,14 @@ impl Table {
         Ok(())
     }
 
-    fn write_related(&self, related: &Related, inner: &Filter, sql: &mut Sql) -> Result<(), ScimError> {
-        sql.text.push_str(&format!("EXISTS (SELECT 1 FROM {} AND ", related.from));
+    fn write_related(
+        &self,
+        related: &Related,
+        inner: &Filter,
+        sql: &mut Sql,
+    ) -> Result<(), ScimError> {
+        sql.text
+            .push_str(&format!("EXISTS (SELECT 1 FROM {} AND ", related.from));
         self.write(inner, sql, Some(related.attributes))?;
         sql.text.push(')');
         Ok(())
@@ -455,10 +758,19 @@ fn like_pattern(value: &str, prefix: &str, suffix: &str) -> String {
     format!("{prefix}{escaped}{suffix}")
 }
 
-fn compare(column: &Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Result<(), ScimError> {
+fn compare(
+    column: &Column,
+    op: CompareOp,
+    value: &CompValue,
+    sql: &mut Sql,
+) -> Result<(), ScimError> {
     let expr = column.expr;
     let wrong = |expected: &str| {
-        ScimError::new(400, Some("invalidFilter"), format!("{expr_name} needs {expected}", expr_name = "this attribute"))
+        ScimError::new(
+            400,
+            Some("invalidFilter"),
+            format!("{expr_name} needs {expected}", expr_name = "this attribute"),
+        )
     };
     if let CompValue::Null = value {
         return match op {
@@ -470,7 +782,11 @@ fn compare(column: &Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> 
                 sql.text.push_str(&format!("({expr} IS NOT NULL)"));
                 Ok(())
             }
-            _ => Err(ScimError::new(400, Some("invalidFilter"), "null can only be compared with eq or ne")),
+            _ => Err(ScimError::new(
+                400,
+                Some("invalidFilter"),
+                "null can only be compared with eq or ne",
+            )),
         };
     }
     let (bind, collate) = match (column.kind, value) {
@@ -479,28 +795,48 @@ fn compare(column: &Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> 
             let matches_nothing = !matches!(op, CompareOp::Ne);
             match uuid::Uuid::parse_str(s.trim()) {
                 Ok(id) if matches!(op, CompareOp::Eq | CompareOp::Ne) => (Bind::Uuid(id), ""),
-                Ok(_) => return Err(ScimError::new(400, Some("invalidFilter"), "ids compare with eq or ne only")),
+                Ok(_) => {
+                    return Err(ScimError::new(
+                        400,
+                        Some("invalidFilter"),
+                        "ids compare with eq or ne only",
+                    ));
+                }
                 // Not an id at all: `id eq "x"` matches nothing, `id ne "x"` everything.
                 Err(_) => {
-                    sql.text.push_str(if matches_nothing { "(0)" } else { "(1)" });
+                    sql.text
+                        .push_str(if matches_nothing { "(0)" } else { "(1)" });
                     return Ok(());
                 }
             }
         }
         (Kind::Bool, CompValue::Bool(b)) => (Bind::Bool(*b), ""),
-        (Kind::Bool, CompValue::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
+        (Kind::Bool, CompValue::String(s))
+            if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+        {
             (Bind::Bool(s.eq_ignore_ascii_case("true")), "")
         }
         (Kind::Time, CompValue::String(s)) => {
-            let t = OffsetDateTime::parse(s, &Rfc3339)
-                .map_err(|_| ScimError::new(400, Some("invalidFilter"), format!("{s:?} is not an RFC 3339 date-time")))?;
+            let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+                ScimError::new(
+                    400,
+                    Some("invalidFilter"),
+                    format!("{s:?} is not an RFC 3339 date-time"),
+                )
+            })?;
             (Bind::Time(t.to_offset(time::UtcOffset::UTC)), "")
         }
         (Kind::Bool, _) => return Err(wrong("true or false")),
         (Kind::Time, _) => return Err(wrong("a date-time string")),
         (_, _) => return Err(wrong("a string")),
     };
-    let text = |b: &Bind| if let Bind::Text(s) = b { s.clone() } else { String::new() };
+    let text = |b: &Bind| {
+        if let Bind::Text(s) = b {
+            s.clone()
+        } else {
+            String::new()
+        }
+    };
     let (operator, bind) = match op {
         CompareOp::Eq => ("=", bind),
         CompareOp::Ne => ("<>", bind),
@@ -519,12 +855,20 @@ fn compare(column: &Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> 
             sql.binds.push(Bind::Text(pattern));
             return Ok(());
         }
-        _ => return Err(ScimError::new(400, Some("invalidFilter"), "co, sw and ew compare strings only")),
+        _ => {
+            return Err(ScimError::new(
+                400,
+                Some("invalidFilter"),
+                "co, sw and ew compare strings only",
+            ));
+        }
     };
     if op == CompareOp::Ne {
-        sql.text.push_str(&format!("({expr} IS NULL OR {expr} {operator} ?{collate})"));
+        sql.text
+            .push_str(&format!("({expr} IS NULL OR {expr} {operator} ?{collate})"));
     } else {
-        sql.text.push_str(&format!("({expr} {operator} ?{collate})"));
+        sql.text
+            .push_str(&format!("({expr} {operator} ?{collate})"));
     }
     sql.binds.push(bind);
     Ok(())
@@ -535,7 +879,9 @@ mod tests {
     use super::*;
 
     fn user_sql(filter: &str) -> Sql {
-        USERS.condition(&ScimFilter::parse(filter).unwrap()).unwrap()
+        USERS
+            .condition(&ScimFilter::parse(filter).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -544,7 +890,11 @@ mod tests {
         assert_eq!(sql.text, "((users.user_principal_name = ? COLLATE NOCASE))");
         assert_eq!(sql.binds, vec![Bind::Text("Ada@Contoso.com".into())]);
         let sql = user_sql("active eq false and not (title pr)");
-        assert!(sql.text.contains("users.account_enabled = ?") && sql.text.contains("NOT COALESCE"), "{}", sql.text);
+        assert!(
+            sql.text.contains("users.account_enabled = ?") && sql.text.contains("NOT COALESCE"),
+            "{}",
+            sql.text
+        );
         let sql = user_sql("name.familyName sw \"50%\"");
         assert_eq!(sql.binds, vec![Bind::Text("50\\%%".into())]);
     }
@@ -552,34 +902,73 @@ mod tests {
     #[test]
     fn value_paths_become_virtual_rows_or_subqueries() {
         let sql = user_sql("emails[type eq \"work\" and value co \"@contoso\"]");
-        assert!(sql.text.starts_with("((users.mail IS NOT NULL AND ((('work' = ? COLLATE NOCASE))"), "{}", sql.text);
+        assert!(
+            sql.text
+                .starts_with("((users.mail IS NOT NULL AND ((('work' = ? COLLATE NOCASE))"),
+            "{}",
+            sql.text
+        );
         assert!(sql.text.contains("users.mail LIKE ?"), "{}", sql.text);
         let sql = user_sql("phoneNumbers[type eq \"mobile\"].value eq \"+1\"");
-        assert!(sql.text.contains("users.mobile IS NOT NULL"), "{}", sql.text);
-        let group = GROUPS.condition(&ScimFilter::parse("members[value eq \"00000000-0000-0000-0000-000000000000\"]").unwrap()).unwrap();
-        assert_eq!(group.text, "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND ((m.member_id = ?)))");
+        assert!(
+            sql.text.contains("users.mobile IS NOT NULL"),
+            "{}",
+            sql.text
+        );
+        let group = GROUPS
+            .condition(
+                &ScimFilter::parse("members[value eq \"00000000-0000-0000-0000-000000000000\"]")
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            group.text,
+            "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND ((m.member_id = ?)))"
+        );
         assert_eq!(group.binds, vec![Bind::Uuid(uuid::Uuid::nil())]);
     }
 
     #[test]
     fn unknown_attributes_and_wrong_types_are_invalid_filters() {
-        let err = USERS.condition(&ScimFilter::parse("nickName eq \"x\"").unwrap()).unwrap_err();
+        let err = USERS
+            .condition(&ScimFilter::parse("nickName eq \"x\"").unwrap())
+            .unwrap_err();
         assert_eq!((err.status, err.scim_type), (400, Some("invalidFilter")));
         assert!(err.detail.contains("nickName"), "{}", err.detail);
-        let err = USERS.condition(&ScimFilter::parse("active eq \"maybe\"").unwrap()).unwrap_err();
+        let err = USERS
+            .condition(&ScimFilter::parse("active eq \"maybe\"").unwrap())
+            .unwrap_err();
         assert_eq!(err.scim_type, Some("invalidFilter"));
-        let err = USERS.condition(&ScimFilter::parse("meta.created gt \"yesterday\"").unwrap()).unwrap_err();
+        let err = USERS
+            .condition(&ScimFilter::parse("meta.created gt \"yesterday\"").unwrap())
+            .unwrap_err();
         assert!(err.detail.contains("RFC 3339"), "{}", err.detail);
     }
 
     #[test]
     fn list_parameters_are_read_and_bounded() {
         let params = |pairs: &'static [(&'static str, &'static str)]| {
-            ListQuery::from_params(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+            ListQuery::from_params(|name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
         };
-        let query = params(&[("startIndex", "0"), ("count", "5000"), ("sortOrder", "descending")]).unwrap();
-        assert_eq!((query.start_index, query.count, query.descending), (1, MAX_PAGE, true));
-        assert_eq!(params(&[("count", "ten")]).unwrap_err().scim_type, Some("invalidValue"));
+        let query = params(&[
+            ("startIndex", "0"),
+            ("count", "5000"),
+            ("sortOrder", "descending"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (query.start_index, query.count, query.descending),
+            (1, MAX_PAGE, true)
+        );
+        assert_eq!(
+            params(&[("count", "ten")]).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
         let bad = params(&[("filter", "userName eq")]).unwrap_err();
         assert_eq!(bad.scim_type, Some("invalidFilter"));
         assert!(bad.detail.contains("at character 12"), "{}", bad.detail);
@@ -594,9 +983,13 @@ mod tests {
         });
         let mut only = resource.clone();
         Projection::from_params(Some("externalId,name.givenName"), None).apply(&mut only);
-        assert_eq!(only, serde_json::json!({ "schemas": [USER], "id": "1", "externalId": "x", "name": { "givenName": "Ada" } }));
+        assert_eq!(
+            only,
+            serde_json::json!({ "schemas": [USER], "id": "1", "externalId": "x", "name": { "givenName": "Ada" } })
+        );
         let mut without = resource.clone();
-        Projection::from_params(None, Some(&format!("name,{ENTERPRISE_USER}:department"))).apply(&mut without);
+        Projection::from_params(None, Some(&format!("name,{ENTERPRISE_USER}:department")))
+            .apply(&mut without);
         assert_eq!(
             without,
             serde_json::json!({ "schemas": [USER], "id": "1", "userName": "ada", "externalId": "x",

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use uuid::Uuid;
 
-use super::{ENTERPRISE_USER, GROUP, ScimError, USER};
+use super::{ENTERPRISE_USER, GROUP, SCIMITAR_USER, ScimError, USER};
 use crate::directory::{
     UserProfile,
     feed::ObjectType,
@@ -109,6 +109,15 @@ pub fn user_json(user: &User, groups: &[(Uuid, String)], base: &str) -> Value {
     if !enterprise.is_empty() {
         schemas.push(json!(ENTERPRISE_USER));
         out.insert(ENTERPRISE_USER.into(), Value::Object(enterprise));
+    }
+    let mut directory = Map::new();
+    put(&mut directory, "mailNickname", p.mail_nickname.clone());
+    for (name, value) in p.extension_attributes.iter() {
+        directory.insert(name.clone(), json!(value));
+    }
+    if !directory.is_empty() {
+        schemas.push(json!(SCIMITAR_USER));
+        out.insert(SCIMITAR_USER.into(), Value::Object(directory));
     }
     let location = format!("{base}/Users/{}", user.id);
     out.insert(
@@ -264,6 +273,18 @@ pub fn user_from_json(body: &Value) -> Result<UserProfile, ScimError> {
     let emails = values(object, "emails")?;
     let phones = values(object, "phoneNumbers")?;
     let enterprise = complex(object, ENTERPRISE_USER)?;
+    let directory = complex(object, SCIMITAR_USER)?;
+    let mut extension_attributes = crate::directory::users::ExtensionAttributes::new();
+    for n in 1..=15 {
+        let name = crate::directory::users::extension_attribute(n);
+        if let Some(value) = directory
+            .map(|d| text(d, &name, &name))
+            .transpose()?
+            .flatten()
+        {
+            extension_attributes.insert(name, value);
+        }
+    }
     let active = match field(object, "active") {
         None => None,
         Some(v) => Some(boolean(v).ok_or_else(|| {
@@ -294,7 +315,10 @@ pub fn user_from_json(body: &Value) -> Result<UserProfile, ScimError> {
             .transpose()?
             .flatten(),
         mail: typed_value(&emails, "work", true, "emails.value")?,
-        mail_nickname: None,
+        mail_nickname: directory
+            .map(|d| text(d, "mailNickname", "mailNickname"))
+            .transpose()?
+            .flatten(),
         account_enabled: active,
         department: enterprise
             .map(|e| text(e, "department", "department"))
@@ -310,6 +334,7 @@ pub fn user_from_json(body: &Value) -> Result<UserProfile, ScimError> {
         telephone_number: typed_value(&phones, "work", true, "phoneNumbers.value")?,
         mobile: typed_value(&phones, "mobile", false, "phoneNumbers.value")?,
         external_id: text(object, "externalId", "externalId")?,
+        extension_attributes: sqlx::types::Json(extension_attributes),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ENTERPRISE_USER, GROUP, USER};
+use super::{ENTERPRISE_USER, GROUP, SCIMITAR_USER, USER};
 
 pub fn service_provider_config(base: &str) -> Value {
     json!({
@@ -31,7 +31,10 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
             "id": "User", "name": "User", "endpoint": "/Users", "description": "Directory users",
             "schema": USER,
-            "schemaExtensions": [{ "schema": ENTERPRISE_USER, "required": false }],
+            "schemaExtensions": [
+                { "schema": ENTERPRISE_USER, "required": false },
+                { "schema": SCIMITAR_USER, "required": false }
+            ],
             "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") }
         }),
         json!({
@@ -111,6 +114,23 @@ pub fn schemas(base: &str) -> Vec<Value> {
         ],
         "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{ENTERPRISE_USER}") }
     });
+    let mut directory_attributes = vec![attribute(
+        "mailNickname",
+        "string",
+        "The mail alias (Entra's mailNickname)",
+    )];
+    directory_attributes.extend((1..=15).map(|n| {
+        attribute(
+            &crate::directory::users::extension_attribute(n),
+            "string",
+            &format!("Extension attribute {n}"),
+        )
+    }));
+    let directory = json!({
+        "id": SCIMITAR_USER, "name": "ScimitarUser", "description": "Directory attributes without a standard schema",
+        "attributes": directory_attributes,
+        "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{SCIMITAR_USER}") }
+    });
     let group = json!({
         "id": GROUP, "name": "Group", "description": "A directory group",
         "attributes": [
@@ -128,7 +148,7 @@ pub fn schemas(base: &str) -> Vec<Value> {
         ],
         "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP}") }
     });
-    [user, enterprise, group]
+    [user, enterprise, directory, group]
         .into_iter()
         .map(|mut s| {
             s["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:Schema"]);

@@ -9,7 +9,7 @@ use sqlx::{Sqlite, query::QueryAs, sqlite::SqliteArguments};
 use uuid::Uuid;
 
 use super::{
-    ENTERPRISE_USER, LIST_RESPONSE, ScimError, patch,
+    LIST_RESPONSE, ScimError, USER_EXTENSIONS, patch,
     query::{Bind, GROUPS, ListQuery, Projection, Sql, Table, USERS},
     resources::{group_from_json, group_json, user_from_json, user_json},
 };
@@ -45,7 +45,10 @@ impl ResourceKind {
     }
 }
 
-fn bind_all<'q, O>(mut query: QueryAs<'q, Sqlite, O, SqliteArguments<'q>>, binds: &'q [Bind]) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
+fn bind_all<'q, O>(
+    mut query: QueryAs<'q, Sqlite, O, SqliteArguments<'q>>,
+    binds: &'q [Bind],
+) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
     for bind in binds {
         query = match bind {
             Bind::Text(s) => query.bind(s),
@@ -74,9 +77,16 @@ struct Page {
 
 impl Engine {
     /// `GET /Users` or `/Groups` (and their `.search`).
-    pub async fn scim_list(&self, kind: ResourceKind, query: &ListQuery, base: &str) -> Result<Value, ScimError> {
+    pub async fn scim_list(
+        &self,
+        kind: ResourceKind,
+        query: &ListQuery,
+        base: &str,
+    ) -> Result<Value, ScimError> {
         let offset = i64::from(query.start_index - 1);
-        let page = self.scim_page(kind, query, offset, i64::from(query.count), base).await?;
+        let page = self
+            .scim_page(kind, query, offset, i64::from(query.count), base)
+            .await?;
         Ok(list_response(page.total, query, page.resources))
     }
 
@@ -84,10 +94,14 @@ impl Engine {
     pub async fn scim_search_all(&self, query: &ListQuery, base: &str) -> Result<Value, ScimError> {
         let offset = i64::from(query.start_index - 1);
         let count = i64::from(query.count);
-        let users = self.scim_page(ResourceKind::User, query, offset, count, base).await?;
+        let users = self
+            .scim_page(ResourceKind::User, query, offset, count, base)
+            .await?;
         let group_offset = (offset - users.total).max(0);
         let room = count - users.resources.len() as i64;
-        let groups = self.scim_page(ResourceKind::Group, query, group_offset, room.max(0), base).await?;
+        let groups = self
+            .scim_page(ResourceKind::Group, query, group_offset, room.max(0), base)
+            .await?;
         let mut resources = users.resources;
         resources.extend(groups.resources);
         Ok(list_response(users.total + groups.total, query, resources))
@@ -104,7 +118,10 @@ impl Engine {
         let table = kind.table();
         let condition = match &query.filter {
             Some(filter) => table.condition(filter)?,
-            None => Sql { text: "1".into(), binds: Vec::new() },
+            None => Sql {
+                text: "1".into(),
+                binds: Vec::new(),
+            },
         };
         let order = match &query.sort_by {
             Some(sort_by) => format!(
@@ -119,7 +136,10 @@ impl Engine {
             ResourceKind::User => ("users", users::COLUMNS),
             ResourceKind::Group => ("groups", groups::COLUMNS),
         };
-        let filter = format!("FROM {from} WHERE {from}.deleted_at IS NULL AND ({})", condition.text);
+        let filter = format!(
+            "FROM {from} WHERE {from}.deleted_at IS NULL AND ({})",
+            condition.text
+        );
         let total: i64 = {
             let sql = format!("SELECT COUNT(*) {filter}");
             let mut q = sqlx::query_scalar::<_, i64>(&sql);
@@ -134,13 +154,19 @@ impl Engine {
             q.fetch_one(&self.db).await.map_err(Error::from)?
         };
         if limit == 0 {
-            return Ok(Page { total, resources: Vec::new() });
+            return Ok(Page {
+                total,
+                resources: Vec::new(),
+            });
         }
-        let sql = format!("SELECT {columns} {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+        let sql =
+            format!("SELECT {columns} {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         let resources = match kind {
             ResourceKind::User => {
-                let rows: Vec<User> =
-                    bind_all(sqlx::query_as(&sql), &condition.binds).fetch_all(&self.db).await.map_err(Error::from)?;
+                let rows: Vec<User> = bind_all(sqlx::query_as(&sql), &condition.binds)
+                    .fetch_all(&self.db)
+                    .await
+                    .map_err(Error::from)?;
                 let groups = if query.projection.excludes("groups") {
                     HashMap::new()
                 } else {
@@ -151,8 +177,10 @@ impl Engine {
                     .collect::<Vec<_>>()
             }
             ResourceKind::Group => {
-                let rows: Vec<Group> =
-                    bind_all(sqlx::query_as(&sql), &condition.binds).fetch_all(&self.db).await.map_err(Error::from)?;
+                let rows: Vec<Group> = bind_all(sqlx::query_as(&sql), &condition.binds)
+                    .fetch_all(&self.db)
+                    .await
+                    .map_err(Error::from)?;
                 let members = if query.projection.excludes("members") {
                     HashMap::new()
                 } else {
@@ -174,7 +202,10 @@ impl Engine {
     }
 
     /// Group memberships of many users at once: user id -> (group id, group name).
-    async fn scim_memberships(&self, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, Vec<(Uuid, String)>>, ScimError> {
+    async fn scim_memberships(
+        &self,
+        ids: impl Iterator<Item = Uuid>,
+    ) -> Result<HashMap<Uuid, Vec<(Uuid, String)>>, ScimError> {
         let ids: Vec<Uuid> = ids.collect();
         let sql = format!(
             "SELECT gm.member_id, g.id, g.display_name FROM group_members gm \
@@ -194,7 +225,10 @@ impl Engine {
     }
 
     /// Direct members of many groups at once.
-    async fn scim_members(&self, ids: impl Iterator<Item = Uuid>) -> Result<HashMap<Uuid, Vec<Member>>, ScimError> {
+    async fn scim_members(
+        &self,
+        ids: impl Iterator<Item = Uuid>,
+    ) -> Result<HashMap<Uuid, Vec<Member>>, ScimError> {
         let ids: Vec<Uuid> = ids.collect();
         let sql = format!(
             "SELECT group_id, member_id, member_type FROM group_members WHERE group_id IN ({}) \
@@ -207,7 +241,11 @@ impl Engine {
         }
         let mut out: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for (group, id, member_type) in query.fetch_all(&self.db).await.map_err(Error::from)? {
-            out.entry(group).or_default().push(Member { id, member_type, display_name: String::new() });
+            out.entry(group).or_default().push(Member {
+                id,
+                member_type,
+                display_name: String::new(),
+            });
         }
         Ok(out)
     }
@@ -229,11 +267,19 @@ impl Engine {
     }
 
     async fn render_user(&self, user: &User, base: &str) -> Result<Value, ScimError> {
-        Ok(user_json(user, &groups::memberships(&self.db, user.id).await?, base))
+        Ok(user_json(
+            user,
+            &groups::memberships(&self.db, user.id).await?,
+            base,
+        ))
     }
 
     async fn render_group(&self, group: &Group, base: &str) -> Result<Value, ScimError> {
-        let members = self.scim_members(std::iter::once(group.id)).await?.remove(&group.id).unwrap_or_default();
+        let members = self
+            .scim_members(std::iter::once(group.id))
+            .await?
+            .remove(&group.id)
+            .unwrap_or_default();
         Ok(group_json(group, &members, base))
     }
 
@@ -260,7 +306,13 @@ impl Engine {
     }
 
     /// `POST /{type}`.
-    pub async fn scim_create(&self, caller: &Caller, kind: ResourceKind, body: &Value, base: &str) -> Result<(Value, i64), ScimError> {
+    pub async fn scim_create(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        body: &Value,
+        base: &str,
+    ) -> Result<(Value, i64), ScimError> {
         match kind {
             ResourceKind::User => {
                 let user = self.create_user(caller, user_from_json(body)?).await?;
@@ -285,7 +337,8 @@ impl Engine {
         if_match: Option<i64>,
         base: &str,
     ) -> Result<(Value, i64), ScimError> {
-        self.scim_save(caller, kind, id, if_match, base, |_| Ok(body.clone())).await
+        self.scim_save(caller, kind, id, if_match, base, |_| Ok(body.clone()))
+            .await
     }
 
     /// `PATCH /{type}/{id}`.
@@ -301,7 +354,7 @@ impl Engine {
         let operations = patch::parse(body)?;
         self.scim_save(caller, kind, id, if_match, base, |current| {
             let mut resource = current.clone();
-            patch::apply(&mut resource, &operations, &[ENTERPRISE_USER])?;
+            patch::apply(&mut resource, &operations, &USER_EXTENSIONS)?;
             Ok(resource)
         })
         .await
@@ -327,9 +380,10 @@ impl Engine {
                     let user = self.scim_user(id).await?;
                     let expected = if_match.unwrap_or(user.version);
                     let updated = change(&self.render_user(&user, base).await?)?;
-                    let mut profile = user_from_json(&updated)?;
-                    profile.mail_nickname = user.profile.mail_nickname.clone();
-                    self.update_user(caller, user.id, profile, Some(expected)).await.map(|u| (u.id, u.version))
+                    let profile = user_from_json(&updated)?;
+                    self.update_user(caller, user.id, profile, Some(expected))
+                        .await
+                        .map(|u| (u.id, u.version))
                 }
                 ResourceKind::Group => {
                     let group = self.scim_group(id).await?;
@@ -338,19 +392,29 @@ impl Engine {
                     let (mut profile, members) = group_from_json(&updated)?;
                     profile.description = group.profile.description.clone();
                     profile.mail_nickname = group.profile.mail_nickname.clone();
-                    self.replace_group(caller, group.id, profile, &members, Some(expected)).await.map(|g| (g.id, g.version))
+                    self.replace_group(caller, group.id, profile, &members, Some(expected))
+                        .await
+                        .map(|g| (g.id, g.version))
                 }
             };
             match result {
                 Ok(_) => return self.scim_get(kind, id, &Projection::default(), base).await,
-                Err(Error::VersionMismatch { .. }) if if_match.is_none() && attempts < 3 => continue,
+                Err(Error::VersionMismatch { .. }) if if_match.is_none() && attempts < 3 => {
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// `DELETE /{type}/{id}`: a soft delete, restorable from the console for 30 days.
-    pub async fn scim_delete(&self, caller: &Caller, kind: ResourceKind, id: &str, if_match: Option<i64>) -> Result<(), ScimError> {
+    pub async fn scim_delete(
+        &self,
+        caller: &Caller,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ScimError> {
         match kind {
             ResourceKind::User => {
                 let user = self.scim_user(id).await?;
