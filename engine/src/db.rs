@@ -37,3 +37,11 @@ pub async fn is_reachable(pool: &SqlitePool) -> bool {
         .await
         .is_ok()
 }
+
+/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes the write lock up front, so two
+/// writers queue on the busy timeout instead of one failing when it upgrades from reading.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}

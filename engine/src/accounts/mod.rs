@@ -81,7 +81,7 @@ impl Engine {
             account_enabled: Some(true),
             ..UserProfile::default()
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let (user, sequence) = users::insert(
             &mut tx,
             caller,

@@ -145,7 +145,7 @@ impl Engine {
                     .collect(),
             ))
             .collect();
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let sql = format!(
             "INSERT INTO tokens (id, user_id, name, scopes, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) \
              RETURNING {COLUMNS}"
@@ -210,7 +210,7 @@ impl Engine {
     }
 
     pub async fn revoke_token(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let sql = format!(
             "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING {COLUMNS}"
         );

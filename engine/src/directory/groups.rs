@@ -150,7 +150,7 @@ impl Engine {
         members: &[Uuid],
     ) -> Result<Group> {
         let profile = profile.validate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let now = OffsetDateTime::now_utc();
         let sql = format!(
             "INSERT INTO groups (id, display_name, description, mail_nickname, external_id, created_at, updated_at) \
@@ -204,7 +204,7 @@ impl Engine {
         expected_version: Option<i64>,
     ) -> Result<Group> {
         let profile = profile.validate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id)
             .await?
             .filter(|g| g.deleted_at.is_none())
@@ -257,7 +257,7 @@ impl Engine {
         expected_version: Option<i64>,
     ) -> Result<Group> {
         let profile = profile.validate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id)
             .await?
             .filter(|g| g.deleted_at.is_none())
@@ -327,7 +327,7 @@ impl Engine {
         remove: &[Uuid],
         expected_version: Option<i64>,
     ) -> Result<Group> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let group = get(&mut *tx, id)
             .await?
             .filter(|g| g.deleted_at.is_none())
@@ -364,7 +364,7 @@ impl Engine {
         expected_version: Option<i64>,
         delete: bool,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         if before.deleted_at.is_some() == delete {
@@ -397,7 +397,7 @@ impl Engine {
 
     /// Hard delete: the group, its memberships (both ways) go; a tombstone stays in the feed.
     pub async fn purge_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         sqlx::query("DELETE FROM group_members WHERE member_id = ?")
             .bind(id)

@@ -402,7 +402,7 @@ pub(crate) async fn insert(
 
 impl Engine {
     pub async fn create_user(&self, caller: &Caller, profile: UserProfile) -> Result<User> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let (user, sequence) = insert(&mut tx, caller, profile, None, None).await?;
         tx.commit().await?;
         self.feed.published(sequence);
@@ -422,7 +422,7 @@ impl Engine {
         expected_version: Option<i64>,
     ) -> Result<User> {
         let profile = profile.validate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         if before.profile == profile {
@@ -502,7 +502,7 @@ impl Engine {
         expected_version: Option<i64>,
         delete: bool,
     ) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         if before.deleted_at.is_some() == delete {
@@ -537,7 +537,7 @@ impl Engine {
     /// Hard delete ("Delete permanently"): the row and its memberships go; a tombstone stays in
     /// the change feed so provisioning deletes the account in every application.
     pub async fn purge_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         sqlx::query("DELETE FROM group_members WHERE member_id = ?")
             .bind(id)

@@ -1,154 +1,15 @@
-//! The real `scimitar` binary on a free loopback port with a fresh SQLite file, driven over HTTP
-//! the way a browser drives it: first-run setup, sign-in, throttling, origin checks, sign-out.
+//! The console over HTTP, the way a browser drives it: first-run setup, sign-in, throttling,
+//! origin checks, sign-out, the 403 page, the command line.
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A running console and everything it printed.
-struct Console {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-    data_dir: tempfile::TempDir,
-}
-
-impl Console {
-    fn start() -> Console {
-        let data_dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let address = line[at + "listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap()
-                        .to_owned();
-                    let _ = address_tx.send(address);
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let base = address_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server never said where it listens");
-        Console {
-            child,
-            base,
-            log,
-            data_dir,
-        }
-    }
-
-    /// `scimitar admin create`, on the same data directory, while the server runs.
-    fn admin_create(&self, upn: &str, role: &str, password: &str) -> std::process::Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-            .args([
-                "admin",
-                "create",
-                "--upn",
-                upn,
-                "--role",
-                role,
-                "--password-stdin",
-                "--data-dir",
-            ])
-            .arg(self.data_dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn setup_token(&self) -> String {
-        let log = self.log.lock().unwrap();
-        let line = log
-            .iter()
-            .find(|l| l.contains("setup_token="))
-            .expect("no setup token in the log");
-        line.split("setup_token=")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A browser-like client: keeps cookies, does not follow redirects, sends our Origin.
-    fn browser(&self) -> reqwest::Client {
-        let mut headers = header::HeaderMap::new();
-        headers.insert(header::ORIGIN, self.base.parse().unwrap());
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap()
-    }
-
-    async fn sign_in(
-        &self,
-        client: &reqwest::Client,
-        upn: &str,
-        password: &str,
-    ) -> reqwest::Response {
-        client
-            .post(self.url("/api/sign_in"))
-            .form(&[
-                ("user_principal_name", upn),
-                ("password", password),
-                ("next", ""),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn me(&self, client: &reqwest::Client) -> Value {
-        client
-            .post(self.url("/api/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::harness::{Console, PASSWORD};
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response

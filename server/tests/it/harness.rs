@@ -1,0 +1,203 @@
+//! Starts the real `scimitar` binary on a free loopback port with a fresh SQLite file, and
+//! drives it like its users do: a browser-like client, the command line, SCIM clients.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running console and everything it printed.
+pub struct Console {
+    pub child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<Vec<String>>>,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Console {
+    pub fn start() -> Console {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let address = line[at + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_owned();
+                    let _ = address_tx.send(address);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server never said where it listens");
+        Console {
+            child,
+            base,
+            log,
+            data_dir,
+        }
+    }
+
+    /// `scimitar admin create`, on the same data directory, while the server runs.
+    pub fn admin_create(&self, upn: &str, role: &str, password: &str) -> std::process::Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+            .args([
+                "admin",
+                "create",
+                "--upn",
+                upn,
+                "--role",
+                role,
+                "--password-stdin",
+                "--data-dir",
+            ])
+            .arg(self.data_dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `scimitar token create`: a token for `upn` with the given scopes.
+    pub fn token(&self, upn: &str, scopes: &[&str]) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+        command
+            .args(["token", "create", "--upn", upn, "--data-dir"])
+            .arg(self.data_dir.path());
+        for scope in scopes {
+            command.args(["--scope", scope]);
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// An administrator and a SCIM token of theirs, in one go.
+    pub fn admin_with_scim_token(&self) -> String {
+        let created = self.admin_create("admin@contoso.com", "Global Administrator", PASSWORD);
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        self.token("admin@contoso.com", &["scim"])
+    }
+
+    /// The engine over this console's database, from the test process (SQLite in WAL mode
+    /// lets both processes use it), to look at what HTTP does not show: the change feed.
+    pub async fn engine(&self) -> engine::Engine {
+        engine::Engine::open(self.data_dir.path()).await.unwrap()
+    }
+
+    pub fn setup_token(&self) -> String {
+        let log = self.log.lock().unwrap();
+        let line = log
+            .iter()
+            .find(|l| l.contains("setup_token="))
+            .expect("no setup token in the log");
+        line.split("setup_token=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A SCIM client: the token as a bearer credential, JSON in and out.
+    pub fn scim(&self, token: &str) -> reqwest::Client {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/scim+json".parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects, sends our Origin.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::ORIGIN, self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        upn: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/api/sign_in"))
+            .form(&[
+                ("user_principal_name", upn),
+                ("password", password),
+                ("next", ""),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn me(&self, client: &reqwest::Client) -> Value {
+        client
+            .post(self.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

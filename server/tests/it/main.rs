@@ -1,0 +1,6 @@
+//! One integration-test binary for the server (it compiles once): the real binary, real SQLite
+//! files, real peers.
+
+mod console;
+mod harness;
+mod scim;
