@@ -5,10 +5,10 @@ use std::{
     io::{BufRead, BufReader, Write},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use reqwest::{StatusCode, header};
+use reqwest::header;
 use serde_json::Value;
 
 pub const PASSWORD: &str = "correct horse battery staple";
