@@ -60,6 +60,8 @@ pub struct Me {
     /// The directory role's display name, e.g. "Global Administrator".
     pub role: String,
     pub blades: Vec<Blade>,
+    /// May create, edit and delete users and groups (Global Administrators).
+    pub writes_directory: bool,
 }
 
 impl Me {
@@ -67,3 +69,60 @@ impl Me {
         self.blades.contains(&blade)
     }
 }
+
+/// One line of the Users list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub display_name: String,
+    pub user_principal_name: String,
+    pub mail: Option<String>,
+    pub department: Option<String>,
+    pub enabled: bool,
+    pub role: Option<String>,
+}
+
+/// A page of a list, and where the next one starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage<T> {
+    pub rows: Vec<T>,
+    pub next: Option<String>,
+    pub total: i64,
+}
+
+/// Everything the user page shows and edits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetails {
+    pub id: String,
+    pub version: i64,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub surname: String,
+    pub mail: String,
+    pub mail_nickname: String,
+    pub department: String,
+    pub job_title: String,
+    pub employee_id: String,
+    pub manager: String,
+    pub preferred_language: String,
+    pub telephone_number: String,
+    pub mobile: String,
+    pub enabled: bool,
+    pub deleted: bool,
+    /// The directory role's stored name, empty when the user is not a console account.
+    pub role: String,
+    pub groups: Vec<(String, String)>,
+}
+
+/// The directory roles, as (stored name, display name), for role pickers.
+pub const ROLES: [(&str, &str); 5] = [
+    ("GlobalAdministrator", "Global Administrator"),
+    ("ApplicationAdministrator", "Application Administrator"),
+    (
+        "CloudApplicationAdministrator",
+        "Cloud Application Administrator",
+    ),
+    ("ApplicationOwner", "Application Owner"),
+    ("ReportsReader", "Reports Reader"),
+];

@@ -61,3 +61,23 @@ pub async fn create_token(
         .map_err(|e| e.to_string())?;
     Ok(secret.expose_secret().to_owned())
 }
+
+/// Generates a fake directory; returns a one-line summary.
+pub async fn generate_directory(
+    data_dir: &Path,
+    spec: engine::directory::generator::Spec,
+    domain: &str,
+) -> Result<String, String> {
+    if !(0.0..=1.0).contains(&spec.missing) {
+        return Err("--missing must be between 0.0 and 1.0".into());
+    }
+    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let done = engine
+        .generate_directory(&Caller::system(), spec, domain)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Generated {} users, {} groups and {} memberships in {:.1} s",
+        done.users, done.groups, done.memberships, done.seconds
+    ))
+}

@@ -43,6 +43,29 @@ pub enum Command {
     /// Manage machine tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Work on the directory in bulk.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DirectoryCommand {
+    /// Fill the directory with realistic fake users and groups (load tests, demos).
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        users: u32,
+        #[arg(long, default_value_t = 20)]
+        groups: u32,
+        /// The same seed gives the same directory.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of users without a surname, and (independently) without a mail, 0.0 to 1.0.
+        #[arg(long, default_value_t = 0.05)]
+        missing: f64,
+        /// Domain of the generated user principal names.
+        #[arg(long, default_value = "contoso.com")]
+        domain: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

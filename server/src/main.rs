@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::{AdminCommand, Cli, Command, TokenCommand};
+use server::config::{AdminCommand, Cli, Command, DirectoryCommand, TokenCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -31,6 +31,23 @@ async fn main() -> ExitCode {
             server::admin::create_token(&cli.data_dir, &upn, &scopes, &name)
                 .await
                 .map(|token| println!("{token}"))
+        }
+        Command::Directory(DirectoryCommand::Generate {
+            users,
+            groups,
+            seed,
+            missing,
+            domain,
+        }) => {
+            let spec = engine::directory::generator::Spec {
+                users,
+                groups,
+                seed,
+                missing,
+            };
+            server::admin::generate_directory(&cli.data_dir, spec, &domain)
+                .await
+                .map(|summary| println!("{summary}"))
         }
     };
     match result {

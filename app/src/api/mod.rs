@@ -2,13 +2,18 @@
 
 mod error;
 pub mod session;
+pub mod users;
 
 pub use error::AppError;
 
 /// Server-side plumbing shared by every server function (and the server's page guard).
 #[cfg(feature = "ssr")]
 pub mod context {
-    use engine::{Engine, accounts::Account};
+    use engine::{
+        Engine,
+        accounts::{Account, Permission},
+        audit::{Actor, Caller},
+    };
     use leptos::prelude::*;
     use tower_sessions::Session;
     use uuid::Uuid;
@@ -63,5 +68,25 @@ pub mod context {
             .insert(ACCOUNT_ID, account.id)
             .await
             .map_err(|_| AppError::Internal)
+    }
+
+    /// The signed-in account if its role allows `permission`: `Unauthenticated` or `Forbidden`
+    /// otherwise. Every server function that reads or changes data starts here.
+    pub async fn require(permission: Permission) -> Result<(Engine, Account, Caller), AppError> {
+        let engine = engine()?;
+        let account = session_account(&engine, &session().await?)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if !account.may(permission) {
+            return Err(AppError::Forbidden);
+        }
+        let caller = Caller {
+            actor: Actor::Account {
+                id: account.id,
+                name: account.user_principal_name.clone(),
+            },
+            client: client_address().await,
+        };
+        Ok((engine, account, caller))
     }
 }

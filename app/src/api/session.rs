@@ -106,6 +106,7 @@ fn me(account: &engine::accounts::Account) -> Me {
         display_name: account.display_name.clone(),
         user_principal_name: account.user_principal_name.clone(),
         role: account.role.display_name().to_owned(),
+        writes_directory: account.may(Permission::WriteDirectory),
         blades: Blade::ALL
             .into_iter()
             .filter(|&b| permission(b).is_none_or(|p| account.may(p)))

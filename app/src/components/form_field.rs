@@ -19,6 +19,10 @@ pub fn FormField(
     #[prop(optional)] hint: &'static str,
     #[prop(optional)] autofocus: bool,
     #[prop(default = true)] required: bool,
+    /// The value the field starts with (an edit form's current value).
+    #[prop(optional, into)]
+    value: String,
+    #[prop(optional)] disabled: bool,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let message = move || error.get().and_then(|e| e.for_field(name));
@@ -34,6 +38,8 @@ pub fn FormField(
                 autocomplete=autocomplete
                 autofocus=autofocus
                 required=required
+                value=value
+                disabled=disabled
                 aria-invalid=move || message().is_some().to_string()
                 aria-describedby=if hint.is_empty() { error_id.clone() } else { format!("{hint_id} {error_id}") }
             />

@@ -3,7 +3,9 @@
 mod blade_header;
 mod empty_state;
 mod form_field;
+mod query_link;
 
 pub use blade_header::BladeHeader;
 pub use empty_state::EmptyState;
-pub use form_field::{FormBanner, FormField};
+pub use form_field::{FormBanner, FormError, FormField};
+pub use query_link::query_link;

@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=portal::Portal ssr=SsrMode::Async>
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/new") view=users::NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/:id") view=users::UserPage ssr=SsrMode::Async />
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />

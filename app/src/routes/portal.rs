@@ -97,13 +97,24 @@ fn Navigation(me: Me) -> impl IntoView {
     }
 }
 
-/// A top-level blade: its breadcrumbs and title, then its content, shown only to a signed-in
-/// user whose role may open `blade` (others get the 403 page).
+/// A blade: its breadcrumbs and title, then its content, shown only to a signed-in user whose
+/// role may open `blade` (others get the 403 page). Sub-blades (a user's page, New user) give
+/// their own `title`, under `blade` in the breadcrumbs, or render their header themselves
+/// (`own_header`) when the title is only known once their data has loaded.
 #[component]
-pub fn BladePage(blade: Blade, children: ChildrenFn) -> impl IntoView {
+pub fn BladePage(
+    blade: Blade,
+    children: ChildrenFn,
+    #[prop(optional, into)] title: Option<String>,
+    #[prop(optional)] own_header: bool,
+) -> impl IntoView {
     let CurrentUser(me) = expect_context();
+    let header = (!own_header).then(|| match title {
+        Some(title) => view! { <BladeHeader title parents=vec![blade] /> }.into_any(),
+        None => view! { <BladeHeader title=blade.title().to_owned() /> }.into_any(),
+    });
     view! {
-        <BladeHeader title=blade.title().to_owned() />
+        {header}
         <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
             {move || {
                 let children = children.clone();

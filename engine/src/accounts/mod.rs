@@ -150,3 +150,81 @@ fn display_name_or_default(display_name: &str, upn: &UserPrincipalName) -> Resul
         display_name.to_owned()
     })
 }
+
+impl Engine {
+    /// Makes a directory user a console account (role and, optionally, a new password), changes
+    /// their role, or removes their console access (`role: None`). The last Global Administrator
+    /// who can sign in cannot be demoted: the console would have no way back in but the CLI.
+    pub async fn set_console_access(
+        &self,
+        caller: &Caller,
+        id: uuid::Uuid,
+        role: Option<Role>,
+        password: Option<SecretString>,
+    ) -> Result<()> {
+        let password_hash = match password {
+            Some(password) => Some(NewPassword::parse(password, "password")?.hash().await?),
+            None => None,
+        };
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        let before = users::get(&mut *tx, id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "user",
+                id: id.to_string(),
+            })?;
+        if role.is_some() && password_hash.is_none() && before.password_hash.is_none() {
+            return Err(Error::invalid(
+                "password",
+                "set a password so the account can sign in",
+            ));
+        }
+        if before.directory_role.0 == Some(Role::GlobalAdministrator)
+            && role != Some(Role::GlobalAdministrator)
+        {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE directory_role = 'GlobalAdministrator' AND id <> ? \
+                 AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Err(Error::invalid(
+                    "directory_role",
+                    "this is the last Global Administrator; make another one first",
+                ));
+            }
+        }
+        sqlx::query(
+            "UPDATE users SET directory_role = ?, password_hash = COALESCE(?, password_hash), \
+             version = version + 1, updated_at = ? WHERE id = ?",
+        )
+        .bind(role.map(Role::as_str))
+        .bind(password_hash.as_ref())
+        .bind(time::OffsetDateTime::now_utc())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let target = crate::audit::Target {
+            kind: "User",
+            id: Some(id),
+            name: &before.profile.user_principal_name,
+        };
+        let change = serde_json::json!({
+            "role": role.map(Role::display_name),
+            "passwordChanged": password_hash.is_some(),
+        });
+        crate::audit::record(
+            &mut tx,
+            caller,
+            "Update console access",
+            target,
+            None,
+            Some(change),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! Lists the console shows: sorted, searched, and paged by keyset (the last row's sort value and
+//! id), so page 1,000 costs what page 1 costs. Searches match the start of a name, as the
+//! portal's do, which the `COLLATE NOCASE` indexes serve.
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+use super::{groups::Group, users::User};
+use crate::Result;
+
+/// Where the previous page ended: its last row's sort value and id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub key: String,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// A compact form for URLs: `<id>.<key>`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.id.simple(), self.key)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (id, key) = text.split_once('.')?;
+        Some(Cursor {
+            id: Uuid::parse_str(id).ok()?,
+            key: key.to_owned(),
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserSort {
+    #[default]
+    DisplayName,
+    UserPrincipalName,
+    Mail,
+    Department,
+}
+
+impl UserSort {
+    fn key(self) -> &'static str {
+        match self {
+            UserSort::DisplayName => "display_name",
+            UserSort::UserPrincipalName => "user_principal_name",
+            UserSort::Mail => "COALESCE(mail, '')",
+            UserSort::Department => "COALESCE(department, '')",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub descending: bool,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+    /// The "Deleted users/groups" view instead of the active objects.
+    pub deleted: bool,
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The cursor of the next page, if there is one.
+    pub next: Option<Cursor>,
+    /// How many objects match, all pages together.
+    pub total: i64,
+}
+
+fn prefix_pattern(search: &str) -> String {
+    let mut pattern: String = search
+        .trim()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    pattern.push('%');
+    pattern
+}
+
+/// `WHERE` text and binds shared by the count and the page query.
+struct Filter {
+    text: String,
+    binds: Vec<String>,
+}
+
+fn filter(query: &ListQuery, searchable: &[&str]) -> Filter {
+    let mut text = if query.deleted {
+        "deleted_at IS NOT NULL".to_owned()
+    } else {
+        "deleted_at IS NULL".to_owned()
+    };
+    let mut binds = Vec::new();
+    if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        let clauses: Vec<String> = searchable
+            .iter()
+            .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
+            .collect();
+        text.push_str(&format!(" AND ({})", clauses.join(" OR ")));
+        binds.extend(searchable.iter().map(|_| prefix_pattern(search)));
+    }
+    Filter { text, binds }
+}
+
+async fn page<T>(
+    db: &SqlitePool,
+    table: &str,
+    columns: &str,
+    key: &str,
+    query: &ListQuery,
+    searchable: &[&str],
+    key_of: impl Fn(&T) -> (String, Uuid),
+) -> Result<Page<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let filter = filter(query, searchable);
+    let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", filter.text);
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for bind in &filter.binds {
+        count = count.bind(bind);
+    }
+    let total = count.fetch_one(db).await?;
+
+    let (op, direction) = if query.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let mut text = filter.text.clone();
+    if query.after.is_some() {
+        text.push_str(&format!(
+            " AND ({key} COLLATE NOCASE {op} ? OR ({key} COLLATE NOCASE = ? AND id {op} ?))"
+        ));
+    }
+    let limit = query.limit.clamp(1, 500);
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE {text} ORDER BY {key} COLLATE NOCASE {direction}, id {direction} LIMIT {}",
+        limit + 1
+    );
+    let mut rows = sqlx::query_as::<_, T>(&sql);
+    for bind in &filter.binds {
+        rows = rows.bind(bind);
+    }
+    if let Some(after) = &query.after {
+        rows = rows.bind(&after.key).bind(&after.key).bind(after.id);
+    }
+    let mut items = rows.fetch_all(db).await?;
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            let (key, id) = key_of(last);
+            Cursor { key, id }
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next, total })
+}
+
+pub async fn users(db: &SqlitePool, query: &ListQuery, sort: UserSort) -> Result<Page<User>> {
+    let key_of = move |u: &User| {
+        let p = &u.profile;
+        let key = match sort {
+            UserSort::DisplayName => p.display_name.clone(),
+            UserSort::UserPrincipalName => p.user_principal_name.clone(),
+            UserSort::Mail => p.mail.clone().unwrap_or_default(),
+            UserSort::Department => p.department.clone().unwrap_or_default(),
+        };
+        (key, u.id)
+    };
+    let searchable = [
+        "display_name",
+        "user_principal_name",
+        "mail",
+        "department",
+        "given_name",
+        "surname",
+    ];
+    page(
+        db,
+        "users",
+        super::users::COLUMNS,
+        sort.key(),
+        query,
+        &searchable,
+        key_of,
+    )
+    .await
+}
+
+pub async fn groups(db: &SqlitePool, query: &ListQuery) -> Result<Page<Group>> {
+    let key_of = |g: &Group| (g.profile.display_name.clone(), g.id);
+    page(
+        db,
+        "groups",
+        super::groups::COLUMNS,
+        "display_name",
+        query,
+        &["display_name", "mail_nickname"],
+        key_of,
+    )
+    .await
+}
