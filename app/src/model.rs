@@ -126,3 +126,32 @@ pub const ROLES: [(&str, &str); 5] = [
     ("ApplicationOwner", "Application Owner"),
     ("ReportsReader", "Reports Reader"),
 ];
+
+/// One line of the Groups list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub members: i64,
+}
+
+/// A direct member of a group, as the group page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub id: String,
+    pub display_name: String,
+    /// "User" or "Group".
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDetails {
+    pub id: String,
+    pub version: i64,
+    pub display_name: String,
+    pub description: String,
+    pub mail_nickname: String,
+    pub deleted: bool,
+    pub members: Vec<MemberRow>,
+}

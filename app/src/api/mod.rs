@@ -1,6 +1,7 @@
 //! Server functions, by area. Each is thin: who is asking and may they, one engine call, a DTO.
 
 mod error;
+pub mod groups;
 pub mod session;
 pub mod users;
 

@@ -59,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/new") view=users::NewUserPage ssr=SsrMode::Async />
                     <Route path=path!("/users/:id") view=users::UserPage ssr=SsrMode::Async />
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups/new") view=groups::NewGroupPage ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:id") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />

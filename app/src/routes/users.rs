@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Whether the signed-in administrator may change the directory.
-fn writes_directory() -> Signal<bool> {
+pub(super) fn writes_directory() -> Signal<bool> {
     let CurrentUser(me) = expect_context();
     Signal::derive(move || {
         me.get()

@@ -527,3 +527,48 @@ fn check_version(group: &Group, expected: Option<i64>) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// How many direct members each of these groups has.
+pub async fn member_counts(
+    db: &SqlitePool,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT group_id, COUNT(*) FROM group_members WHERE group_id IN ({}) GROUP BY group_id",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (Uuid, i64)>(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db).await?.into_iter().collect())
+}
+
+/// Users and groups whose name starts with `search`, for member pickers: (id, name, kind).
+pub async fn member_candidates(
+    db: &SqlitePool,
+    search: &str,
+    limit: u32,
+) -> Result<Vec<(Uuid, String, String)>> {
+    let pattern = format!(
+        "{}%",
+        search
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(sqlx::query_as(
+        "SELECT id, user_principal_name, 'User' FROM users WHERE deleted_at IS NULL \
+         AND (user_principal_name LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\') \
+         UNION ALL SELECT id, display_name, 'Group' FROM groups WHERE deleted_at IS NULL \
+         AND display_name LIKE ?1 ESCAPE '\\' LIMIT ?2",
+    )
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
