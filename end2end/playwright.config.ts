@@ -4,6 +4,7 @@ import { defineConfig } from '@playwright/test';
 // fresh SQLite file and publishes its address in SCIMITAR_URL before any test runs.
 export default defineConfig({
   testDir: './tests',
+  // Files run in name order: 01 does the first-run setup the later ones sign in with.
   globalSetup: './harness/global-setup.ts',
   // The journeys share one console (first-run setup happens once), so they run in order.
   workers: 1,

@@ -59,6 +59,17 @@ export function createAccount(upn: string, role: string) {
   );
 }
 
+/** `scimitar token create`: a token of `upn` with the given scope. */
+export function createToken(upn: string, scope: 'scim' | 'api'): string {
+  return execFileSync(
+    process.env.SCIMITAR_BIN!,
+    ['token', 'create', '--upn', upn, '--scope', scope, '--data-dir', process.env.SCIMITAR_DATA_DIR!],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+    .toString()
+    .trim();
+}
+
 export class SignInPage {
   constructor(private readonly page: Page) {}
 

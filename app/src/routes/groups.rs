@@ -154,7 +154,7 @@ pub fn GroupPage() -> impl IntoView {
     let writes = writes_directory();
     // The member picker suggests users and groups as the administrator types.
     let (typed, set_typed) = signal(String::new());
-    let suggestions = Resource::new(move || typed.get(), |search| member_candidates(search));
+    let suggestions = Resource::new(move || typed.get(), member_candidates);
     view! {
         <BladePage blade=Blade::Groups own_header=true>
             <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>

@@ -1,0 +1,60 @@
+// The directory in the console: a user and a group made in the UI are what SCIM clients see.
+import { expect, test } from '@playwright/test';
+import { SignInPage, createToken, hydrated, watchConsole } from './console';
+
+test('a user and a group created in the UI are found over SCIM', async ({ page, request }) => {
+  const browserConsole = watchConsole(page, ['422 /api/users/save']);
+  await page.goto('/signin');
+  await new SignInPage(page).signIn('admin@contoso.com');
+  await expect(page.getByText('Welcome, Ada Admin.')).toBeVisible();
+
+  // New user: a bad address is named beside its field; the fixed form creates the user.
+  await page.goto('/users/new');
+  await hydrated(page);
+  await page.getByLabel('User principal name').fill('grace.hopper@contoso.com');
+  await page.getByLabel('Display name').fill('Grace Hopper');
+  await page.getByLabel('First name').fill('Grace');
+  await page.getByLabel('Last name').fill('Hopper');
+  await page.getByLabel('Email').fill('grace.hopper@contoso.com');
+  await page.getByLabel('Department').fill('Navy');
+  await page.getByLabel('Manager').fill('nobody@contoso.com');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.locator('#field-manager-error')).toHaveText('There is no user named nobody@contoso.com.');
+  await page.getByLabel('Manager').fill('admin@contoso.com');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('heading', { name: 'Grace Hopper', level: 1 })).toBeVisible();
+
+  // The list finds her by the start of her name.
+  await page.goto('/users?q=grace');
+  await expect(page.locator('.data-table tbody tr')).toHaveCount(1);
+  await expect(page.locator('.data-table tbody')).toContainText('grace.hopper@contoso.com');
+
+  // New group, then Grace as its member through the picker.
+  await page.goto('/groups/new');
+  await hydrated(page);
+  await page.getByLabel('Group name').fill('Compiler pioneers');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('heading', { name: 'Compiler pioneers', level: 1 })).toBeVisible();
+  await page.getByLabel('Add a member').fill('grace.hopper@contoso.com');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Members (1)' })).toBeVisible();
+  await expect(page.locator('.data-table tbody')).toContainText('Grace Hopper');
+
+  // A SCIM client sees both, linked.
+  const token = createToken('admin@contoso.com', 'scim');
+  const headers = { Authorization: `Bearer ${token}` };
+  const users = await request.get('/scim/v2/Users', {
+    headers,
+    params: { filter: 'userName eq "grace.hopper@contoso.com"' },
+  });
+  expect(users.status()).toBe(200);
+  const grace = (await users.json()).Resources[0];
+  expect(grace.name).toEqual({ givenName: 'Grace', familyName: 'Hopper' });
+  expect(grace['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'].department).toBe('Navy');
+  expect(grace.groups.map((g: { display: string }) => g.display)).toEqual(['Compiler pioneers']);
+  const groups = await request.get('/scim/v2/Groups', { headers, params: { filter: 'displayName eq "Compiler pioneers"' } });
+  const group = (await groups.json()).Resources[0];
+  expect(group.members.map((m: { value: string }) => m.value)).toEqual([grace.id]);
+
+  expect(browserConsole.problems()).toEqual([]);
+});
