@@ -14,10 +14,12 @@ pub enum Blade {
     ProvisioningLogs,
     AuditLogs,
     Settings,
+    /// Reached from the account menu, not the navigation.
+    MyTokens,
 }
 
 impl Blade {
-    pub const ALL: [Blade; 7] = [
+    pub const ALL: [Blade; 8] = [
         Blade::Home,
         Blade::Users,
         Blade::Groups,
@@ -25,7 +27,12 @@ impl Blade {
         Blade::ProvisioningLogs,
         Blade::AuditLogs,
         Blade::Settings,
+        Blade::MyTokens,
     ];
+
+    pub fn in_navigation(self) -> bool {
+        self != Blade::MyTokens
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -36,6 +43,7 @@ impl Blade {
             Blade::ProvisioningLogs => "Provisioning logs",
             Blade::AuditLogs => "Audit logs",
             Blade::Settings => "Settings",
+            Blade::MyTokens => "My tokens",
         }
     }
 
@@ -48,6 +56,7 @@ impl Blade {
             Blade::ProvisioningLogs => "/provisioning-logs",
             Blade::AuditLogs => "/audit-logs",
             Blade::Settings => "/settings",
+            Blade::MyTokens => "/tokens",
         }
     }
 }
@@ -154,4 +163,39 @@ pub struct GroupDetails {
     pub mail_nickname: String,
     pub deleted: bool,
     pub members: Vec<MemberRow>,
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    pub actor: String,
+    pub activity: String,
+    pub target: String,
+    pub client_address: String,
+    /// The object before and after the change, as JSON, when the entry has them.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    pub next: Option<String>,
+    /// The activities in the log, for the filter.
+    pub activities: Vec<String>,
+}
+
+/// A machine token, as the token lists show it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+    pub scopes: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
 }

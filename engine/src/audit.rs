@@ -81,3 +81,103 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// One line of the audit log, as the Audit logs blade shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor_type: String,
+    pub actor_name: String,
+    pub activity: String,
+    pub target_type: String,
+    pub target_name: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub client_address: Option<String>,
+}
+
+/// Filters of the Audit logs blade; entries come newest first, paged by id.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// Start of the actor's name.
+    pub actor: Option<String>,
+    /// Start of the target's name.
+    pub target: Option<String>,
+    pub activity: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    /// Exclusive.
+    pub until: Option<OffsetDateTime>,
+    /// Only entries made by this actor (Application Owners see their own changes).
+    pub only_actor_id: Option<Uuid>,
+    /// Keyset: entries older than this id.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// The `before` of the next (older) page.
+    pub next: Option<i64>,
+}
+
+pub async fn list(db: &sqlx::SqlitePool, query: &Query) -> Result<Page> {
+    let mut sql = sqlx::QueryBuilder::new(
+        "SELECT id, at, actor_type, actor_name, activity, target_type, target_name, before, after, client_address \
+         FROM audit_log WHERE 1",
+    );
+    let prefix = |s: &str| {
+        format!(
+            "{}%",
+            s.trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    };
+    if let Some(actor) = query.actor.as_deref().filter(|s| !s.trim().is_empty()) {
+        sql.push(" AND actor_name LIKE ")
+            .push_bind(prefix(actor))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(target) = query.target.as_deref().filter(|s| !s.trim().is_empty()) {
+        sql.push(" AND target_name LIKE ")
+            .push_bind(prefix(target))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(activity) = query.activity.as_deref().filter(|s| !s.is_empty()) {
+        sql.push(" AND activity = ").push_bind(activity.to_owned());
+    }
+    if let Some(from) = query.from {
+        sql.push(" AND at >= ").push_bind(from);
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND at < ").push_bind(until);
+    }
+    if let Some(actor) = query.only_actor_id {
+        sql.push(" AND actor_id = ").push_bind(actor);
+    }
+    if let Some(before) = query.before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    let limit = query.limit.clamp(1, 500);
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let mut entries: Vec<Entry> = sql.build_query_as().fetch_all(db).await?;
+    let next = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Page { entries, next })
+}
+
+/// The activities that occur in the log, for the blade's filter.
+pub async fn activities(db: &sqlx::SqlitePool) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT activity FROM audit_log ORDER BY activity")
+            .fetch_all(db)
+            .await?,
+    )
+}

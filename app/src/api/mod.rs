@@ -1,8 +1,10 @@
 //! Server functions, by area. Each is thin: who is asking and may they, one engine call, a DTO.
 
+pub mod audit;
 mod error;
 pub mod groups;
 pub mod session;
+pub mod tokens;
 pub mod users;
 
 pub use error::AppError;

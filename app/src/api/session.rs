@@ -101,6 +101,7 @@ fn me(account: &engine::accounts::Account) -> Me {
         Blade::EnterpriseApplications => Some(Permission::ConfigureApplications),
         Blade::ProvisioningLogs | Blade::AuditLogs => Some(Permission::ReadLogs),
         Blade::Settings => Some(Permission::ManageSettings),
+        Blade::MyTokens => Some(Permission::ManageOwnTokens),
     };
     Me {
         display_name: account.display_name.clone(),

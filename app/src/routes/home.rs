@@ -16,7 +16,7 @@ pub fn HomePage() -> impl IntoView {
                         <ul class="tiles">
                             {me.blades
                                 .into_iter()
-                                .filter(|b| *b != Blade::Home)
+                                .filter(|b| *b != Blade::Home && b.in_navigation())
                                 .map(|b| view! { <li><a href=b.path()>{b.title()}</a></li> })
                                 .collect_view()}
                         </ul>

@@ -10,6 +10,7 @@ mod provisioning_logs;
 mod settings;
 mod setup;
 mod sign_in;
+mod tokens;
 mod users;
 
 use leptos::prelude::*;
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/tokens") view=tokens::MyTokensPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -57,6 +57,7 @@ fn AccountMenu(me: Me) -> impl IntoView {
                 <span class="upn">{me.user_principal_name}</span>
                 <span class="role">{me.role}</span>
             </div>
+            <a class="link" href="/tokens">"My tokens"</a>
             <ActionForm action=sign_out>
                 <button type="submit" class="link">"Sign out"</button>
             </ActionForm>
@@ -80,6 +81,7 @@ fn Navigation(me: Me) -> impl IntoView {
             {me
                 .blades
                 .into_iter()
+                .filter(|blade| blade.in_navigation())
                 .map(|blade| {
                     view! {
                         <li>

@@ -1,16 +1,14 @@
 use leptos::prelude::*;
 
-use super::BladePage;
-use crate::{components::EmptyState, model::Blade};
+use super::{BladePage, tokens::TokensPanel};
+use crate::model::Blade;
 
+/// Settings: every account's tokens (SMTP and retention come with later features).
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
         <BladePage blade=Blade::Settings>
-            <EmptyState
-                title="No settings yet"
-                message="Email (SMTP), tokens and log retention will be configured here."
-            />
+            <TokensPanel everyone=true />
         </BladePage>
     }
 }

@@ -122,7 +122,11 @@ async fn administrator_created_on_the_command_line_signs_in_and_out() {
     );
     let me = console.me(&browser).await;
     assert_eq!(me["user_principal_name"], "admin@contoso.com");
-    assert_eq!(me["blades"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        me["blades"].as_array().unwrap().len(),
+        8,
+        "the seven blades and My tokens"
+    );
 
     let home = browser.get(console.url("/")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
