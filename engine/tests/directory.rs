@@ -154,3 +154,131 @@ async fn bad_profiles_are_refused_and_nothing_is_written() {
     let changes = feed::since(&engine.db, 0, 100).await.unwrap();
     assert_eq!(changes.len(), 1, "only the one user that was created");
 }
+
+const CSV: &str = "\
+userPrincipalName,displayName,givenName,surname,mail,accountEnabled,department,manager
+zoe.muller@contoso.com,Zoë Müller,Zoë,Müller,zoe.muller@contoso.com,true,Engineering,
+jose.garcia@contoso.com,José García,José,García,jose@contoso,true,Sales,
+asa@contoso.com,Åsa Lind,Åsa,Lind,,maybe,Sales,
+bjorn@contoso.com,Björn Berg,Björn,Berg,,false,Sales,zoe.muller@contoso.com
+not an upn,Nobody,,,,true,,
+renee@contoso.com,,Renée,,,true,,nobody@contoso.com
+";
+
+#[tokio::test]
+async fn csv_rows_are_checked_one_by_one_and_only_the_good_ones_land() {
+    use engine::directory::import::RowError;
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let caller = Caller::system();
+
+    let preview = engine.preview_import(CSV).await.unwrap();
+    assert_eq!(
+        (
+            preview.rows,
+            preview.create,
+            preview.update,
+            preview.unchanged
+        ),
+        (6, 2, 0, 0)
+    );
+    let errors: Vec<(u64, &str)> = preview
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (3, "mail"),
+            (4, "accountEnabled"),
+            (6, "userPrincipalName"),
+            (7, "displayName"),
+            (7, "manager")
+        ]
+    );
+    let RowError { message, .. } = &preview.errors[0];
+    assert!(message.contains("needs a dot"), "{message}");
+    assert_eq!(
+        feed::since(&engine.db, 0, 10).await.unwrap().len(),
+        0,
+        "a preview writes nothing"
+    );
+
+    let report = engine.import_users(&caller, CSV, |_| {}).await.unwrap();
+    assert_eq!(
+        (
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.errors.len()
+        ),
+        (2, 0, 0, 5)
+    );
+    let bjorn = engine::directory::users::find_by_upn(&engine.db, "bjorn@contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let zoe = engine::directory::users::find_by_upn(&engine.db, "zoe.muller@contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        bjorn.profile.manager_id,
+        Some(zoe.id),
+        "a manager can be a row of the same file"
+    );
+    assert_eq!(bjorn.profile.account_enabled, Some(false));
+    assert_eq!(zoe.profile.display_name, "Zoë Müller");
+
+    // Importing the same file again changes nothing; a changed row updates its user.
+    let feed_before = feed::latest(&engine.db).await.unwrap();
+    let again = engine.import_users(&caller, CSV, |_| {}).await.unwrap();
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
+    assert_eq!(
+        feed::latest(&engine.db).await.unwrap(),
+        feed_before,
+        "an idempotent re-import leaves no changes"
+    );
+    let changed = CSV.replace("Engineering", "Research");
+    let third = engine
+        .import_users(&caller, &changed, |_| {})
+        .await
+        .unwrap();
+    assert_eq!((third.created, third.updated, third.unchanged), (0, 1, 1));
+
+    let unknown = engine
+        .preview_import("userPrincipalName,shoeSize\nada@contoso.com,42\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        (unknown.errors[0].line, unknown.errors[0].column.as_str()),
+        (1, "shoeSize")
+    );
+
+    let exported = engine.export_users(None).await.unwrap();
+    let first_line = exported.lines().next().unwrap();
+    assert!(
+        first_line.starts_with("userPrincipalName,displayName,givenName,surname,mail"),
+        "{first_line}"
+    );
+    assert!(
+        exported.contains(
+            "bjorn@contoso.com,Björn Berg,Björn,Berg,,,false,Sales,,,zoe.muller@contoso.com"
+        ),
+        "{exported}"
+    );
+    let round_trip = engine
+        .import_users(&caller, &exported, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            round_trip.created,
+            round_trip.updated,
+            round_trip.errors.len()
+        ),
+        (0, 0, 0),
+        "{round_trip:?}"
+    );
+}

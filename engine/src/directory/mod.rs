@@ -3,6 +3,7 @@
 pub mod feed;
 pub mod generator;
 pub mod groups;
+pub mod import;
 pub mod listing;
 pub mod users;
 

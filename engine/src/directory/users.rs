@@ -400,6 +400,75 @@ pub(crate) async fn insert(
     Ok((user, sequence))
 }
 
+/// Writes `profile` over `before` inside a transaction, with its feed and audit entries. Returns
+/// the feed sequence, or `None` when nothing changed.
+pub(crate) async fn replace_profile(
+    db: &mut SqliteConnection,
+    caller: &Caller,
+    before: &User,
+    profile: UserProfile,
+) -> Result<Option<i64>> {
+    let profile = profile.validate()?;
+    if before.profile == profile {
+        return Ok(None);
+    }
+    check_manager(db, Some(before.id), profile.manager_id).await?;
+    let sql = format!(
+        "UPDATE users SET user_principal_name = ?, display_name = ?, given_name = ?, surname = ?, mail = ?, \
+         mail_nickname = ?, account_enabled = ?, department = ?, job_title = ?, employee_id = ?, \
+         manager_id = ?, preferred_language = ?, telephone_number = ?, mobile = ?, external_id = ?, \
+         extension_attributes = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
+    );
+    let p = &profile;
+    let after: User = sqlx::query_as(&sql)
+        .bind(&p.user_principal_name)
+        .bind(&p.display_name)
+        .bind(&p.given_name)
+        .bind(&p.surname)
+        .bind(&p.mail)
+        .bind(&p.mail_nickname)
+        .bind(p.account_enabled)
+        .bind(&p.department)
+        .bind(&p.job_title)
+        .bind(&p.employee_id)
+        .bind(p.manager_id)
+        .bind(&p.preferred_language)
+        .bind(&p.telephone_number)
+        .bind(&p.mobile)
+        .bind(&p.external_id)
+        .bind(&p.extension_attributes)
+        .bind(OffsetDateTime::now_utc())
+        .bind(before.id)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(|e| upn_taken(e, &p.user_principal_name))?;
+    let sequence = feed::append(db, ObjectType::User, before.id, ChangeKind::Updated, None).await?;
+    let target = Target {
+        kind: "User",
+        id: Some(before.id),
+        name: &after.profile.user_principal_name,
+    };
+    audit::record(
+        db,
+        caller,
+        "Update user",
+        target,
+        Some(before.audit_view()),
+        Some(after.audit_view()),
+    )
+    .await?;
+    Ok(Some(sequence))
+}
+
+/// [`find_by_upn`] inside a transaction.
+pub(crate) async fn find_by_upn_in(db: &mut SqliteConnection, upn: &str) -> Result<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
+    Ok(sqlx::query_as(&sql)
+        .bind(upn.trim())
+        .fetch_optional(db)
+        .await?)
+}
+
 impl Engine {
     pub async fn create_user(&self, caller: &Caller, profile: UserProfile) -> Result<User> {
         let mut tx = crate::db::begin_write(&self.db).await?;
@@ -425,58 +494,12 @@ impl Engine {
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
-        if before.profile == profile {
-            return Ok(before);
-        }
-        check_manager(&mut tx, Some(id), profile.manager_id).await?;
-        let sql = format!(
-            "UPDATE users SET user_principal_name = ?, display_name = ?, given_name = ?, surname = ?, mail = ?, \
-             mail_nickname = ?, account_enabled = ?, department = ?, job_title = ?, employee_id = ?, \
-             manager_id = ?, preferred_language = ?, telephone_number = ?, mobile = ?, external_id = ?, \
-             extension_attributes = ?, \
-             version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
-        );
-        let p = &profile;
-        let after: User = sqlx::query_as(&sql)
-            .bind(&p.user_principal_name)
-            .bind(&p.display_name)
-            .bind(&p.given_name)
-            .bind(&p.surname)
-            .bind(&p.mail)
-            .bind(&p.mail_nickname)
-            .bind(p.account_enabled)
-            .bind(&p.department)
-            .bind(&p.job_title)
-            .bind(&p.employee_id)
-            .bind(p.manager_id)
-            .bind(&p.preferred_language)
-            .bind(&p.telephone_number)
-            .bind(&p.mobile)
-            .bind(&p.external_id)
-            .bind(&p.extension_attributes)
-            .bind(OffsetDateTime::now_utc())
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| upn_taken(e, &p.user_principal_name))?;
-        let sequence =
-            feed::append(&mut tx, ObjectType::User, id, ChangeKind::Updated, None).await?;
-        let target = Target {
-            kind: "User",
-            id: Some(id),
-            name: &after.profile.user_principal_name,
-        };
-        audit::record(
-            &mut tx,
-            caller,
-            "Update user",
-            target,
-            Some(before.audit_view()),
-            Some(after.audit_view()),
-        )
-        .await?;
+        let sequence = replace_profile(&mut tx, caller, &before, profile).await?;
+        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
-        self.feed.published(sequence);
+        if let Some(sequence) = sequence {
+            self.feed.published(sequence);
+        }
         Ok(after)
     }
 
