@@ -199,3 +199,25 @@ pub struct TokenRow {
     pub last_used: String,
     pub revoked: bool,
 }
+
+/// A bad row of an uploaded file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRowError {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// An uploaded CSV file: what importing it would do, and what it did once imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportView {
+    pub id: String,
+    pub file_name: String,
+    pub rows: u64,
+    pub create: u64,
+    pub update: u64,
+    pub unchanged: u64,
+    pub errors: Vec<ImportRowError>,
+    /// (created, updated, unchanged) once the import has run.
+    pub done: Option<(u64, u64, u64)>,
+}

@@ -58,3 +58,36 @@ test('a user and a group created in the UI are found over SCIM', async ({ page, 
 
   expect(browserConsole.problems()).toEqual([]);
 });
+
+test('a CSV import names the bad row and its column, and lands the good rows', async ({ page }) => {
+  const browserConsole = watchConsole(page);
+  await page.goto('/signin');
+  await new SignInPage(page).signIn('admin@contoso.com');
+  await expect(page.getByText('Welcome, Ada Admin.')).toBeVisible();
+
+  await page.goto('/users/import');
+  await hydrated(page);
+  const csv = [
+    'userPrincipalName,displayName,givenName,surname,mail,department',
+    'katherine.johnson@contoso.com,Katherine Johnson,Katherine,Johnson,katherine.johnson@contoso.com,Flight Research',
+    'dorothy.vaughan@contoso.com,Dorothy Vaughan,Dorothy,Vaughan,dorothy.vaughan@,Flight Research',
+    'mary.jackson@contoso.com,Mary Jackson,Mary,Jackson,mary.jackson@contoso.com,Engineering',
+  ].join('\n');
+  await page.locator('#field-file').setInputFiles({ name: 'pioneers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Upload and check' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Preview of pioneers.csv' })).toBeVisible();
+  await hydrated(page);
+  const errorRows = page.locator('table.data-table tbody tr');
+  await expect(errorRows).toHaveCount(1);
+  await expect(errorRows.first().locator('td')).toHaveText(['3', 'mail', 'there is nothing after the @; add the domain, as in contoso.com']);
+  await page.getByRole('button', { name: 'Import 2 valid rows' }).click();
+  await expect(page.getByRole('status')).toHaveText('Import complete: 2 created, 0 updated, 0 unchanged.');
+
+  await page.goto('/users?q=katherine');
+  await expect(page.locator('.data-table tbody')).toContainText('katherine.johnson@contoso.com');
+  await page.goto('/users?q=dorothy');
+  await expect(page.getByText('No users found')).toBeVisible();
+
+  expect(browserConsole.problems()).toEqual([]);
+});

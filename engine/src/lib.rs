@@ -22,6 +22,7 @@ pub struct Inner {
     pub db: SqlitePool,
     throttle: accounts::SignInThrottle,
     feed: directory::feed::FeedNotifier,
+    imports: directory::import::StagedImports,
     setup: accounts::FirstRunSetup,
 }
 
@@ -46,6 +47,7 @@ impl Engine {
         Ok(Engine(Arc::new(Inner {
             db,
             feed: directory::feed::FeedNotifier::new(latest),
+            imports: Default::default(),
             throttle: accounts::SignInThrottle::default(),
             setup: accounts::FirstRunSetup::default(),
         })))

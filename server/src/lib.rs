@@ -9,12 +9,14 @@ mod health;
 mod origin;
 mod scim;
 pub mod telemetry;
+mod user_files;
 
 use std::{future::Future, path::Path};
 
 use app::{App, shell};
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     extract::FromRef,
     middleware::{from_fn, from_fn_with_state},
     routing::get,
@@ -90,11 +92,14 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
     };
 
     let pages = Router::new()
+        .route("/users/import", axum::routing::post(user_files::upload))
+        .route("/users/export.csv", get(user_files::export))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .route_layer(from_fn_with_state(engine.clone(), guard::pages))
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         // Sessions only where they are used: static files and probes never touch the store.
         .layer(session_layer);
 

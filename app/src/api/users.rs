@@ -249,3 +249,71 @@ pub async fn change_user_lifecycle(id: String, action: String) -> Result<(), App
     });
     Ok(())
 }
+
+#[cfg(feature = "ssr")]
+fn import_view(
+    id: uuid::Uuid,
+    staged: &engine::directory::import::StagedImport,
+) -> crate::model::ImportView {
+    use crate::model::{ImportRowError, ImportView};
+    let preview = &staged.preview;
+    let report = staged
+        .report
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    ImportView {
+        id: id.to_string(),
+        file_name: staged.file_name.clone(),
+        rows: preview.rows,
+        create: preview.create,
+        update: preview.update,
+        unchanged: preview.unchanged,
+        errors: preview
+            .errors
+            .iter()
+            .map(|e| ImportRowError {
+                line: e.line,
+                column: e.column.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
+        done: report.map(|r| (r.created, r.updated, r.unchanged)),
+    }
+}
+
+#[server(endpoint = "users/import/get")]
+pub async fn get_import(id: String) -> Result<crate::model::ImportView, AppError> {
+    use engine::accounts::Permission;
+    let (engine, account, _) = super::context::require(Permission::WriteDirectory).await?;
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| AppError::NotFound("There is no such upload.".into()))?;
+    let staged = engine.staged_import(id, account.id).ok_or_else(|| {
+        AppError::NotFound("This upload has expired or is not yours. Upload the file again.".into())
+    })?;
+    Ok(import_view(id, &staged))
+}
+
+/// Imports the valid rows of an uploaded file.
+#[server(endpoint = "users/import/run")]
+pub async fn run_import(id: String) -> Result<(), AppError> {
+    use engine::accounts::Permission;
+    let (engine, account, caller) = super::context::require(Permission::WriteDirectory).await?;
+    let uuid = uuid::Uuid::parse_str(&id)
+        .map_err(|_| AppError::NotFound("There is no such upload.".into()))?;
+    engine.run_staged_import(&caller, uuid, account.id).await?;
+    Ok(())
+}
+
+/// Rows written so far and rows in all, while an import runs (for the progress bar).
+#[server(endpoint = "users/import/progress")]
+pub async fn import_progress(id: String) -> Result<(u64, u64), AppError> {
+    use engine::accounts::Permission;
+    let (engine, account, _) = super::context::require(Permission::WriteDirectory).await?;
+    let uuid = uuid::Uuid::parse_str(&id)
+        .map_err(|_| AppError::NotFound("There is no such upload.".into()))?;
+    Ok(engine
+        .staged_import(uuid, account.id)
+        .map(|s| s.progress())
+        .unwrap_or((0, 0)))
+}

@@ -5,6 +5,7 @@ mod audit_logs;
 mod errors;
 mod groups;
 mod home;
+mod import;
 mod portal;
 mod provisioning_logs;
 mod settings;
@@ -58,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/users/new") view=users::NewUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/import") view=import::ImportUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/import/:id") view=import::ImportPreviewPage ssr=SsrMode::Async />
                     <Route path=path!("/users/:id") view=users::UserPage ssr=SsrMode::Async />
                     <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/new") view=groups::NewGroupPage ssr=SsrMode::Async />

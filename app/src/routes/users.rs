@@ -83,7 +83,11 @@ pub fn UsersPage() -> impl IntoView {
             <div class="toolbar">
                 <Show when=move || writes.get()>
                     <a class="button primary" href="/users/new">"New user"</a>
+                    <a class="button" href="/users/import">"Bulk import"</a>
                 </Show>
+                <a class="button" href=move || query_link("/users/export.csv", &[("q", param("q"))]) rel="external" download="users.csv">
+                    "Download users"
+                </a>
                 <a class="button" href=move || if deleted() { "/users".to_owned() } else { "/users?deleted=true".to_owned() }>
                     {move || if deleted() { "All users" } else { "Deleted users" }}
                 </a>

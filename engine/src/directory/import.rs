@@ -465,3 +465,96 @@ impl Engine {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
+
+/// An uploaded file waiting for the administrator to confirm its import, with the progress of
+/// the import once it runs (for the page's progress bar).
+pub struct StagedImport {
+    pub owner: Uuid,
+    pub file_name: String,
+    content: String,
+    pub preview: Preview,
+    processed: std::sync::atomic::AtomicU64,
+    pub report: std::sync::Mutex<Option<ImportReport>>,
+}
+
+impl StagedImport {
+    /// Rows written so far, and rows to write in all.
+    pub fn progress(&self) -> (u64, u64) {
+        let total = self.preview.create + self.preview.update + self.preview.unchanged;
+        (
+            self.processed
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .min(total),
+            total,
+        )
+    }
+}
+
+/// Uploads staged in this process; an hour after upload they are forgotten.
+#[derive(Default)]
+pub struct StagedImports(
+    std::sync::Mutex<HashMap<Uuid, (std::time::Instant, std::sync::Arc<StagedImport>)>>,
+);
+
+impl Engine {
+    /// Checks an uploaded file and keeps it until its owner confirms (or an hour passes).
+    pub async fn stage_import(
+        &self,
+        owner: Uuid,
+        file_name: &str,
+        content: String,
+    ) -> Result<(Uuid, Preview)> {
+        let preview = self.preview_import(&content).await?;
+        let id = Uuid::new_v4();
+        let staged = StagedImport {
+            owner,
+            file_name: file_name.to_owned(),
+            content,
+            preview: preview.clone(),
+            processed: Default::default(),
+            report: Default::default(),
+        };
+        let mut staged_imports = self.imports.0.lock().unwrap_or_else(|p| p.into_inner());
+        staged_imports.retain(|_, (at, _)| at.elapsed() < std::time::Duration::from_secs(3600));
+        staged_imports.insert(id, (std::time::Instant::now(), std::sync::Arc::new(staged)));
+        Ok((id, preview))
+    }
+
+    /// A staged upload, if it exists and belongs to `owner`.
+    pub fn staged_import(&self, id: Uuid, owner: Uuid) -> Option<std::sync::Arc<StagedImport>> {
+        let staged_imports = self.imports.0.lock().unwrap_or_else(|p| p.into_inner());
+        staged_imports
+            .get(&id)
+            .map(|(_, s)| s.clone())
+            .filter(|s| s.owner == owner)
+    }
+
+    /// Imports a staged upload (once; a second call returns the first report).
+    pub async fn run_staged_import(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        owner: Uuid,
+    ) -> Result<ImportReport> {
+        let staged = self.staged_import(id, owner).ok_or(Error::NotFound {
+            kind: "upload",
+            id: id.to_string(),
+        })?;
+        if let Some(report) = staged
+            .report
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Ok(report);
+        }
+        let processed = &staged.processed;
+        let report = self
+            .import_users(caller, &staged.content, |n| {
+                processed.store(n, std::sync::atomic::Ordering::Relaxed)
+            })
+            .await?;
+        *staged.report.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
+        Ok(report)
+    }
+}

@@ -61,6 +61,9 @@ impl UserPrincipalName {
 }
 
 fn check_domain(domain: &str) -> Result<(), String> {
+    if domain.is_empty() {
+        return Err("there is nothing after the @; add the domain, as in contoso.com".into());
+    }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2 {
         return Err("the domain after @ needs a dot, as in contoso.com".into());
