@@ -282,3 +282,45 @@ async fn csv_rows_are_checked_one_by_one_and_only_the_good_ones_land() {
         "{round_trip:?}"
     );
 }
+
+#[tokio::test]
+async fn the_daily_purge_hard_deletes_what_was_soft_deleted_long_enough_ago() {
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let caller = Caller::system();
+    let kept = engine
+        .create_user(&caller, profile("kept@contoso.com"))
+        .await
+        .unwrap();
+    let gone = engine
+        .create_user(&caller, profile("gone@contoso.com"))
+        .await
+        .unwrap();
+    engine.delete_user(&caller, gone.id, None).await.unwrap();
+    assert_eq!(
+        engine
+            .purge_deleted_users(time::Duration::days(30))
+            .await
+            .unwrap(),
+        0,
+        "not yet 30 days"
+    );
+    assert_eq!(
+        engine
+            .purge_deleted_users(time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(engine.user(gone.id).await.is_err());
+    assert!(engine.user(kept.id).await.is_ok());
+    let last = feed::since(&engine.db, 0, 100)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (last.object_id, last.change),
+        (gone.id, ChangeKind::HardDeleted)
+    );
+}

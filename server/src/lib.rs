@@ -66,6 +66,7 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .map_err(StartError::Config)?;
     sessions.migrate().await?;
     tokio::spawn(delete_expired_sessions(sessions.clone()));
+    tokio::spawn(purge_deleted_objects(engine.clone()));
     let idle = time::Duration::try_from(config.session_idle())
         .map_err(|e| StartError::Config(e.to_string()))?;
     let session_layer = SessionManagerLayer::new(sessions)
@@ -220,6 +221,30 @@ async fn security_headers(
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+/// Soft-deleted users and groups can be restored for 30 days; then, once a day, they go for good
+/// (a hard delete that provisioning turns into a SCIM DELETE).
+async fn purge_deleted_objects(engine: Engine) {
+    const RETENTION: time::Duration = time::Duration::days(30);
+    let mut daily = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    loop {
+        daily.tick().await;
+        match (
+            engine.purge_deleted_users(RETENTION).await,
+            engine.purge_deleted_groups(RETENTION).await,
+        ) {
+            (Ok(users), Ok(groups)) if users + groups > 0 => {
+                tracing::info!(
+                    users,
+                    groups,
+                    "purged objects deleted more than 30 days ago"
+                );
+            }
+            (Ok(_), Ok(_)) => {}
+            (users, groups) => tracing::error!(?users, ?groups, "the daily purge failed"),
+        }
+    }
 }
 
 async fn delete_expired_sessions(store: SqliteStore) {

@@ -435,6 +435,21 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Hard-deletes groups soft-deleted more than `retention` ago (the daily purge).
+    pub async fn purge_deleted_groups(&self, retention: time::Duration) -> Result<u64> {
+        let cutoff = OffsetDateTime::now_utc() - retention;
+        let expired: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM groups WHERE deleted_at < ?")
+            .bind(cutoff)
+            .fetch_all(&self.db)
+            .await?;
+        for id in &expired {
+            self.purge_group(&Caller::system(), *id).await?;
+        }
+        Ok(expired.len() as u64)
+    }
+}
+
 /// Applies membership changes inside a transaction: one feed entry per member added or removed,
 /// one audit entry for the lot, one version bump. Returns the last sequence, if anything changed.
 async fn change_members(

@@ -180,6 +180,28 @@ async fn a_user_created_over_scim_is_in_the_directory_the_feed_and_the_audit_log
         ("token of admin@contoso.com", "Add user")
     );
 
+    // The Users blade lists her.
+    let browser = console.browser();
+    assert!(
+        console
+            .sign_in(&browser, "admin@contoso.com", PASSWORD)
+            .await
+            .status()
+            .is_success()
+    );
+    let blade = browser
+        .get(console.url("/users?q=ada"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        blade.contains("ada@contoso.com") && blade.contains("Ada Lovelace"),
+        "{blade}"
+    );
+
     // A second user with the same userName, in another case, is a uniqueness conflict.
     let mut twin = ada();
     twin["userName"] = json!("ADA@contoso.com");
