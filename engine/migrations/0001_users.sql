@@ -1,14 +1,16 @@
 -- Directory users. Console accounts are directory users with a password and a directory role.
+-- Names compare without regard to (ASCII) case, so the Users blade's prefix searches and sorts
+-- run on the indexes below.
 CREATE TABLE users (
     id                  TEXT PRIMARY KEY NOT NULL,          -- uuid, exposed to mappings as objectId
     user_principal_name TEXT NOT NULL COLLATE NOCASE UNIQUE,
-    display_name        TEXT NOT NULL,
-    given_name          TEXT,
-    surname             TEXT,
-    mail                TEXT,
+    display_name        TEXT COLLATE NOCASE NOT NULL,
+    given_name          TEXT COLLATE NOCASE,
+    surname             TEXT COLLATE NOCASE,
+    mail                TEXT COLLATE NOCASE,
     mail_nickname       TEXT,
     account_enabled     INTEGER,                            -- NULL: not set, which counts as enabled
-    department          TEXT,
+    department          TEXT COLLATE NOCASE,
     job_title           TEXT,
     employee_id         TEXT,
     manager_id          TEXT REFERENCES users(id) ON DELETE SET NULL,

@@ -7,8 +7,11 @@ ALTER TABLE users ADD COLUMN extension_attributes TEXT NOT NULL DEFAULT '{}';
 -- Bumped by every update; SCIM's ETag / meta.version and the UI's optimistic concurrency.
 ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 
-CREATE INDEX users_display_name ON users(display_name COLLATE NOCASE, id);
-CREATE INDEX users_mail ON users(mail COLLATE NOCASE);
+CREATE INDEX users_display_name ON users(display_name, id);
+CREATE INDEX users_given_name ON users(given_name);
+CREATE INDEX users_surname ON users(surname);
+CREATE INDEX users_mail ON users(mail);
+CREATE INDEX users_department ON users(department);
 CREATE INDEX users_external_id ON users(external_id);
 CREATE INDEX users_deleted_at ON users(deleted_at) WHERE deleted_at IS NOT NULL;
 
