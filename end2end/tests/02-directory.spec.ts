@@ -91,3 +91,57 @@ test('a CSV import names the bad row and its column, and lands the good rows', a
 
   expect(browserConsole.problems()).toEqual([]);
 });
+
+test('a user is edited, deleted, restored and deleted permanently', async ({ page }) => {
+  const browserConsole = watchConsole(page);
+  await page.goto('/signin');
+  await new SignInPage(page).signIn('admin@contoso.com');
+  await expect(page.getByText('Welcome, Ada Admin.')).toBeVisible();
+
+  await page.goto('/users?q=mary');
+  await page.getByRole('link', { name: 'Mary Jackson' }).click();
+  await expect(page.getByRole('heading', { name: 'Mary Jackson', level: 1 })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Job title').fill('Aerospace engineer');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByLabel('Job title')).toHaveValue('Aerospace engineer');
+  await page.reload();
+  await expect(page.getByLabel('Job title')).toHaveValue('Aerospace engineer');
+
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await page.goto('/users?deleted=true&q=mary');
+  await expect(page.locator('.data-table tbody')).toContainText('mary.jackson@contoso.com');
+  await page.getByRole('link', { name: 'Mary Jackson' }).click();
+  await expect(page.getByText('This user is deleted.')).toBeVisible();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Restore' }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await page.goto('/users?q=mary');
+  await expect(page.locator('.data-table tbody')).toContainText('mary.jackson@contoso.com');
+
+  await page.getByRole('link', { name: 'Mary Jackson' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await page.goto('/users?deleted=true&q=mary');
+  await page.getByRole('link', { name: 'Mary Jackson' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Delete permanently' }).click();
+  await expect(page).toHaveURL(/\/users\?deleted=true$/);
+  await page.goto('/users?deleted=true&q=mary');
+  await expect(page.getByText('No users found')).toBeVisible();
+
+  // The audit log tells the story, newest first.
+  await page.goto('/audit-logs?target=mary');
+  await expect(page.locator('.data-table tbody tr td:nth-child(3)')).toHaveText([
+    'Delete user permanently',
+    'Delete user',
+    'Restore user',
+    'Delete user',
+    'Update user',
+    'Add user',
+  ]);
+  expect(browserConsole.problems()).toEqual([]);
+});

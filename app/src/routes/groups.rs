@@ -137,15 +137,9 @@ pub fn GroupPage() -> impl IntoView {
     let save = ServerAction::<SaveGroup>::new();
     let members = ServerAction::<ChangeMembers>::new();
     let lifecycle = ServerAction::<ChangeGroupLifecycle>::new();
+    // Delete, restore and purge navigate away; only edits reload the page's data.
     let group = Resource::new(
-        move || {
-            (
-                id(),
-                save.version().get(),
-                members.version().get(),
-                lifecycle.version().get(),
-            )
-        },
+        move || (id(), save.version().get(), members.version().get()),
         |(id, ..)| get_group(id),
     );
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));

@@ -235,15 +235,9 @@ pub fn UserPage() -> impl IntoView {
     let save = ServerAction::<SaveUser>::new();
     let access = ServerAction::<SetConsoleAccess>::new();
     let lifecycle = ServerAction::<ChangeUserLifecycle>::new();
+    // Delete, restore and purge navigate away; only edits reload the page's data.
     let user = Resource::new(
-        move || {
-            (
-                id(),
-                save.version().get(),
-                access.version().get(),
-                lifecycle.version().get(),
-            )
-        },
+        move || (id(), save.version().get(), access.version().get()),
         |(id, ..)| get_user(id),
     );
     let save_error = Signal::derive(move || save.value().get().and_then(Result::err));
