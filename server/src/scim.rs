@@ -5,7 +5,7 @@
 use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
-    Router,
+    Extension, Router,
     body::Bytes,
     extract::{ConnectInfo, Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -50,23 +50,12 @@ pub fn router(state: ScimState) -> Router {
         .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema_by_id))
-        .route("/Users", get(list_users).post(create_user))
-        .route("/Users/.search", post(search_users))
+        // `/Users` and `/Groups`; the static routes above take precedence over `{resource}`.
+        .route("/{resource}", get(list).post(create))
+        .route("/{resource}/.search", post(search))
         .route(
-            "/Users/{id}",
-            get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
-                .delete(delete_user),
-        )
-        .route("/Groups", get(list_groups).post(create_group))
-        .route("/Groups/.search", post(search_groups))
-        .route(
-            "/Groups/{id}",
-            get(get_group)
-                .put(replace_group)
-                .patch(patch_group)
-                .delete(delete_group),
+            "/{resource}/{id}",
+            get(get_one).put(replace).patch(patch).delete(delete),
         )
         .route("/.search", post(search_all))
         .fallback(|| async { error(ScimError::new(404, None, "no such SCIM endpoint")) })
@@ -95,7 +84,7 @@ fn error(e: ScimError) -> Response {
 }
 
 /// A resource with its ETag (and Location, when created).
-fn resource(status: StatusCode, (body, version): (Value, i64)) -> Response {
+fn resource_response(status: StatusCode, (body, version): (Value, i64)) -> Response {
     let location = body["meta"]["location"].as_str().map(str::to_owned);
     let mut response = scim_response(status, body);
     if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
@@ -307,228 +296,172 @@ async fn schema_by_id(
     }
 }
 
+/// `/Users` or `/Groups`, from the path.
+fn resource_kind(resource: &str) -> Result<ResourceKind, ScimError> {
+    match resource {
+        "Users" => Ok(ResourceKind::User),
+        "Groups" => Ok(ResourceKind::Group),
+        _ => Err(ScimError::new(404, None, "no such SCIM endpoint")),
+    }
+}
+
 async fn list(
-    state: ScimState,
-    kind: ResourceKind,
+    State(state): State<ScimState>,
+    Path(resource): Path<String>,
     headers: HeaderMap,
-    query: Result<ListQuery, ScimError>,
-) -> Response {
-    let result = match query {
-        Ok(query) => {
-            state
-                .engine
-                .scim_list(kind, &query, &base_url(&state, &headers))
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
-}
-
-async fn list_users(
-    State(s): State<ScimState>,
-    h: HeaderMap,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
-    list(s, ResourceKind::User, h, list_query(&p)).await
-}
-
-async fn list_groups(
-    State(s): State<ScimState>,
-    h: HeaderMap,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
-    list(s, ResourceKind::Group, h, list_query(&p)).await
-}
-
-async fn search_users(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
-    list(
-        s,
-        ResourceKind::User,
-        h,
-        json_body(&body).and_then(|b| search_query(&b)),
-    )
-    .await
-}
-
-async fn search_groups(State(s): State<ScimState>, h: HeaderMap, body: Bytes) -> Response {
-    list(
-        s,
-        ResourceKind::Group,
-        h,
-        json_body(&body).and_then(|b| search_query(&b)),
-    )
-    .await
-}
-
-async fn search_all(State(state): State<ScimState>, headers: HeaderMap, body: Bytes) -> Response {
-    let base = base_url(&state, &headers);
-    let result = match json_body(&body).and_then(|b| search_query(&b)) {
-        Ok(query) => state.engine.scim_search_all(&query, &base).await,
-        Err(e) => Err(e),
-    };
-    result.map_or_else(error, |body| scim_response(StatusCode::OK, body))
-}
-
-async fn get_one(
-    state: ScimState,
-    kind: ResourceKind,
-    id: String,
-    headers: HeaderMap,
-    params: HashMap<String, String>,
-) -> Response {
-    let base = base_url(&state, &headers);
-    state
-        .engine
-        .scim_get(kind, &id, &projection(&params), &base)
-        .await
-        .map_or_else(error, |r| resource(StatusCode::OK, r))
-}
-
-async fn get_user(
-    State(s): State<ScimState>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
-    get_one(s, ResourceKind::User, id, h, p).await
-}
-
-async fn get_group(
-    State(s): State<ScimState>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
-    get_one(s, ResourceKind::Group, id, h, p).await
-}
-
-async fn create(
-    state: ScimState,
-    kind: ResourceKind,
-    caller: ScimCaller,
-    headers: HeaderMap,
-    body: Bytes,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let result = async {
-        let caller = writer(&caller)?;
-        let body = json_body(&body)?;
+        let kind = resource_kind(&resource)?;
         state
             .engine
-            .scim_create(caller, kind, &body, &base_url(&state, &headers))
+            .scim_list(kind, &list_query(&params)?, &base_url(&state, &headers))
             .await
     };
     result
         .await
-        .map_or_else(error, |r| resource(StatusCode::CREATED, r))
+        .map_or_else(error, |body| scim_response(StatusCode::OK, body))
 }
 
-async fn create_user(
-    State(s): State<ScimState>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    create(s, ResourceKind::User, c, h, b).await
-}
-
-async fn create_group(
-    State(s): State<ScimState>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    create(s, ResourceKind::Group, c, h, b).await
-}
-
-#[derive(Clone, Copy)]
-enum Write {
-    Replace,
-    Patch,
-}
-
-async fn write(
-    state: ScimState,
-    kind: ResourceKind,
-    how: Write,
-    id: String,
-    caller: ScimCaller,
+async fn search(
+    State(state): State<ScimState>,
+    Path(resource): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
-        let caller = writer(&caller)?;
-        let body = json_body(&body)?;
-        let expected = if_match(&headers)?;
-        let base = base_url(&state, &headers);
-        match how {
-            Write::Replace => {
-                state
-                    .engine
-                    .scim_replace(caller, kind, &id, &body, expected, &base)
-                    .await
-            }
-            Write::Patch => {
-                state
-                    .engine
-                    .scim_patch(caller, kind, &id, &body, expected, &base)
-                    .await
-            }
-        }
+        let kind = resource_kind(&resource)?;
+        let query = search_query(&json_body(&body)?)?;
+        state
+            .engine
+            .scim_list(kind, &query, &base_url(&state, &headers))
+            .await
     };
     result
         .await
-        .map_or_else(error, |r| resource(StatusCode::OK, r))
+        .map_or_else(error, |body| scim_response(StatusCode::OK, body))
 }
 
-async fn replace_user(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Response {
-    write(s, ResourceKind::User, Write::Replace, id, c, h, b).await
+async fn search_all(State(state): State<ScimState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let query = search_query(&json_body(&body)?)?;
+        state
+            .engine
+            .scim_search_all(&query, &base_url(&state, &headers))
+            .await
+    };
+    result
+        .await
+        .map_or_else(error, |body| scim_response(StatusCode::OK, body))
 }
 
-async fn patch_user(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
+async fn get_one(
+    State(state): State<ScimState>,
+    Path((resource, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    write(s, ResourceKind::User, Write::Patch, id, c, h, b).await
+    let result = async {
+        let kind = resource_kind(&resource)?;
+        state
+            .engine
+            .scim_get(kind, &id, &projection(&params), &base_url(&state, &headers))
+            .await
+    };
+    result
+        .await
+        .map_or_else(error, |r| resource_response(StatusCode::OK, r))
 }
 
-async fn replace_group(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
+async fn create(
+    State(state): State<ScimState>,
+    Path(resource): Path<String>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    write(s, ResourceKind::Group, Write::Replace, id, c, h, b).await
+    let result = async {
+        let kind = resource_kind(&resource)?;
+        let caller = writer(&caller)?;
+        state
+            .engine
+            .scim_create(
+                caller,
+                kind,
+                &json_body(&body)?,
+                &base_url(&state, &headers),
+            )
+            .await
+    };
+    result
+        .await
+        .map_or_else(error, |r| resource_response(StatusCode::CREATED, r))
 }
 
-async fn patch_group(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-    b: Bytes,
+async fn replace(
+    State(state): State<ScimState>,
+    Path((resource, id)): Path<(String, String)>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    write(s, ResourceKind::Group, Write::Patch, id, c, h, b).await
+    let result = async {
+        let kind = resource_kind(&resource)?;
+        let caller = writer(&caller)?;
+        let base = base_url(&state, &headers);
+        state
+            .engine
+            .scim_replace(
+                caller,
+                kind,
+                &id,
+                &json_body(&body)?,
+                if_match(&headers)?,
+                &base,
+            )
+            .await
+    };
+    result
+        .await
+        .map_or_else(error, |r| resource_response(StatusCode::OK, r))
+}
+
+async fn patch(
+    State(state): State<ScimState>,
+    Path((resource, id)): Path<(String, String)>,
+    Extension(caller): Extension<ScimCaller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let kind = resource_kind(&resource)?;
+        let caller = writer(&caller)?;
+        let base = base_url(&state, &headers);
+        state
+            .engine
+            .scim_patch(
+                caller,
+                kind,
+                &id,
+                &json_body(&body)?,
+                if_match(&headers)?,
+                &base,
+            )
+            .await
+    };
+    result
+        .await
+        .map_or_else(error, |r| resource_response(StatusCode::OK, r))
 }
 
 async fn delete(
-    state: ScimState,
-    kind: ResourceKind,
-    id: String,
-    caller: ScimCaller,
+    State(state): State<ScimState>,
+    Path((resource, id)): Path<(String, String)>,
+    Extension(caller): Extension<ScimCaller>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
+        let kind = resource_kind(&resource)?;
         let caller = writer(&caller)?;
         state
             .engine
@@ -539,22 +472,4 @@ async fn delete(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(e),
     }
-}
-
-async fn delete_user(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-) -> Response {
-    delete(s, ResourceKind::User, id, c, h).await
-}
-
-async fn delete_group(
-    State(s): State<ScimState>,
-    Path(id): Path<String>,
-    axum::Extension(c): axum::Extension<ScimCaller>,
-    h: HeaderMap,
-) -> Response {
-    delete(s, ResourceKind::Group, id, c, h).await
 }
