@@ -275,6 +275,35 @@ pub(crate) const COLUMNS: &str = "id, user_principal_name, display_name, given_n
     created_at, updated_at, \
     deleted_at";
 
+/// The columns a [`UserProfile`] is stored in, in [`bind_profile`]'s order.
+const PROFILE_COLUMNS: &str = "user_principal_name, display_name, given_name, surname, mail, mail_nickname, \
+    account_enabled, department, job_title, employee_id, manager_id, preferred_language, telephone_number, mobile, \
+    external_id, extension_attributes";
+
+/// Binds a profile's values, in [`PROFILE_COLUMNS`] order.
+fn bind_profile<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    p: &'q UserProfile,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+    query
+        .bind(&p.user_principal_name)
+        .bind(&p.display_name)
+        .bind(&p.given_name)
+        .bind(&p.surname)
+        .bind(&p.mail)
+        .bind(&p.mail_nickname)
+        .bind(p.account_enabled)
+        .bind(&p.department)
+        .bind(&p.job_title)
+        .bind(&p.employee_id)
+        .bind(p.manager_id)
+        .bind(&p.preferred_language)
+        .bind(&p.telephone_number)
+        .bind(&p.mobile)
+        .bind(&p.external_id)
+        .bind(&p.extension_attributes)
+}
+
 pub async fn find_by_upn(db: &SqlitePool, upn: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
     Ok(sqlx::query_as(&sql)
@@ -354,30 +383,16 @@ pub(crate) async fn insert(
     check_manager(db, None, profile.manager_id).await?;
     let now = OffsetDateTime::now_utc();
     let sql = format!(
-        "INSERT INTO users (id, user_principal_name, display_name, given_name, surname, mail, mail_nickname, \
-         account_enabled, department, job_title, employee_id, manager_id, preferred_language, telephone_number, \
-         mobile, external_id, extension_attributes, directory_role, password_hash, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+        "INSERT INTO users (id, {PROFILE_COLUMNS}, directory_role, password_hash, created_at, updated_at) \
+         VALUES (?, {}, ?, ?, ?, ?) RETURNING {COLUMNS}",
+        PROFILE_COLUMNS
+            .split(", ")
+            .map(|_| "?")
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let p = &profile;
-    let user: User = sqlx::query_as(&sql)
-        .bind(Uuid::new_v4())
-        .bind(&p.user_principal_name)
-        .bind(&p.display_name)
-        .bind(&p.given_name)
-        .bind(&p.surname)
-        .bind(&p.mail)
-        .bind(&p.mail_nickname)
-        .bind(p.account_enabled)
-        .bind(&p.department)
-        .bind(&p.job_title)
-        .bind(&p.employee_id)
-        .bind(p.manager_id)
-        .bind(&p.preferred_language)
-        .bind(&p.telephone_number)
-        .bind(&p.mobile)
-        .bind(&p.external_id)
-        .bind(&p.extension_attributes)
+    let user: User = bind_profile(sqlx::query_as(&sql).bind(Uuid::new_v4()), p)
         .bind(role.map(Role::as_str))
         .bind(password_hash)
         .bind(now)
@@ -417,29 +432,15 @@ pub(crate) async fn replace_profile(
     }
     check_manager(db, Some(before.id), profile.manager_id).await?;
     let sql = format!(
-        "UPDATE users SET user_principal_name = ?, display_name = ?, given_name = ?, surname = ?, mail = ?, \
-         mail_nickname = ?, account_enabled = ?, department = ?, job_title = ?, employee_id = ?, \
-         manager_id = ?, preferred_language = ?, telephone_number = ?, mobile = ?, external_id = ?, \
-         extension_attributes = ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
+        "UPDATE users SET {}, version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}",
+        PROFILE_COLUMNS
+            .split(", ")
+            .map(|c| format!("{c} = ?"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let p = &profile;
-    let after: User = sqlx::query_as(&sql)
-        .bind(&p.user_principal_name)
-        .bind(&p.display_name)
-        .bind(&p.given_name)
-        .bind(&p.surname)
-        .bind(&p.mail)
-        .bind(&p.mail_nickname)
-        .bind(p.account_enabled)
-        .bind(&p.department)
-        .bind(&p.job_title)
-        .bind(&p.employee_id)
-        .bind(p.manager_id)
-        .bind(&p.preferred_language)
-        .bind(&p.telephone_number)
-        .bind(&p.mobile)
-        .bind(&p.external_id)
-        .bind(&p.extension_attributes)
+    let after: User = bind_profile(sqlx::query_as(&sql), p)
         .bind(OffsetDateTime::now_utc())
         .bind(before.id)
         .fetch_one(&mut *db)
