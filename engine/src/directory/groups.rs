@@ -10,7 +10,10 @@ use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::feed::{self, ChangeKind, ObjectType};
+use super::{
+    feed::{self, ChangeKind, ObjectType},
+    lifecycle,
+};
 use crate::{
     Engine, Error, Result,
     audit::{self, Caller, Target},
@@ -370,26 +373,9 @@ impl Engine {
         if before.deleted_at.is_some() == delete {
             return if delete { Err(not_found(id)) } else { Ok(()) };
         }
-        sqlx::query(
-            "UPDATE groups SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(delete.then(OffsetDateTime::now_utc))
-        .bind(OffsetDateTime::now_utc())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        let (change, activity) = if delete {
-            (ChangeKind::SoftDeleted, "Delete group")
-        } else {
-            (ChangeKind::Restored, "Restore group")
-        };
-        let sequence = feed::append(&mut tx, ObjectType::Group, id, change, None).await?;
-        let target = Target {
-            kind: "Group",
-            id: Some(id),
-            name: &before.profile.display_name,
-        };
-        audit::record(&mut tx, caller, activity, target, None, None).await?;
+        let name = before.profile.display_name.clone();
+        let sequence =
+            lifecycle::set_deleted(&mut tx, caller, &lifecycle::GROUPS, id, &name, delete).await?;
         tx.commit().await?;
         self.feed.published(sequence);
         Ok(())
@@ -399,34 +385,14 @@ impl Engine {
     pub async fn purge_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        sqlx::query("DELETE FROM group_members WHERE member_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM groups WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let sequence = feed::append(
-            &mut tx,
-            ObjectType::Group,
-            id,
-            ChangeKind::HardDeleted,
-            None,
-        )
-        .await?;
-        let target = Target {
-            kind: "Group",
-            id: Some(id),
-            name: &before.profile.display_name,
-        };
-        audit::record(
+        let name = before.profile.display_name.clone();
+        let sequence = lifecycle::purge(
             &mut tx,
             caller,
-            "Delete group permanently",
-            target,
-            Some(before.audit_view()),
-            None,
+            &lifecycle::GROUPS,
+            id,
+            &name,
+            before.audit_view(),
         )
         .await?;
         tx.commit().await?;
@@ -438,11 +404,7 @@ impl Engine {
 impl Engine {
     /// Hard-deletes groups soft-deleted more than `retention` ago (the daily purge).
     pub async fn purge_deleted_groups(&self, retention: time::Duration) -> Result<u64> {
-        let cutoff = OffsetDateTime::now_utc() - retention;
-        let expired: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM groups WHERE deleted_at < ?")
-            .bind(cutoff)
-            .fetch_all(&self.db)
-            .await?;
+        let expired = lifecycle::expired(&self.db, &lifecycle::GROUPS, retention).await?;
         for id in &expired {
             self.purge_group(&Caller::system(), *id).await?;
         }

@@ -4,6 +4,7 @@ pub mod feed;
 pub mod generator;
 pub mod groups;
 pub mod import;
+mod lifecycle;
 pub mod listing;
 pub mod users;
 

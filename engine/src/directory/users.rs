@@ -8,7 +8,10 @@ use sqlx::{SqliteConnection, SqlitePool, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::feed::{self, ChangeKind, ObjectType};
+use super::{
+    feed::{self, ChangeKind, ObjectType},
+    lifecycle,
+};
 use crate::{
     Engine, Error, Result,
     accounts::Role,
@@ -535,27 +538,9 @@ impl Engine {
         if before.deleted_at.is_some() == delete {
             return if delete { Err(not_found(id)) } else { Ok(()) };
         }
-        sqlx::query(
-            "UPDATE users SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        )
-        .bind(delete.then(OffsetDateTime::now_utc))
-        .bind(OffsetDateTime::now_utc())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| upn_taken(e, &before.profile.user_principal_name))?;
-        let (change, activity) = if delete {
-            (ChangeKind::SoftDeleted, "Delete user")
-        } else {
-            (ChangeKind::Restored, "Restore user")
-        };
-        let sequence = feed::append(&mut tx, ObjectType::User, id, change, None).await?;
-        let target = Target {
-            kind: "User",
-            id: Some(id),
-            name: &before.profile.user_principal_name,
-        };
-        audit::record(&mut tx, caller, activity, target, None, None).await?;
+        let name = before.profile.user_principal_name.clone();
+        let sequence =
+            lifecycle::set_deleted(&mut tx, caller, &lifecycle::USERS, id, &name, delete).await?;
         tx.commit().await?;
         self.feed.published(sequence);
         Ok(())
@@ -566,32 +551,18 @@ impl Engine {
     pub async fn purge_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        sqlx::query("DELETE FROM group_members WHERE member_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("UPDATE users SET manager_id = NULL WHERE manager_id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let sequence =
-            feed::append(&mut tx, ObjectType::User, id, ChangeKind::HardDeleted, None).await?;
-        let target = Target {
-            kind: "User",
-            id: Some(id),
-            name: &before.profile.user_principal_name,
-        };
-        audit::record(
+        let name = before.profile.user_principal_name.clone();
+        let sequence = lifecycle::purge(
             &mut tx,
             caller,
-            "Delete user permanently",
-            target,
-            Some(before.audit_view()),
-            None,
+            &lifecycle::USERS,
+            id,
+            &name,
+            before.audit_view(),
         )
         .await?;
         tx.commit().await?;
@@ -601,11 +572,7 @@ impl Engine {
 
     /// Hard-deletes users soft-deleted more than `retention` ago (the daily purge).
     pub async fn purge_deleted_users(&self, retention: time::Duration) -> Result<u64> {
-        let cutoff = OffsetDateTime::now_utc() - retention;
-        let expired: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE deleted_at < ?")
-            .bind(cutoff)
-            .fetch_all(&self.db)
-            .await?;
+        let expired = lifecycle::expired(&self.db, &lifecycle::USERS, retention).await?;
         for id in &expired {
             self.purge_user(&Caller::system(), *id).await?;
         }
