@@ -6,6 +6,7 @@ pub mod audit;
 pub mod db;
 pub mod directory;
 mod error;
+pub mod mapping;
 pub mod scim;
 
 use std::{path::Path, sync::Arc};
