@@ -405,25 +405,7 @@ async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let kind = resource_kind(&resource)?;
-        let caller = writer(&caller)?;
-        let base = base_url(&state, &headers);
-        state
-            .engine
-            .scim_replace(
-                caller,
-                kind,
-                &id,
-                &json_body(&body)?,
-                if_match(&headers)?,
-                &base,
-            )
-            .await
-    };
-    result
-        .await
-        .map_or_else(error, |r| resource_response(StatusCode::OK, r))
+    save(state, resource, id, caller, headers, body, false).await
 }
 
 async fn patch(
@@ -433,21 +415,38 @@ async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    save(state, resource, id, caller, headers, body, true).await
+}
+
+/// PUT (`patch: false`) or PATCH of one resource.
+async fn save(
+    state: ScimState,
+    resource: String,
+    id: String,
+    caller: ScimCaller,
+    headers: HeaderMap,
+    body: Bytes,
+    patch: bool,
+) -> Response {
     let result = async {
         let kind = resource_kind(&resource)?;
         let caller = writer(&caller)?;
-        let base = base_url(&state, &headers);
-        state
-            .engine
-            .scim_patch(
-                caller,
-                kind,
-                &id,
-                &json_body(&body)?,
-                if_match(&headers)?,
-                &base,
-            )
-            .await
+        let (body, expected, base) = (
+            json_body(&body)?,
+            if_match(&headers)?,
+            base_url(&state, &headers),
+        );
+        if patch {
+            state
+                .engine
+                .scim_patch(caller, kind, &id, &body, expected, &base)
+                .await
+        } else {
+            state
+                .engine
+                .scim_replace(caller, kind, &id, &body, expected, &base)
+                .await
+        }
     };
     result
         .await

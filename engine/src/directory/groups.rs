@@ -213,40 +213,12 @@ impl Engine {
             .filter(|g| g.deleted_at.is_none())
             .ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
-        if before.profile == profile {
-            return Ok(before);
-        }
-        let sql = format!(
-            "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
-             version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
-        );
-        let after: Group = sqlx::query_as(&sql)
-            .bind(&profile.display_name)
-            .bind(&profile.description)
-            .bind(&profile.mail_nickname)
-            .bind(&profile.external_id)
-            .bind(OffsetDateTime::now_utc())
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let sequence =
-            feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?;
-        let target = Target {
-            kind: "Group",
-            id: Some(id),
-            name: &after.profile.display_name,
-        };
-        audit::record(
-            &mut tx,
-            caller,
-            "Update group",
-            target,
-            Some(before.audit_view()),
-            Some(after.audit_view()),
-        )
-        .await?;
+        let sequence = replace_profile(&mut tx, caller, &before, profile).await?;
+        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
-        self.feed.published(sequence);
+        if let Some(sequence) = sequence {
+            self.feed.published(sequence);
+        }
         Ok(after)
     }
 
@@ -266,39 +238,7 @@ impl Engine {
             .filter(|g| g.deleted_at.is_none())
             .ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
-        let mut sequence = None;
-        if before.profile != profile {
-            sqlx::query(
-                "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
-                 version = version + 1, updated_at = ? WHERE id = ?",
-            )
-            .bind(&profile.display_name)
-            .bind(&profile.description)
-            .bind(&profile.mail_nickname)
-            .bind(&profile.external_id)
-            .bind(OffsetDateTime::now_utc())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            sequence = Some(
-                feed::append(&mut tx, ObjectType::Group, id, ChangeKind::Updated, None).await?,
-            );
-            let target = Target {
-                kind: "Group",
-                id: Some(id),
-                name: &profile.display_name,
-            };
-            let after = json!({ "profile": profile });
-            audit::record(
-                &mut tx,
-                caller,
-                "Update group",
-                target,
-                Some(before.audit_view()),
-                Some(after),
-            )
-            .await?;
-        }
+        let mut sequence = replace_profile(&mut tx, caller, &before, profile).await?;
         let current: BTreeSet<Uuid> =
             sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
                 .bind(id)
@@ -410,6 +350,49 @@ impl Engine {
         }
         Ok(expired.len() as u64)
     }
+}
+
+/// Writes `profile` over `before` inside a transaction, with its feed and audit entries. Returns
+/// the feed sequence, or `None` when nothing changed.
+async fn replace_profile(
+    db: &mut SqliteConnection,
+    caller: &Caller,
+    before: &Group,
+    profile: GroupProfile,
+) -> Result<Option<i64>> {
+    if before.profile == profile {
+        return Ok(None);
+    }
+    let sql = format!(
+        "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
+         version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
+    );
+    let after: Group = sqlx::query_as(&sql)
+        .bind(&profile.display_name)
+        .bind(&profile.description)
+        .bind(&profile.mail_nickname)
+        .bind(&profile.external_id)
+        .bind(OffsetDateTime::now_utc())
+        .bind(before.id)
+        .fetch_one(&mut *db)
+        .await?;
+    let sequence =
+        feed::append(db, ObjectType::Group, before.id, ChangeKind::Updated, None).await?;
+    let target = Target {
+        kind: "Group",
+        id: Some(before.id),
+        name: &after.profile.display_name,
+    };
+    audit::record(
+        db,
+        caller,
+        "Update group",
+        target,
+        Some(before.audit_view()),
+        Some(after.audit_view()),
+    )
+    .await?;
+    Ok(Some(sequence))
 }
 
 /// Applies membership changes inside a transaction: one feed entry per member added or removed,
