@@ -96,6 +96,7 @@ pub struct UserRow {
 pub struct ListPage<T> {
     pub rows: Vec<T>,
     pub next: Option<String>,
+    pub previous: Option<String>,
     pub total: i64,
 }
 

@@ -324,3 +324,68 @@ async fn the_daily_purge_hard_deletes_what_was_soft_deleted_long_enough_ago() {
         (gone.id, ChangeKind::HardDeleted)
     );
 }
+
+#[tokio::test]
+async fn keyset_pages_go_forward_and_back() {
+    use engine::directory::listing::{self, ListQuery, UserSort};
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    for n in 1..=7 {
+        engine
+            .create_user(&Caller::system(), profile(&format!("u{n}@contoso.com")))
+            .await
+            .unwrap();
+    }
+    let page = |after, before| {
+        let query = ListQuery {
+            after,
+            before,
+            limit: 3,
+            ..ListQuery::default()
+        };
+        let db = engine.db.clone();
+        async move {
+            listing::users(&db, &query, UserSort::UserPrincipalName)
+                .await
+                .unwrap()
+        }
+    };
+    let names = |items: &[engine::directory::User]| -> Vec<String> {
+        items
+            .iter()
+            .map(|u| u.profile.user_principal_name[..2].to_owned())
+            .collect()
+    };
+
+    let first = page(None, None).await;
+    assert_eq!(
+        (names(&first.items), first.previous.is_none(), first.total),
+        (strings(&["u1", "u2", "u3"]), true, 7)
+    );
+    let second = page(first.next.clone(), None).await;
+    assert_eq!(names(&second.items), ["u4", "u5", "u6"]);
+    let third = page(second.next.clone(), None).await;
+    assert_eq!(
+        (names(&third.items), third.next.is_none()),
+        (strings(&["u7"]), true)
+    );
+    let back = page(None, third.previous.clone()).await;
+    assert_eq!(
+        names(&back.items),
+        ["u4", "u5", "u6"],
+        "Previous page from the last one"
+    );
+    let start = page(None, back.previous.clone()).await;
+    assert_eq!(
+        (names(&start.items), start.previous.is_none()),
+        (strings(&["u1", "u2", "u3"]), true)
+    );
+    assert_eq!(
+        start.next, first.next,
+        "and Next from there goes where it went the first time"
+    );
+}
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}

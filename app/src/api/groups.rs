@@ -14,6 +14,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 pub async fn list_groups(
     search: Option<String>,
     after: Option<String>,
+    before: Option<String>,
     deleted: Option<bool>,
 ) -> Result<ListPage<GroupRow>, AppError> {
     use engine::{
@@ -28,6 +29,7 @@ pub async fn list_groups(
         search,
         descending: false,
         after: after.as_deref().and_then(Cursor::decode),
+        before: before.as_deref().and_then(Cursor::decode),
         limit: 50,
         deleted: deleted.unwrap_or(false),
     };
@@ -46,6 +48,7 @@ pub async fn list_groups(
             })
             .collect(),
         next: page.next.map(|c| c.encode()),
+        previous: page.previous.map(|c| c.encode()),
         total: page.total,
     })
 }

@@ -20,6 +20,7 @@ pub async fn list_users(
     sort: Option<String>,
     descending: Option<bool>,
     after: Option<String>,
+    before: Option<String>,
     deleted: Option<bool>,
 ) -> Result<ListPage<UserRow>, AppError> {
     use engine::{
@@ -37,6 +38,7 @@ pub async fn list_users(
         search,
         descending: descending.unwrap_or(false),
         after: after.as_deref().and_then(Cursor::decode),
+        before: before.as_deref().and_then(Cursor::decode),
         limit: 50,
         deleted: deleted.unwrap_or(false),
     };
@@ -56,6 +58,7 @@ pub async fn list_users(
             })
             .collect(),
         next: page.next.map(|c| c.encode()),
+        previous: page.previous.map(|c| c.encode()),
         total: page.total,
     })
 }

@@ -19,13 +19,10 @@ pub fn GroupsPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let deleted = move || param("deleted") == "true";
     let groups = Resource::new(
-        move || (param("q"), param("after"), deleted()),
-        |(q, after, deleted)| {
-            list_groups(
-                Some(q),
-                Some(after).filter(|a| !a.is_empty()),
-                Some(deleted),
-            )
+        move || (param("q"), param("after"), param("before"), deleted()),
+        |(q, after, before, deleted)| {
+            let cursor = |c: String| Some(c).filter(|c| !c.is_empty());
+            list_groups(Some(q), cursor(after), cursor(before), Some(deleted))
         },
     );
     let writes = writes_directory();
@@ -56,6 +53,9 @@ pub fn GroupsPage() -> impl IntoView {
                             let next = page.next.clone().map(|after| {
                                 query_link("/groups", &[("q", param("q")), ("deleted", param("deleted")), ("after", after)])
                             });
+                            let previous = page.previous.clone().map(|before| {
+                                query_link("/groups", &[("q", param("q")), ("deleted", param("deleted")), ("before", before)])
+                            });
                             view! {
                                 <p class="count">{format!("{} groups", page.total)}</p>
                                 <table class="data-table">
@@ -77,9 +77,10 @@ pub fn GroupsPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 <nav class="pager" aria-label="Pages">
-                                    <Show when=move || !param("after").is_empty()>
-                                        <a class="button" href=move || query_link("/groups", &[("q", param("q")), ("deleted", param("deleted"))])>"First page"</a>
-                                    </Show>
+                                    {previous.map(|href| view! {
+                                        <a class="button" href=query_link("/groups", &[("q", param("q")), ("deleted", param("deleted"))])>"First page"</a>
+                                        <a class="button" href=href>"Previous page"</a>
+                                    })}
                                     {next.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
                                 </nav>
                             }

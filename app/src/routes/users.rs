@@ -34,15 +34,18 @@ pub fn UsersPage() -> impl IntoView {
                 param("sort"),
                 param("dir") == "desc",
                 param("after"),
+                param("before"),
                 deleted(),
             )
         },
-        |(q, sort, descending, after, deleted)| {
+        |(q, sort, descending, after, before, deleted)| {
+            let cursor = |c: String| Some(c).filter(|c| !c.is_empty());
             list_users(
                 Some(q),
                 Some(sort),
                 Some(descending),
-                Some(after).filter(|a| !a.is_empty()),
+                cursor(after),
+                cursor(before),
                 Some(deleted),
             )
         },
@@ -116,6 +119,7 @@ pub fn UsersPage() -> impl IntoView {
                         .into_any(),
                         Ok(page) => {
                             let next = page.next.clone().map(|after| link(&[("sort", param("sort")), ("dir", param("dir")), ("after", after)]));
+                            let previous = page.previous.clone().map(|before| link(&[("sort", param("sort")), ("dir", param("dir")), ("before", before)]));
                             view! {
                                 <p class="count">{format!("{} users", page.total)}</p>
                                 <table class="data-table">
@@ -149,9 +153,10 @@ pub fn UsersPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 <nav class="pager" aria-label="Pages">
-                                    <Show when=move || !param("after").is_empty()>
-                                        <a class="button" href=move || link(&[("sort", param("sort")), ("dir", param("dir"))])>"First page"</a>
-                                    </Show>
+                                    {previous.map(|href| view! {
+                                        <a class="button" href=link(&[("sort", param("sort")), ("dir", param("dir"))])>"First page"</a>
+                                        <a class="button" href=href>"Previous page"</a>
+                                    })}
                                     {next.map(|href| view! { <a class="button" href=href>"Next page"</a> })}
                                 </nav>
                             }

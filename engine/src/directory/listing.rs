@@ -55,7 +55,10 @@ impl UserSort {
 pub struct ListQuery {
     pub search: Option<String>,
     pub descending: bool,
+    /// The page after this cursor...
     pub after: Option<Cursor>,
+    /// ...or the page before this one ("Previous page"); `after` wins if both are given.
+    pub before: Option<Cursor>,
     pub limit: u32,
     /// The "Deleted users/groups" view instead of the active objects.
     pub deleted: bool,
@@ -65,6 +68,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The cursor of the next page, if there is one.
     pub next: Option<Cursor>,
+    /// The cursor of the previous page, if there is one.
+    pub previous: Option<Cursor>,
     /// How many objects match, all pages together.
     pub total: i64,
 }
@@ -126,13 +131,19 @@ where
     }
     let total = count.fetch_one(db).await?;
 
-    let (op, direction) = if query.descending {
+    // Going back reads the rows before the cursor in reverse order, then turns them around.
+    let (cursor, backwards) = match (&query.after, &query.before) {
+        (Some(after), _) => (Some(after), false),
+        (None, Some(before)) => (Some(before), true),
+        (None, None) => (None, false),
+    };
+    let (op, direction) = if query.descending != backwards {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
     let mut text = filter.text.clone();
-    if query.after.is_some() {
+    if cursor.is_some() {
         text.push_str(&format!(
             " AND ({key} COLLATE NOCASE {op} ? OR ({key} COLLATE NOCASE = ? AND id {op} ?))"
         ));
@@ -146,20 +157,40 @@ where
     for bind in &filter.binds {
         rows = rows.bind(bind);
     }
-    if let Some(after) = &query.after {
-        rows = rows.bind(&after.key).bind(&after.key).bind(after.id);
+    if let Some(cursor) = cursor {
+        rows = rows.bind(&cursor.key).bind(&cursor.key).bind(cursor.id);
     }
     let mut items = rows.fetch_all(db).await?;
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|last| {
-            let (key, id) = key_of(last);
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    if backwards {
+        items.reverse();
+    }
+    let cursor_of = |item: Option<&T>| {
+        item.map(|item| {
+            let (key, id) = key_of(item);
             Cursor { key, id }
         })
-    } else {
-        None
     };
-    Ok(Page { items, next, total })
+    // Forwards, a next page exists if a row was left over, and a previous one if we started
+    // from a cursor; backwards, the other way round.
+    let (next, previous) = if backwards {
+        (
+            cursor_of(items.last()),
+            cursor_of(items.first()).filter(|_| more),
+        )
+    } else {
+        (
+            cursor_of(items.last()).filter(|_| more),
+            cursor_of(items.first()).filter(|_| cursor.is_some()),
+        )
+    };
+    Ok(Page {
+        items,
+        next,
+        previous,
+        total,
+    })
 }
 
 pub async fn users(db: &SqlitePool, query: &ListQuery, sort: UserSort) -> Result<Page<User>> {
