@@ -126,23 +126,14 @@ pub async fn list(db: &sqlx::SqlitePool, query: &Query) -> Result<Page> {
         "SELECT id, at, actor_type, actor_name, activity, target_type, target_name, before, after, client_address \
          FROM audit_log WHERE 1",
     );
-    let prefix = |s: &str| {
-        format!(
-            "{}%",
-            s.trim()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    };
     if let Some(actor) = query.actor.as_deref().filter(|s| !s.trim().is_empty()) {
         sql.push(" AND actor_name LIKE ")
-            .push_bind(prefix(actor))
+            .push_bind(crate::db::like_prefix(actor))
             .push(" ESCAPE '\\'");
     }
     if let Some(target) = query.target.as_deref().filter(|s| !s.trim().is_empty()) {
         sql.push(" AND target_name LIKE ")
-            .push_bind(prefix(target))
+            .push_bind(crate::db::like_prefix(target))
             .push(" ESCAPE '\\'");
     }
     if let Some(activity) = query.activity.as_deref().filter(|s| !s.is_empty()) {

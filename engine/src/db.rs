@@ -45,3 +45,35 @@ pub async fn begin_write(
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
+
+/// `value` with LIKE's wildcards escaped, for `LIKE ? ESCAPE '\'`.
+pub fn like_escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A LIKE pattern for "starts with `value`" (trimmed), with `ESCAPE '\'`.
+pub fn like_prefix(value: &str) -> String {
+    format!("{}%", like_escaped(value.trim()))
+}
+
+/// `?, ?, ?` for an `IN (...)` list of `n` values (at least one, so the SQL stays valid).
+pub fn placeholders(n: usize) -> String {
+    vec!["?"; n.max(1)].join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(super::like_prefix(" 50%_off\\ "), "50\\%\\_off\\\\%");
+        assert_eq!(super::placeholders(3), "?, ?, ?");
+        assert_eq!(super::placeholders(0), "?");
+    }
+}

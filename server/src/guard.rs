@@ -15,10 +15,11 @@ use tower_sessions::Session;
 pub async fn pages(
     State(engine): State<Engine>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_owned();
+    let path = path.as_str();
     let page_load = matches!(*request.method(), Method::GET | Method::HEAD);
     if !page_load || path.starts_with("/api/") {
         return next.run(request).await;
@@ -38,10 +39,15 @@ pub async fn pages(
     } else if path == "/setup" {
         Some("/signin".to_owned())
     } else {
-        let signed_in = match app::api::context::session_account(&engine, &session).await {
-            Ok(account) => account.is_some(),
+        let account = match app::api::context::session_account(&engine, &session).await {
+            Ok(account) => account,
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         };
+        let signed_in = account.is_some();
+        // The page's server functions read it from here instead of loading it again.
+        if let Some(account) = account {
+            request.extensions_mut().insert(account);
+        }
         match (path == "/signin", signed_in) {
             (true, true) => Some("/".to_owned()),
             (false, false) => Some(sign_in_then(path)),

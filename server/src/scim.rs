@@ -247,6 +247,14 @@ fn list_of(resources: Vec<Value>) -> Value {
     })
 }
 
+/// The discovery document whose `id` is `id`, or a SCIM 404.
+fn by_id(documents: Vec<Value>, what: &str, id: &str) -> Response {
+    match documents.into_iter().find(|d| d["id"] == id) {
+        Some(found) => scim_response(StatusCode::OK, found),
+        None => error(ScimError::not_found(what, id)),
+    }
+}
+
 async fn service_provider_config(State(state): State<ScimState>, headers: HeaderMap) -> Response {
     scim_response(
         StatusCode::OK,
@@ -266,13 +274,11 @@ async fn resource_type(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match schema::resource_types(&base_url(&state, &headers))
-        .into_iter()
-        .find(|t| t["id"] == id.as_str())
-    {
-        Some(found) => scim_response(StatusCode::OK, found),
-        None => error(ScimError::not_found("ResourceType", &id)),
-    }
+    by_id(
+        schema::resource_types(&base_url(&state, &headers)),
+        "ResourceType",
+        &id,
+    )
 }
 
 async fn schemas(State(state): State<ScimState>, headers: HeaderMap) -> Response {
@@ -287,13 +293,7 @@ async fn schema_by_id(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    match schema::schemas(&base_url(&state, &headers))
-        .into_iter()
-        .find(|s| s["id"] == id.as_str())
-    {
-        Some(found) => scim_response(StatusCode::OK, found),
-        None => error(ScimError::not_found("Schema", &id)),
-    }
+    by_id(schema::schemas(&base_url(&state, &headers)), "Schema", &id)
 }
 
 /// `/Users` or `/Groups`, from the path.

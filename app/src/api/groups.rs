@@ -102,7 +102,13 @@ pub async fn save_group(
                 ..profile
             };
             engine
-                .update_group(&caller, group.id, profile, version.or(Some(group.version)))
+                .update_group(
+                    &caller,
+                    group.id,
+                    profile,
+                    None,
+                    version.or(Some(group.version)),
+                )
                 .await?
         }
         None => engine.create_group(&caller, profile, &[]).await?,

@@ -75,9 +75,20 @@ pub mod context {
 
     /// The signed-in account if its role allows `permission`: `Unauthenticated` or `Forbidden`
     /// otherwise. Every server function that reads or changes data starts here.
+    /// The signed-in account of this request. While a page renders, the server's page guard has
+    /// already loaded it into the request; server functions called from the browser load it here.
+    pub async fn current_account(engine: &Engine) -> Result<Option<Account>, AppError> {
+        let loaded = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Account>().cloned());
+        match loaded {
+            Some(account) => Ok(Some(account)),
+            None => session_account(engine, &session().await?).await,
+        }
+    }
+
     pub async fn require(permission: Permission) -> Result<(Engine, Account, Caller), AppError> {
         let engine = engine()?;
-        let account = session_account(&engine, &session().await?)
+        let account = current_account(&engine)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if !account.may(permission) {

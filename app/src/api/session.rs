@@ -8,9 +8,8 @@ use crate::model::Me;
 /// The signed-in administrator, or `None` when the session has none.
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
-    use super::context::{engine, session, session_account};
-    let engine = engine()?;
-    let account = session_account(&engine, &session().await?).await?;
+    let engine = super::context::engine()?;
+    let account = super::context::current_account(&engine).await?;
     Ok(account.map(|account| me(&account)))
 }
 

@@ -199,36 +199,14 @@ impl Engine {
         Ok(group)
     }
 
+    /// Replaces a group's profile and, when `members` is given, its whole member list, in one
+    /// transaction (the console saves the profile alone; SCIM PUT and PATCH send both).
     pub async fn update_group(
         &self,
         caller: &Caller,
         id: Uuid,
         profile: GroupProfile,
-        expected_version: Option<i64>,
-    ) -> Result<Group> {
-        let profile = profile.validate()?;
-        let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id)
-            .await?
-            .filter(|g| g.deleted_at.is_none())
-            .ok_or_else(|| not_found(id))?;
-        check_version(&before, expected_version)?;
-        let sequence = replace_profile(&mut tx, caller, &before, profile).await?;
-        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        tx.commit().await?;
-        if let Some(sequence) = sequence {
-            self.feed.published(sequence);
-        }
-        Ok(after)
-    }
-
-    /// Replaces a group's profile and its whole member list in one transaction (SCIM PUT/PATCH).
-    pub async fn replace_group(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        profile: GroupProfile,
-        members: &[Uuid],
+        members: Option<&[Uuid]>,
         expected_version: Option<i64>,
     ) -> Result<Group> {
         let profile = profile.validate()?;
@@ -239,19 +217,21 @@ impl Engine {
             .ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         let mut sequence = replace_profile(&mut tx, caller, &before, profile).await?;
-        let current: BTreeSet<Uuid> =
-            sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-        let wanted: BTreeSet<Uuid> = members.iter().copied().collect();
-        let add: Vec<Uuid> = wanted.difference(&current).copied().collect();
-        let remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
-        let renamed = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        if let Some(s) = change_members(&mut tx, caller, &renamed, &add, &remove).await? {
-            sequence = Some(s);
+        if let Some(members) = members {
+            let current: BTreeSet<Uuid> =
+                sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let wanted: BTreeSet<Uuid> = members.iter().copied().collect();
+            let add: Vec<Uuid> = wanted.difference(&current).copied().collect();
+            let remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
+            let renamed = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+            if let Some(s) = change_members(&mut tx, caller, &renamed, &add, &remove).await? {
+                sequence = Some(s);
+            }
         }
         let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
@@ -292,33 +272,13 @@ impl Engine {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<()> {
-        self.set_group_deleted(caller, id, expected_version, true)
+        self.set_deleted(caller, &lifecycle::GROUPS, id, expected_version, true)
             .await
     }
 
     pub async fn restore_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        self.set_group_deleted(caller, id, None, false).await
-    }
-
-    async fn set_group_deleted(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        expected_version: Option<i64>,
-        delete: bool,
-    ) -> Result<()> {
-        let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        check_version(&before, expected_version)?;
-        if before.deleted_at.is_some() == delete {
-            return if delete { Err(not_found(id)) } else { Ok(()) };
-        }
-        let name = before.profile.display_name.clone();
-        let sequence =
-            lifecycle::set_deleted(&mut tx, caller, &lifecycle::GROUPS, id, &name, delete).await?;
-        tx.commit().await?;
-        self.feed.published(sequence);
-        Ok(())
+        self.set_deleted(caller, &lifecycle::GROUPS, id, None, false)
+            .await
     }
 
     /// Hard delete: the group, its memberships (both ways) go; a tombstone stays in the feed.
@@ -478,14 +438,7 @@ async fn change_members(
 }
 
 fn check_version(group: &Group, expected: Option<i64>) -> Result<()> {
-    match expected {
-        Some(expected) if expected != group.version => Err(Error::VersionMismatch {
-            kind: "group",
-            expected,
-            current: group.version,
-        }),
-        _ => Ok(()),
-    }
+    lifecycle::check_version(&lifecycle::GROUPS, group.version, expected)
 }
 
 /// How many direct members each of these groups has.
@@ -498,7 +451,7 @@ pub async fn member_counts(
     }
     let sql = format!(
         "SELECT group_id, COUNT(*) FROM group_members WHERE group_id IN ({}) GROUP BY group_id",
-        vec!["?"; ids.len()].join(", ")
+        crate::db::placeholders(ids.len())
     );
     let mut query = sqlx::query_as::<_, (Uuid, i64)>(&sql);
     for id in ids {
@@ -513,14 +466,7 @@ pub async fn member_candidates(
     search: &str,
     limit: u32,
 ) -> Result<Vec<(Uuid, String, String)>> {
-    let pattern = format!(
-        "{}%",
-        search
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = crate::db::like_prefix(search);
     Ok(sqlx::query_as(
         "SELECT id, user_principal_name, 'User' FROM users WHERE deleted_at IS NULL \
          AND (user_principal_name LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\') \

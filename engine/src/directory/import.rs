@@ -359,7 +359,7 @@ impl Engine {
             let manager = match &row.manager_upn {
                 Some(upn) => match ids.get(&upn.to_lowercase()) {
                     Some(m) => Some(*m),
-                    None => users::find_by_upn_in(&mut tx, upn).await?.map(|m| m.id),
+                    None => users::find_by_upn(&mut *tx, upn).await?.map(|m| m.id),
                 },
                 None => None,
             };

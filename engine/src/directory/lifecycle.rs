@@ -7,12 +7,14 @@ use uuid::Uuid;
 
 use super::feed::{self, ChangeKind, ObjectType};
 use crate::{
-    Result,
+    Engine, Error, Result,
     audit::{self, Caller, Target},
 };
 
 pub(crate) struct Kind {
     pub table: &'static str,
+    /// The column the audit log names the object by.
+    pub name_column: &'static str,
     pub object: ObjectType,
     /// As in the audit log's activities: "Delete user".
     pub noun: &'static str,
@@ -20,11 +22,13 @@ pub(crate) struct Kind {
 
 pub(crate) const USERS: Kind = Kind {
     table: "users",
+    name_column: "user_principal_name",
     object: ObjectType::User,
     noun: "user",
 };
 pub(crate) const GROUPS: Kind = Kind {
     table: "groups",
+    name_column: "display_name",
     object: ObjectType::Group,
     noun: "group",
 };
@@ -43,35 +47,78 @@ impl Kind {
     }
 }
 
-/// Soft-deletes (`delete`) or restores one object; returns its feed sequence.
-pub(crate) async fn set_deleted(
-    db: &mut SqliteConnection,
-    caller: &Caller,
-    kind: &Kind,
-    id: Uuid,
-    name: &str,
-    delete: bool,
-) -> Result<i64> {
-    let now = OffsetDateTime::now_utc();
-    let sql = format!(
-        "UPDATE {} SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
-        kind.table
-    );
-    sqlx::query(&sql)
-        .bind(delete.then_some(now))
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db)
+/// Optimistic concurrency: `expected`, when given, must be the object's current version.
+pub(crate) fn check_version(kind: &Kind, current: i64, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(expected) if expected != current => Err(Error::VersionMismatch {
+            kind: kind.noun,
+            expected,
+            current,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Engine {
+    /// Soft-deletes (`delete`) or restores one object, unless it changed since `expected_version`.
+    /// Deleting a deleted object is "not found"; restoring a live one does nothing.
+    pub(crate) async fn set_deleted(
+        &self,
+        caller: &Caller,
+        kind: &Kind,
+        id: Uuid,
+        expected_version: Option<i64>,
+        delete: bool,
+    ) -> Result<()> {
+        let not_found = || Error::NotFound {
+            kind: kind.noun,
+            id: id.to_string(),
+        };
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        let sql = format!(
+            "SELECT {}, version, deleted_at IS NOT NULL FROM {} WHERE id = ?",
+            kind.name_column, kind.table
+        );
+        let (name, version, deleted): (String, i64, bool) = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(not_found)?;
+        check_version(kind, version, expected_version)?;
+        if deleted == delete {
+            return if delete { Err(not_found()) } else { Ok(()) };
+        }
+        let now = OffsetDateTime::now_utc();
+        let sql = format!(
+            "UPDATE {} SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
+            kind.table
+        );
+        sqlx::query(&sql)
+            .bind(delete.then_some(now))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let (change, verb) = if delete {
+            (ChangeKind::SoftDeleted, "Delete")
+        } else {
+            (ChangeKind::Restored, "Restore")
+        };
+        let sequence = feed::append(&mut tx, kind.object, id, change, None).await?;
+        let activity = format!("{verb} {}", kind.noun);
+        audit::record(
+            &mut tx,
+            caller,
+            &activity,
+            kind.target(id, &name),
+            None,
+            None,
+        )
         .await?;
-    let (change, verb) = if delete {
-        (ChangeKind::SoftDeleted, "Delete")
-    } else {
-        (ChangeKind::Restored, "Restore")
-    };
-    let sequence = feed::append(db, kind.object, id, change, None).await?;
-    let activity = format!("{verb} {}", kind.noun);
-    audit::record(db, caller, &activity, kind.target(id, name), None, None).await?;
-    Ok(sequence)
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
 }
 
 /// Removes one object and every membership it has, for good, leaving a tombstone in the feed.

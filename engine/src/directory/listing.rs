@@ -74,19 +74,6 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-fn prefix_pattern(search: &str) -> String {
-    let mut pattern: String = search
-        .trim()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    pattern.push('%');
-    pattern
-}
-
 /// `WHERE` text and binds shared by the count and the page query.
 struct Filter {
     text: String,
@@ -106,7 +93,7 @@ fn filter(query: &ListQuery, searchable: &[&str]) -> Filter {
             .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
             .collect();
         text.push_str(&format!(" AND ({})", clauses.join(" OR ")));
-        binds.extend(searchable.iter().map(|_| prefix_pattern(search)));
+        binds.extend(searchable.iter().map(|_| crate::db::like_prefix(search)));
     }
     Filter { text, binds }
 }

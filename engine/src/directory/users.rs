@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool, types::Json};
+use sqlx::{SqliteConnection, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -307,7 +307,7 @@ fn bind_profile<'q, O>(
         .bind(&p.extension_attributes)
 }
 
-pub async fn find_by_upn(db: &SqlitePool, upn: &str) -> Result<Option<User>> {
+pub async fn find_by_upn(db: impl sqlx::SqliteExecutor<'_>, upn: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
     Ok(sqlx::query_as(&sql)
         .bind(upn.trim())
@@ -467,15 +467,6 @@ pub(crate) async fn replace_profile(
     Ok(Some(sequence))
 }
 
-/// [`find_by_upn`] inside a transaction.
-pub(crate) async fn find_by_upn_in(db: &mut SqliteConnection, upn: &str) -> Result<Option<User>> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
-    Ok(sqlx::query_as(&sql)
-        .bind(upn.trim())
-        .fetch_optional(db)
-        .await?)
-}
-
 impl Engine {
     pub async fn create_user(&self, caller: &Caller, profile: UserProfile) -> Result<User> {
         let mut tx = crate::db::begin_write(&self.db).await?;
@@ -518,32 +509,13 @@ impl Engine {
         id: Uuid,
         expected_version: Option<i64>,
     ) -> Result<()> {
-        self.set_deleted(caller, id, expected_version, true).await
+        self.set_deleted(caller, &lifecycle::USERS, id, expected_version, true)
+            .await
     }
 
     pub async fn restore_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
-        self.set_deleted(caller, id, None, false).await
-    }
-
-    async fn set_deleted(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        expected_version: Option<i64>,
-        delete: bool,
-    ) -> Result<()> {
-        let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
-        check_version(&before, expected_version)?;
-        if before.deleted_at.is_some() == delete {
-            return if delete { Err(not_found(id)) } else { Ok(()) };
-        }
-        let name = before.profile.user_principal_name.clone();
-        let sequence =
-            lifecycle::set_deleted(&mut tx, caller, &lifecycle::USERS, id, &name, delete).await?;
-        tx.commit().await?;
-        self.feed.published(sequence);
-        Ok(())
+        self.set_deleted(caller, &lifecycle::USERS, id, None, false)
+            .await
     }
 
     /// Hard delete ("Delete permanently"): the row and its memberships go; a tombstone stays in
@@ -581,14 +553,7 @@ impl Engine {
 }
 
 fn check_version(user: &User, expected: Option<i64>) -> Result<()> {
-    match expected {
-        Some(expected) if expected != user.version => Err(Error::VersionMismatch {
-            kind: "user",
-            expected,
-            current: user.version,
-        }),
-        _ => Ok(()),
-    }
+    lifecycle::check_version(&lifecycle::USERS, user.version, expected)
 }
 
 #[cfg(test)]

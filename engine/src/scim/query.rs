@@ -748,14 +748,7 @@ impl Table {
 }
 
 fn like_pattern(value: &str, prefix: &str, suffix: &str) -> String {
-    let escaped: String = value
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("{prefix}{escaped}{suffix}")
+    format!("{prefix}{}{suffix}", crate::db::like_escaped(value))
 }
 
 fn compare(

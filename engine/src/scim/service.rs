@@ -60,11 +60,6 @@ fn bind_all<'q, O>(
     query
 }
 
-/// `?, ?, ?` for an `IN (...)` list of `n` values.
-fn placeholders(n: usize) -> String {
-    vec!["?"; n.max(1)].join(", ")
-}
-
 fn parse_id(kind: ResourceKind, id: &str) -> Result<Uuid, ScimError> {
     Uuid::parse_str(id).map_err(|_| ScimError::not_found(kind.name(), id))
 }
@@ -211,7 +206,7 @@ impl Engine {
             "SELECT gm.member_id, g.id, g.display_name FROM group_members gm \
              JOIN groups g ON g.id = gm.group_id AND g.deleted_at IS NULL \
              WHERE gm.member_id IN ({}) ORDER BY g.display_name COLLATE NOCASE",
-            placeholders(ids.len())
+            crate::db::placeholders(ids.len())
         );
         let mut query = sqlx::query_as::<_, (Uuid, Uuid, String)>(&sql);
         for id in &ids {
@@ -233,7 +228,7 @@ impl Engine {
         let sql = format!(
             "SELECT group_id, member_id, member_type FROM group_members WHERE group_id IN ({}) \
              ORDER BY member_type DESC, member_id",
-            placeholders(ids.len())
+            crate::db::placeholders(ids.len())
         );
         let mut query = sqlx::query_as::<_, (Uuid, Uuid, ObjectType)>(&sql);
         for id in &ids {
@@ -392,7 +387,7 @@ impl Engine {
                     let (mut profile, members) = group_from_json(&updated)?;
                     profile.description = group.profile.description.clone();
                     profile.mail_nickname = group.profile.mail_nickname.clone();
-                    self.replace_group(caller, group.id, profile, &members, Some(expected))
+                    self.update_group(caller, group.id, profile, Some(&members), Some(expected))
                         .await
                         .map(|g| (g.id, g.version))
                 }
