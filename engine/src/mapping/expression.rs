@@ -1,11 +1,17 @@
 //! Entra's attribute-mapping expressions, parsed once into an AST. The syntax is VBA-like:
-//! `Function(arg, ...)`, `[attribute]`, `"string"` (with `\"` and `\\` escapes), whole numbers,
-//! and empty arguments (`Switch([IsSoftDeleted], , "False", ...)`). Function names are
-//! case-sensitive, as in Entra. [`Expression::parse`] is the only constructor; its errors give the
-//! line and column, what was found and what was expected, unknown functions with the closest
-//! known name, and wrong argument counts. Printing an expression gives text that parses back to it.
+//! `Function(arg, ...)`, `[attribute]`, `"string"` (with `\"` and `\\` escapes), whole numbers
+//! (`7`, `-1`, `&HF7`), the compare modes `vbBinaryCompare` / `vbTextCompare`, one comparison in
+//! a condition (`IIF([country]="USA", ...)` with `=`, `<>`, `>`, `>=`, `<`, `<=`), and empty
+//! arguments (`Switch([IsSoftDeleted], , "False", ...)`). Function names are case-sensitive, as in
+//! Entra, and an expression has at most 10,000 characters, Entra's limit.
+//! [`Expression::parse`] is the only constructor; its errors give the line and column, what was
+//! found and what was expected, unknown functions with the closest known name, wrong argument
+//! counts and invalid regular expressions. Printing an expression gives text that parses back to
+//! the same tree.
 
 use std::fmt;
+
+use regex::Regex;
 
 use super::functions::{self, Function};
 
@@ -34,6 +40,16 @@ pub enum ErrorKind {
     UnknownAttribute {
         name: String,
         suggestion: Option<String>,
+    },
+    InvalidPattern {
+        message: String,
+    },
+    /// A function that must be the whole expression (`SelectUniqueValue`) is nested.
+    NotTopLevel {
+        function: &'static str,
+    },
+    TooLong {
+        length: usize,
     },
 }
 
@@ -71,6 +87,19 @@ impl fmt::Display for ExpressionError {
                     None => Ok(()),
                 }
             }
+            ErrorKind::InvalidPattern { message } => {
+                write!(f, "not a valid regular expression: {message}")
+            }
+            ErrorKind::NotTopLevel { function } => {
+                write!(
+                    f,
+                    "{function} must be the whole expression, not inside another function"
+                )
+            }
+            ErrorKind::TooLong { length } => write!(
+                f,
+                "the expression has {length} characters; at most {MAX_LENGTH} are allowed"
+            ),
         }
     }
 }
@@ -81,30 +110,111 @@ impl std::error::Error for ExpressionError {}
 pub enum Node {
     Attribute(String),
     Text(String),
-    /// A whole number, as written (`3`, `-1`).
+    /// A whole number (`3`, `-1`, `&HF7`).
     Number(i64),
+    /// `vbBinaryCompare` or `vbTextCompare`.
+    Keyword(&'static str),
     /// `None` arguments were left empty.
     Call {
         function: &'static Function,
         args: Vec<Option<Expr>>,
     },
+    Compare {
+        left: Box<Expr>,
+        operator: Comparison,
+        right: Box<Expr>,
+    },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// The comparison operators of `IIF` conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    NotEqual,
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+impl Comparison {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Equal => "=",
+            Comparison::NotEqual => "<>",
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+        }
+    }
+}
+
+/// The bare words expressions may contain besides function names.
+pub const KEYWORDS: &[&str] = &["vbBinaryCompare", "vbTextCompare"];
+
+#[derive(Clone, Debug)]
 pub struct Expr {
     pub node: Node,
     pub at: Position,
 }
 
-/// A parsed expression. Holding one means it is well formed and calls known functions correctly.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Expression(pub Expr);
+/// Two expressions are equal when they have the same structure, wherever they were written.
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.node == other.node
+    }
+}
+
+/// A parsed expression. Holding one means it is well formed, calls known functions correctly and
+/// its literal regular expressions compile.
+#[derive(Clone, Debug)]
+pub struct Expression {
+    pub root: Expr,
+    /// `Replace`'s literal patterns, compiled once here rather than for every object.
+    patterns: Vec<(String, Regex)>,
+}
+
+impl PartialEq for Expression {
+    fn eq(&self, other: &Expression) -> bool {
+        self.root == other.root
+    }
+}
 
 /// Nesting deeper than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 200;
 
+/// Entra's limit on the length of one expression.
+pub const MAX_LENGTH: usize = 10_000;
+
+/// Compiles a pattern with Rust's `regex` (linear time) under a size limit, so that no pattern an
+/// administrator writes can make provisioning slow.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .dfa_size_limit(1 << 20)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => "the pattern is too large".to_owned(),
+            other => other
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        })
+}
+
 impl Expression {
     pub fn parse(text: &str) -> Result<Expression, ExpressionError> {
+        let length = text.chars().count();
+        if length > MAX_LENGTH {
+            return Err(ExpressionError {
+                at: Position { line: 1, column: 1 },
+                kind: ErrorKind::TooLong { length },
+            });
+        }
         let mut parser = Parser {
             chars: text.chars().collect(),
             at: 0,
@@ -118,7 +228,39 @@ impl Expression {
         if parser.peek().is_some() {
             return Err(parser.unexpected("the end of the expression"));
         }
-        Ok(Expression(expr))
+        let mut patterns = Vec::new();
+        check_calls(&expr, true, &mut patterns)?;
+        Ok(Expression {
+            root: expr,
+            patterns,
+        })
+    }
+
+    /// The compiled form of a literal pattern of this expression.
+    pub fn pattern(&self, pattern: &str) -> Option<&Regex> {
+        self.patterns
+            .iter()
+            .find(|(text, _)| text == pattern)
+            .map(|(_, regex)| regex)
+    }
+
+    /// Whether the expression asks for its value to be hidden in provisioning logs (`Redact`).
+    pub fn redacts(&self) -> bool {
+        self.calls("Redact")
+    }
+
+    /// Whether the expression calls `function` anywhere.
+    pub fn calls(&self, function: &str) -> bool {
+        fn walk(expr: &Expr, function: &str) -> bool {
+            match &expr.node {
+                Node::Call { function: f, args } => {
+                    f.name == function || args.iter().flatten().any(|a| walk(a, function))
+                }
+                Node::Compare { left, right, .. } => walk(left, function) || walk(right, function),
+                _ => false,
+            }
+        }
+        walk(&self.root, function)
     }
 
     /// Checks every `[attribute]` against the source's attributes (compared without regard to
@@ -137,10 +279,14 @@ impl Expression {
                     })
                 }
                 Node::Call { args, .. } => args.iter().flatten().try_for_each(|a| walk(a, known)),
+                Node::Compare { left, right, .. } => {
+                    walk(left, known)?;
+                    walk(right, known)
+                }
                 _ => Ok(()),
             }
         }
-        walk(&self.0, known)
+        walk(&self.root, known)
     }
 
     /// The attributes the expression reads, in order of appearance.
@@ -149,11 +295,15 @@ impl Expression {
             match &expr.node {
                 Node::Attribute(name) => out.push(name),
                 Node::Call { args, .. } => args.iter().flatten().for_each(|a| walk(a, out)),
+                Node::Compare { left, right, .. } => {
+                    walk(left, out);
+                    walk(right, out);
+                }
                 _ => {}
             }
         }
         let mut out = Vec::new();
-        walk(&self.0, &mut out);
+        walk(&self.root, &mut out);
         out
     }
 }
@@ -173,6 +323,12 @@ impl fmt::Display for Expr {
                 f.write_str("\"")
             }
             Node::Number(n) => write!(f, "{n}"),
+            Node::Keyword(word) => f.write_str(word),
+            Node::Compare {
+                left,
+                operator,
+                right,
+            } => write!(f, "{left} {} {right}", operator.symbol()),
             Node::Call { function, args } => {
                 write!(f, "{}(", function.name)?;
                 for (i, arg) in args.iter().enumerate() {
@@ -191,7 +347,77 @@ impl fmt::Display for Expr {
 
 impl fmt::Display for Expression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.root.fmt(f)
+    }
+}
+
+/// `Replace` does one of five things depending on which of its seven arguments are given; any
+/// other combination would silently do nothing, so it is refused here.
+fn check_replace_form(at: Position, args: &[Option<Expr>]) -> Result<(), ExpressionError> {
+    let given = |i: usize| args.get(i).is_some_and(Option::is_some);
+    let (old, pattern, group) = (given(1), given(2), given(3));
+    let (replacement, attribute, template) = (given(4), given(5), given(6));
+    let valid = (old && (replacement || template) && !pattern)
+        || (pattern && !old && !template && (replacement || (group && attribute)));
+    if valid {
+        return Ok(());
+    }
+    Err(ExpressionError {
+        at,
+        kind: ErrorKind::Unexpected {
+            found: "a combination of Replace arguments that does nothing".into(),
+            expected: "oldValue with replacementValue or template, or regexPattern with replacementValue \
+                       (and optionally regexGroupName), or regexPattern, regexGroupName and replacementAttributeName"
+                .into(),
+        },
+    })
+}
+
+/// Checks what the grammar cannot: `SelectUniqueValue` only at the top, and `Replace`'s literal
+/// patterns compile (they are kept, compiled, in `patterns`).
+fn check_calls(
+    expr: &Expr,
+    top: bool,
+    patterns: &mut Vec<(String, Regex)>,
+) -> Result<(), ExpressionError> {
+    match &expr.node {
+        Node::Call { function, args } => {
+            if function.name == "SelectUniqueValue" && !top {
+                return Err(ExpressionError {
+                    at: expr.at,
+                    kind: ErrorKind::NotTopLevel {
+                        function: function.name,
+                    },
+                });
+            }
+            if function.name == "Replace"
+                && let Some(Some(
+                    pattern @ Expr {
+                        node: Node::Text(text),
+                        ..
+                    },
+                )) = args.get(2)
+                && !patterns.iter().any(|(p, _)| p == text)
+            {
+                let regex = compile_pattern(text).map_err(|message| ExpressionError {
+                    at: pattern.at,
+                    kind: ErrorKind::InvalidPattern { message },
+                })?;
+                patterns.push((text.clone(), regex));
+            }
+            if function.name == "Replace" {
+                check_replace_form(expr.at, args)?;
+            }
+            let inner_top = top && function.name == "SelectUniqueValue";
+            args.iter()
+                .flatten()
+                .try_for_each(|a| check_calls(a, inner_top, patterns))
+        }
+        Node::Compare { left, right, .. } => {
+            check_calls(left, false, patterns)?;
+            check_calls(right, false, patterns)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -250,7 +476,36 @@ impl Parser {
         }
     }
 
+    /// An operand, optionally compared with another one.
     fn expr(&mut self) -> Result<Expr, ExpressionError> {
+        let left = self.operand()?;
+        self.skip_spaces();
+        let operator = match (self.peek(), self.chars.get(self.at + 1).copied()) {
+            (Some('<'), Some('>')) => Comparison::NotEqual,
+            (Some('<'), Some('=')) => Comparison::LessOrEqual,
+            (Some('>'), Some('=')) => Comparison::GreaterOrEqual,
+            (Some('='), _) => Comparison::Equal,
+            (Some('<'), _) => Comparison::Less,
+            (Some('>'), _) => Comparison::Greater,
+            _ => return Ok(left),
+        };
+        for _ in 0..operator.symbol().len() {
+            self.bump();
+        }
+        self.skip_spaces();
+        let right = self.operand()?;
+        let at = left.at;
+        Ok(Expr {
+            node: Node::Compare {
+                left: Box::new(left),
+                operator,
+                right: Box::new(right),
+            },
+            at,
+        })
+    }
+
+    fn operand(&mut self) -> Result<Expr, ExpressionError> {
         let at = self.position();
         match self.peek() {
             Some('[') => {
@@ -331,6 +586,34 @@ impl Parser {
                         },
                     })
             }
+            Some('&') => {
+                self.bump();
+                if !matches!(self.bump(), Some('H' | 'h')) {
+                    return Err(ExpressionError {
+                        at,
+                        kind: ErrorKind::Unexpected {
+                            found: "\"&\"".into(),
+                            expected: "a hexadecimal number such as &HF7".into(),
+                        },
+                    });
+                }
+                let mut digits = String::new();
+                while self.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                    digits.extend(self.bump());
+                }
+                i64::from_str_radix(&digits, 16)
+                    .map(|n| Expr {
+                        node: Node::Number(n),
+                        at,
+                    })
+                    .map_err(|_| ExpressionError {
+                        at,
+                        kind: ErrorKind::Unexpected {
+                            found: format!("&H{digits}"),
+                            expected: "a hexadecimal number such as &HF7".into(),
+                        },
+                    })
+            }
             Some(c) if c.is_ascii_alphabetic() => self.call(at),
             _ => Err(self.unexpected("a function, an [attribute], a \"string\" or a number")),
         }
@@ -343,6 +626,21 @@ impl Parser {
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             name.extend(self.bump());
+        }
+        let next = {
+            let mut i = self.at;
+            while self.chars.get(i).is_some_and(|c| c.is_whitespace()) {
+                i += 1;
+            }
+            self.chars.get(i).copied()
+        };
+        if next != Some('(')
+            && let Some(keyword) = KEYWORDS.iter().find(|k| **k == name)
+        {
+            return Ok(Expr {
+                node: Node::Keyword(keyword),
+                at,
+            });
         }
         let Some(function) = functions::find(&name) else {
             let suggestion = functions::closest(&name, functions::FUNCTIONS.iter().map(|f| f.name));
@@ -427,7 +725,11 @@ mod tests {
             r#"Join(" ", [givenName], [surname])"#,
             r#"[userPrincipalName]"#,
             r#"Append(Left(ToLower([givenName]), 1), Mid(StripSpaces([surname]), 1, 19))"#,
-            r#"Replace([mail], , "(?<user>.*)@contoso.com", "user", , , "${user}@fabrikam.com")"#,
+            r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", , "${phoneNumber}", , )"#,
+            r#"IIF([country]="USA",IIF([state]<>"CA","True","False"),"False")"#,
+            r#"CBool([attribute1] = [attribute2])"#,
+            r#"InStr("repEated","e",3,vbBinaryCompare)"#,
+            r#"BitAnd(&HF, &HF7)"#,
             r#""Company name: \"Contoso\" \\ Ltd""#,
             r#"Guid()"#,
             r#"DateAdd("d", -7, CDate([employeeHireDate]))"#,
@@ -437,12 +739,24 @@ mod tests {
             assert_eq!(parse(&printed), expression, "{text} -> {printed}");
         }
         let switch = parse(r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#);
-        let Node::Call { function, args } = &switch.0.node else {
+        let Node::Call { function, args } = &switch.root.node else {
             panic!("a call")
         };
         assert_eq!((function.name, args.len()), ("Switch", 6));
         assert_eq!(args[1], None, "the empty default value");
-        assert_eq!(parse(r#""a\"b\\c""#).0.node, Node::Text("a\"b\\c".into()));
+        assert_eq!(
+            parse(r#""a\"b\\c""#).root.node,
+            Node::Text("a\"b\\c".into())
+        );
+        assert_eq!(parse("&HF7").root.node, Node::Number(0xF7));
+        assert_eq!(
+            parse("vbTextCompare").root.node,
+            Node::Keyword("vbTextCompare")
+        );
+        let Node::Compare { operator, .. } = parse(r#"[a] >= "3""#).root.node else {
+            panic!("a comparison")
+        };
+        assert_eq!(operator, Comparison::GreaterOrEqual);
     }
 
     #[test]
@@ -503,6 +817,45 @@ mod tests {
             error(&"Not(".repeat(300))
                 .to_string()
                 .contains("nested calls")
+        );
+    }
+
+    #[test]
+    fn what_the_grammar_allows_but_entra_does_not_is_refused_with_its_position() {
+        let e = error(r#"Replace([mail], , "(unclosed", , "", , )"#);
+        assert_eq!((e.at.line, e.at.column), (1, 19));
+        assert!(
+            e.to_string().contains("not a valid regular expression"),
+            "{e}"
+        );
+
+        let e = error(r#"ToLower(SelectUniqueValue([a], [b]))"#);
+        assert_eq!(
+            e.to_string(),
+            "line 1, column 9: SelectUniqueValue must be the whole expression, not inside another function"
+        );
+        assert!(Expression::parse(r#"SelectUniqueValue(Join(".", [a], [b]), [c])"#).is_ok());
+
+        let e = error(r#"Replace([mail], , , , , , )"#);
+        assert!(e.to_string().contains("does nothing"), "{e}");
+
+        let e = error(r#"Switch([a], "default", "key")"#);
+        assert_eq!(
+            e.to_string(),
+            "line 1, column 1: Switch takes a source, a default value and key/value pairs (an even number of 4 or more arguments), not 3"
+        );
+
+        let long = format!("\"{}\"", "x".repeat(MAX_LENGTH - 1));
+        let e = error(&long);
+        assert_eq!(
+            e.to_string(),
+            "line 1, column 1: the expression has 10001 characters; at most 10000 are allowed"
+        );
+        assert!(error("&G1").to_string().contains("hexadecimal"));
+        assert!(
+            error("[a] = ")
+                .to_string()
+                .contains("found the end of the expression")
         );
     }
 

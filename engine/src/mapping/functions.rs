@@ -1,6 +1,20 @@
-//! The functions of Entra's attribute-mapping expressions, by their exact (case-sensitive) names,
-//! with how many arguments each takes. The parser checks calls against this catalogue; the
-//! evaluator implements each one.
+//! The functions of Entra's attribute-mapping expressions, by their exact (case-sensitive) names:
+//! how many arguments each takes (checked by the parser) and what it does (run by the
+//! evaluator). Semantics follow Microsoft's reference page "Reference for writing expressions for
+//! attribute mappings in Microsoft Entra ID"; where it is silent, the comment on the function
+//! says what we chose. Most functions give null for a null source, so that a mapping's default
+//! value (or nothing) flows instead.
+
+use std::fmt;
+
+use base64::Engine as _;
+use rand::{Rng, seq::SliceRandom};
+
+use super::{
+    dates,
+    evaluate::{Call, Evaluator, Stop},
+    value::Value,
+};
 
 /// How many arguments a function takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -8,6 +22,8 @@ pub enum Arity {
     Exactly(usize),
     Between(usize, usize),
     AtLeast(usize),
+    /// `Switch`: a source, a default value, then key/value pairs (at least one).
+    SourceDefaultAndPairs,
 }
 
 impl Arity {
@@ -16,6 +32,7 @@ impl Arity {
             Arity::Exactly(k) => n == k,
             Arity::Between(low, high) => (low..=high).contains(&n),
             Arity::AtLeast(low) => n >= low,
+            Arity::SourceDefaultAndPairs => n >= 4 && n % 2 == 0,
         }
     }
 
@@ -25,198 +42,108 @@ impl Arity {
             Arity::Exactly(k) => format!("{k} {}", plural(k)),
             Arity::Between(low, high) => format!("{low} to {high} arguments"),
             Arity::AtLeast(low) => format!("{low} or more {}", plural(low)),
+            Arity::SourceDefaultAndPairs => {
+                "a source, a default value and key/value pairs (an even number of 4 or more arguments)"
+                    .into()
+            }
         }
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+type Evaluate = fn(&mut Evaluator<'_, '_>, &Call<'_>) -> Result;
+
 pub struct Function {
     pub name: &'static str,
     pub arity: Arity,
+    pub(crate) evaluate: Evaluate,
+}
+
+impl PartialEq for Function {
+    fn eq(&self, other: &Function) -> bool {
+        self.name == other.name
+    }
+}
+
+impl fmt::Debug for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 use Arity::*;
 
+const fn function(name: &'static str, arity: Arity, evaluate: Evaluate) -> Function {
+    Function {
+        name,
+        arity,
+        evaluate,
+    }
+}
+
 /// Every function of DESIGN.md's list, with the parameters Microsoft's reference documents.
 pub const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "Append",
-        arity: Exactly(2),
-    },
-    Function {
-        name: "AppRoleAssignmentsComplex",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "AssertiveAppRoleAssignmentsComplex",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "BitAnd",
-        arity: Exactly(2),
-    },
-    Function {
-        name: "CBool",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "CDate",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Coalesce",
-        arity: AtLeast(1),
-    },
-    Function {
-        name: "ConvertToBase64",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "ConvertToUTF8Hex",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Count",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "CStr",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "DateAdd",
-        arity: Exactly(3),
-    },
-    Function {
-        name: "DateDiff",
-        arity: Exactly(3),
-    },
-    Function {
-        name: "DateFromNum",
-        arity: Exactly(1),
-    },
-    // FormatDateTime(source, dateTimeStyles, inputFormat, outputFormat); dateTimeStyles is optional.
-    Function {
-        name: "FormatDateTime",
-        arity: Between(3, 4),
-    },
-    Function {
-        name: "Guid",
-        arity: Exactly(0),
-    },
-    Function {
-        name: "IgnoreFlowIfNullOrEmpty",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "IIF",
-        arity: Exactly(3),
-    },
-    Function {
-        name: "InStr",
-        arity: Between(2, 4),
-    },
-    Function {
-        name: "IsNull",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "IsNullOrEmpty",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "IsPresent",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "IsString",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Item",
-        arity: Exactly(2),
-    },
-    Function {
-        name: "Join",
-        arity: AtLeast(2),
-    },
-    Function {
-        name: "Left",
-        arity: Exactly(2),
-    },
-    Function {
-        name: "Mid",
-        arity: Exactly(3),
-    },
-    Function {
-        name: "NormalizeDiacritics",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Not",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Now",
-        arity: Exactly(0),
-    },
-    Function {
-        name: "NumFromDate",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "PCase",
-        arity: Between(1, 2),
-    },
-    Function {
-        name: "RandomString",
-        arity: Between(1, 6),
-    },
-    Function {
-        name: "Redact",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "RemoveDuplicates",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Replace",
-        arity: Exactly(7),
-    },
-    Function {
-        name: "SelectUniqueValue",
-        arity: AtLeast(1),
-    },
-    Function {
-        name: "SingleAppRoleAssignment",
-        arity: Exactly(1),
-    },
-    Function {
-        name: "Split",
-        arity: Exactly(2),
-    },
-    Function {
-        name: "StripSpaces",
-        arity: Exactly(1),
-    },
-    // Switch(source, defaultValue, key1, value1, ...): keys and values come in pairs.
-    Function {
-        name: "Switch",
-        arity: AtLeast(2),
-    },
-    Function {
-        name: "ToLower",
-        arity: Between(1, 2),
-    },
-    Function {
-        name: "ToUpper",
-        arity: Between(1, 2),
-    },
-    Function {
-        name: "Word",
-        arity: Exactly(3),
-    },
+    function("Append", Exactly(2), append),
+    function(
+        "AppRoleAssignmentsComplex",
+        Exactly(1),
+        app_role_assignments_complex,
+    ),
+    function(
+        "AssertiveAppRoleAssignmentsComplex",
+        Exactly(1),
+        assertive_app_role_assignments_complex,
+    ),
+    function("BitAnd", Exactly(2), bit_and),
+    function("CBool", Exactly(1), cbool),
+    function("CDate", Exactly(1), cdate),
+    function("Coalesce", AtLeast(1), coalesce),
+    function("ConvertToBase64", Exactly(1), convert_to_base64),
+    function("ConvertToUTF8Hex", Exactly(1), convert_to_utf8_hex),
+    function("Count", Exactly(1), count),
+    function("CStr", Exactly(1), cstr),
+    function("DateAdd", Exactly(3), date_add),
+    function("DateDiff", Exactly(3), date_diff),
+    function("DateFromNum", Exactly(1), date_from_num),
+    // FormatDateTime(source, [dateTimeStyles], inputFormat, outputFormat); with three arguments
+    // the styles are left out, as in the page's older three-parameter form.
+    function("FormatDateTime", Between(3, 4), format_date_time),
+    function("Guid", Exactly(0), guid),
+    function(
+        "IgnoreFlowIfNullOrEmpty",
+        Exactly(1),
+        ignore_flow_if_null_or_empty,
+    ),
+    function("IIF", Exactly(3), iif),
+    function("InStr", Between(2, 4), in_str),
+    function("IsNull", Exactly(1), is_null),
+    function("IsNullOrEmpty", Exactly(1), is_null_or_empty),
+    function("IsPresent", Exactly(1), is_present),
+    function("IsString", Exactly(1), is_string),
+    function("Item", Exactly(2), item),
+    function("Join", AtLeast(2), join),
+    function("Left", Exactly(2), left),
+    function("Mid", Exactly(3), mid),
+    function("NormalizeDiacritics", Exactly(1), normalize_diacritics),
+    function("Not", Exactly(1), not),
+    function("Now", Exactly(0), now),
+    function("NumFromDate", Exactly(1), num_from_date),
+    function("PCase", Between(1, 2), pcase),
+    function("RandomString", Between(5, 6), random_string),
+    function("Redact", Exactly(1), redact),
+    function("RemoveDuplicates", Exactly(1), remove_duplicates),
+    function("Replace", Exactly(7), replace),
+    function("SelectUniqueValue", AtLeast(2), select_unique_value),
+    function(
+        "SingleAppRoleAssignment",
+        Exactly(1),
+        single_app_role_assignment,
+    ),
+    function("Split", Exactly(2), split),
+    function("StripSpaces", Exactly(1), strip_spaces),
+    function("Switch", SourceDefaultAndPairs, switch),
+    function("ToLower", Between(1, 2), to_lower),
+    function("ToUpper", Between(1, 2), to_upper),
+    function("Word", Exactly(3), word),
 ];
 
 pub fn find(name: &str) -> Option<&'static Function> {
@@ -250,6 +177,817 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+type Result<T = Value> = std::result::Result<T, Stop>;
+
+/// Reads a value as a condition: booleans, "True"/"False" in any case, numbers (non-zero is
+/// true). Null is false: Entra's "the condition check fails" on a null attribute.
+fn truth(call: &Call<'_>, value: &Value, param: &str) -> Result<bool> {
+    match value {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) => Ok(*n != 0),
+        Value::Text(text) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Value::Text(text) if text.eq_ignore_ascii_case("false") || text.is_empty() => Ok(false),
+        Value::Text(text) => text.trim().parse::<i64>().map(|n| n != 0).map_err(|_| {
+            call.fail(format!(
+                "{param} must be True or False (or a number), not {text:?}"
+            ))
+        }),
+        other => Err(call.fail(format!(
+            "{param} must be True or False, not {}",
+            other.describe()
+        ))),
+    }
+}
+
+/// A date argument: a DateTime, or text `CDate` can read. `None` for null.
+fn date(call: &Call<'_>, value: Value, param: &str) -> Result<Option<time::OffsetDateTime>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::DateTime(at) => Ok(Some(at)),
+        Value::Text(text) => dates::parse(&text)
+            .map(Some)
+            .ok_or_else(|| call.fail(format!("{param} {text:?} is not a date"))),
+        other => Err(call.fail(format!("{param} must be a date, not {}", other.describe()))),
+    }
+}
+
+/// The values of a multi-valued argument; a single value is a list of one, null an empty list.
+fn values(value: Value) -> Vec<Value> {
+    match value {
+        Value::List(values) => values,
+        Value::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+fn field<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(fields) => fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// Append(source, suffix). A null source gives null (nothing to append to); a null suffix
+/// appends nothing.
+fn append(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let Some(mut source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    source.push_str(&call.text(ev, 1, "suffix")?.unwrap_or_default());
+    Ok(Value::Text(source))
+}
+
+/// The object's app roles as SCIM `roles` entries, as Entra sends them: every role
+/// `primary: false`, `type: WindowsAzureActiveDirectoryRole`. Roles without a value (Default
+/// Access) are not roles the application knows, so they are left out.
+fn scim_roles(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result<Vec<Value>> {
+    let assignments = match call.arg(ev, 0)? {
+        Value::List(values) => values,
+        Value::Null => Vec::new(),
+        other => {
+            return Err(call.fail(format!(
+                "expects [appRoleAssignments], not {}",
+                other.describe()
+            )));
+        }
+    };
+    Ok(assignments
+        .iter()
+        .filter_map(|role| {
+            let value = field(role, "value").filter(|v| !v.is_null_or_empty())?;
+            Some(Value::Object(vec![
+                ("primary", Value::Bool(false)),
+                ("type", Value::text("WindowsAzureActiveDirectoryRole")),
+                (
+                    "display",
+                    field(role, "displayName").cloned().unwrap_or(Value::Null),
+                ),
+                ("value", value.clone()),
+            ]))
+        })
+        .collect())
+}
+
+/// AppRoleAssignmentsComplex([appRoleAssignments]): adds roles; no roles means nothing flows.
+fn app_role_assignments_complex(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let roles = scim_roles(ev, call)?;
+    Ok(if roles.is_empty() {
+        Value::Null
+    } else {
+        Value::List(roles)
+    })
+}
+
+/// AssertiveAppRoleAssignmentsComplex([appRoleAssignments]): the target's roles become exactly
+/// these, so an empty list flows too (and removes the target's roles).
+fn assertive_app_role_assignments_complex(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::List(scim_roles(ev, call)?))
+}
+
+fn bit_and(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let a = call.number(ev, 0, "value1")?;
+    let b = call.number(ev, 1, "value2")?;
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => Value::Number(a & b),
+        _ => Value::Null,
+    })
+}
+
+/// CBool(expression): true for a non-zero number, True, or a comparison that holds.
+fn cbool(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let value = call.arg(ev, 0)?;
+    Ok(Value::Bool(truth(call, &value, "the expression")?))
+}
+
+fn cdate(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let value = call.arg(ev, 0)?;
+    Ok(date(call, value, "the value")?.map_or(Value::Null, Value::DateTime))
+}
+
+/// Coalesce(source1, ..., defaultValue): the first value that is neither null nor empty; when
+/// there is none, the last argument if it is text (the documented "" default), else null.
+fn coalesce(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let mut last = Value::Null;
+    for i in 0..call.args.len() {
+        let value = call.arg(ev, i)?;
+        if !value.is_null_or_empty() {
+            return Ok(value);
+        }
+        last = value;
+    }
+    Ok(match last {
+        Value::Text(text) => Value::Text(text),
+        _ => Value::Null,
+    })
+}
+
+/// ConvertToBase64(source): base64 of the UTF-16LE ("Unicode") bytes, as .NET does.
+fn convert_to_base64(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    let bytes: Vec<u8> = source.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    Ok(Value::Text(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
+}
+
+fn convert_to_utf8_hex(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Text(
+        source.bytes().map(|b| format!("{b:02X}")).collect(),
+    ))
+}
+
+/// Count(attribute): the number of values; 0 for null, 1 for a single value.
+fn count(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::Number(values(call.arg(ev, 0)?).len() as i64))
+}
+
+fn cstr(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(call.text(ev, 0, "value")?.map_or(Value::Null, Value::Text))
+}
+
+fn interval(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result<dates::Interval> {
+    let code = call.text(ev, 0, "interval")?.unwrap_or_default();
+    dates::Interval::parse(&code).map_err(|e| call.fail(e))
+}
+
+/// DateAdd(interval, value, dateTime): null when the date or the amount is null.
+fn date_add(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let interval = interval(ev, call)?;
+    let amount = call.number(ev, 1, "value")?;
+    let at = call.arg(ev, 2)?;
+    let (Some(amount), Some(at)) = (amount, date(call, at, "dateTime")?) else {
+        return Ok(Value::Null);
+    };
+    dates::add(interval, amount, at)
+        .map(Value::DateTime)
+        .ok_or_else(|| call.fail("the result is outside the dates a calendar can hold"))
+}
+
+/// DateDiff(interval, date1, date2): positive when date2 is later.
+fn date_diff(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let interval = interval(ev, call)?;
+    let from = call.arg(ev, 1)?;
+    let to = call.arg(ev, 2)?;
+    Ok(
+        match (date(call, from, "date1")?, date(call, to, "date2")?) {
+            (Some(from), Some(to)) => Value::Number(dates::diff(interval, from, to)),
+            _ => Value::Null,
+        },
+    )
+}
+
+fn date_from_num(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let Some(ticks) = call.number(ev, 0, "value")? else {
+        return Ok(Value::Null);
+    };
+    dates::from_filetime(ticks)
+        .map(Value::DateTime)
+        .ok_or_else(|| call.fail(format!("{ticks} is outside the dates a calendar can hold")))
+}
+
+/// The .NET `DateTimeStyles` names FormatDateTime accepts. White space around the value is
+/// always allowed and values without an offset are read as UTC; `AdjustToUniversal` prints the
+/// result in UTC, the others change nothing further here.
+const DATE_TIME_STYLES: &[&str] = &[
+    "None",
+    "AllowLeadingWhite",
+    "AllowTrailingWhite",
+    "AllowInnerWhite",
+    "AllowWhiteSpaces",
+    "NoCurrentDateDefault",
+    "AdjustToUniversal",
+    "AssumeLocal",
+    "AssumeUniversal",
+    "RoundtripKind",
+];
+
+/// FormatDateTime(source, [dateTimeStyles], inputFormat, outputFormat).
+fn format_date_time(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let (styles, input, output) = if call.args.len() == 4 {
+        (call.text(ev, 1, "dateTimeStyles")?, 2, 3)
+    } else {
+        (None, 1, 2)
+    };
+    let mut to_utc = false;
+    for style in styles
+        .iter()
+        .flat_map(|s| s.split([',', '|']))
+        .map(str::trim)
+    {
+        let style = style.strip_prefix("DateTimeStyles.").unwrap_or(style);
+        match DATE_TIME_STYLES
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(style))
+        {
+            Some(&"AdjustToUniversal") => to_utc = true,
+            Some(_) => {}
+            None if style.is_empty() => {}
+            None => {
+                return Err(call.fail(format!(
+                    "dateTimeStyles {style:?} is not one of {}",
+                    DATE_TIME_STYLES.join(", ")
+                )));
+            }
+        }
+    }
+    let Some(input_format) = call.text(ev, input, "inputFormat")? else {
+        return Err(call.fail("inputFormat is required"));
+    };
+    let Some(output_format) = call.text(ev, output, "outputFormat")? else {
+        return Err(call.fail("outputFormat is required"));
+    };
+    let at = match call.arg(ev, 0)? {
+        Value::Null => return Ok(Value::Null),
+        Value::DateTime(at) => at,
+        other => {
+            let text = call.as_text(other, "source")?.unwrap_or_default();
+            dates::parse_exact(&text, &input_format).map_err(|e| call.fail(e))?
+        }
+    };
+    let at = if to_utc {
+        at.to_offset(time::UtcOffset::UTC)
+    } else {
+        at
+    };
+    Ok(Value::Text(dates::format(at, &output_format)))
+}
+
+fn guid(ev: &mut Evaluator<'_, '_>, _call: &Call<'_>) -> Result {
+    let mut bytes = [0u8; 16];
+    ev.environment.random.fill_bytes(&mut bytes);
+    Ok(Value::Text(
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string(),
+    ))
+}
+
+fn ignore_flow_if_null_or_empty(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let value = call.arg(ev, 0)?;
+    if value.is_null_or_empty() {
+        Err(Stop::IgnoreFlow)
+    } else {
+        Ok(value)
+    }
+}
+
+/// IIF(condition, valueIfTrue, valueIfFalse): only the branch taken is evaluated.
+fn iif(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let condition = call.arg(ev, 0)?;
+    let branch = if truth(call, &condition, "the condition")? {
+        1
+    } else {
+        2
+    };
+    call.arg(ev, branch)
+}
+
+/// InStr(value1, value2, [start], [compareType]): the 1-based position of value2 in value1, 0
+/// when absent; null when either string is null (as in VBA). Binary (case-sensitive) compare
+/// unless vbTextCompare.
+fn in_str(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let haystack = call.text(ev, 0, "value1")?;
+    let needle = call.text(ev, 1, "value2")?;
+    let start = call.number(ev, 2, "start")?.unwrap_or(1);
+    if start < 1 {
+        return Err(call.fail(format!("start must be 1 or more, not {start}")));
+    }
+    let ignore_case = match call.arg(ev, 3)? {
+        Value::Null => false,
+        Value::Number(n @ (0 | 1)) => n == 1,
+        Value::Text(mode) if mode == "vbBinaryCompare" => false,
+        Value::Text(mode) if mode == "vbTextCompare" => true,
+        other => {
+            return Err(call.fail(format!(
+                "compareType must be vbBinaryCompare or vbTextCompare, not {}",
+                other.describe()
+            )));
+        }
+    };
+    let (Some(haystack), Some(needle)) = (haystack, needle) else {
+        return Ok(Value::Null);
+    };
+    let fold = |s: &str| -> Vec<char> {
+        if ignore_case {
+            s.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            s.chars().collect()
+        }
+    };
+    let (haystack, needle) = (fold(&haystack), fold(&needle));
+    let skip = (start - 1) as usize;
+    if skip > haystack.len() {
+        return Ok(Value::Number(0));
+    }
+    let found = if needle.is_empty() {
+        Some(0)
+    } else {
+        haystack[skip..]
+            .windows(needle.len())
+            .position(|window| window == needle.as_slice())
+    };
+    Ok(Value::Number(found.map_or(0, |i| (skip + i + 1) as i64)))
+}
+
+fn is_null(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::Bool(matches!(call.arg(ev, 0)?, Value::Null)))
+}
+
+fn is_null_or_empty(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::Bool(call.arg(ev, 0)?.is_null_or_empty()))
+}
+
+fn is_present(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::Bool(!call.arg(ev, 0)?.is_null_or_empty()))
+}
+
+/// IsString(expression): true for text (identifiers included, which Entra types as strings);
+/// false for null, booleans, numbers, dates and lists.
+fn is_string(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(Value::Bool(matches!(
+        call.arg(ev, 0)?,
+        Value::Text(_) | Value::Reference(_)
+    )))
+}
+
+/// Item(attribute, index): 1-based; null past the end.
+fn item(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let list = values(call.arg(ev, 0)?);
+    let Some(index) = call.number(ev, 1, "index")? else {
+        return Ok(Value::Null);
+    };
+    if index < 1 {
+        return Err(call.fail(format!("index counts from 1, not {index}")));
+    }
+    Ok(list
+        .into_iter()
+        .nth((index - 1) as usize)
+        .unwrap_or(Value::Null))
+}
+
+/// Join(separator, source1, ...): every value of every source (multi-valued ones expanded),
+/// skipping null and empty ones (`Join(", ", "", [surname], [givenName])` gives "Doe, John").
+/// Null when nothing is left to join.
+fn join(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let separator = call.text(ev, 0, "separator")?.unwrap_or_default();
+    let mut joined: Option<String> = None;
+    for i in 1..call.args.len() {
+        for value in values(call.arg(ev, i)?) {
+            let Some(text) = call.as_text(value, "source")? else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            match &mut joined {
+                Some(out) => {
+                    out.push_str(&separator);
+                    out.push_str(&text);
+                }
+                None => joined = Some(text),
+            }
+        }
+    }
+    Ok(joined.map_or(Value::Null, Value::Text))
+}
+
+/// Left(string, numChars), exactly as documented: 0 gives "", a negative count the whole string,
+/// a null string "".
+fn left(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let text = call.text(ev, 0, "string")?.unwrap_or_default();
+    let count = call.number(ev, 1, "numChars")?.unwrap_or(0);
+    Ok(Value::Text(if count < 0 {
+        text
+    } else {
+        text.chars().take(count as usize).collect()
+    }))
+}
+
+/// Mid(source, start, length): 1-based start; a length past the end stops at the end; a start
+/// past the end gives "".
+fn mid(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let source = call.text(ev, 0, "source")?;
+    let start = call.number(ev, 1, "start")?.unwrap_or(1);
+    let length = call.number(ev, 2, "length")?.unwrap_or(0);
+    if start < 1 {
+        return Err(call.fail(format!("start counts from 1, not {start}")));
+    }
+    if length < 0 {
+        return Err(call.fail(format!("length must be 0 or more, not {length}")));
+    }
+    Ok(source.map_or(Value::Null, |s| {
+        Value::Text(
+            s.chars()
+                .skip((start - 1) as usize)
+                .take(length as usize)
+                .collect(),
+        )
+    }))
+}
+
+/// NormalizeDiacritics(source): the page's table (ø -> oe, æ -> ae, ß -> ss, ł -> l, ...), then
+/// any other letter with combining marks loses them.
+fn normalize_diacritics(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    let mut out = String::with_capacity(source.len());
+    for c in source.nfd() {
+        match c {
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str("AE"),
+            'ø' | 'œ' => out.push_str("oe"),
+            'Ø' | 'Œ' => out.push_str("OE"),
+            'ß' => out.push_str("ss"),
+            'ł' => out.push('l'),
+            'Ł' => out.push('L'),
+            'ı' => out.push('i'),
+            'đ' => out.push('d'),
+            'Đ' => out.push('D'),
+            c if is_combining_mark(c) => {}
+            c => out.push(c),
+        }
+    }
+    Ok(Value::Text(out))
+}
+
+/// Not(source): False when the source is True, otherwise True (null included), as documented.
+fn not(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let value = call.arg(ev, 0)?;
+    let is_true = match &value {
+        Value::Bool(b) => *b,
+        Value::Text(text) => text.eq_ignore_ascii_case("true"),
+        Value::List(_) | Value::Object(_) => {
+            return Err(call.fail(format!(
+                "source must be True or False, not {}",
+                value.describe()
+            )));
+        }
+        _ => false,
+    };
+    Ok(Value::Bool(!is_true))
+}
+
+fn now(ev: &mut Evaluator<'_, '_>, _call: &Call<'_>) -> Result {
+    Ok(Value::DateTime(ev.environment.now))
+}
+
+/// NumFromDate(value): an ISO 8601 date as Active Directory's 100-nanosecond ticks since 1601.
+fn num_from_date(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let value = call.arg(ev, 0)?;
+    let Some(at) = date(call, value, "value")? else {
+        return Ok(Value::Null);
+    };
+    dates::to_filetime(at)
+        .map(Value::Number)
+        .ok_or_else(|| call.fail("the date is out of Active Directory's range"))
+}
+
+/// PCase(source, [wordSeparators]): each word's first letter upper case, the rest lower case.
+/// Without separators, any character that is not a letter or digit separates words (.NET's
+/// ToTitleCase categories: spaces, punctuation, symbols, controls).
+fn pcase(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    let separators = call.text(ev, 1, "wordSeparators")?;
+    let is_separator = |c: char| match &separators {
+        Some(set) => set.contains(c),
+        None => !c.is_alphanumeric(),
+    };
+    let mut out = String::with_capacity(source.len());
+    let mut word_start = true;
+    for c in source.chars() {
+        if is_separator(c) {
+            out.push(c);
+            word_start = true;
+        } else if word_start {
+            out.extend(c.to_uppercase());
+            word_start = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    Ok(Value::Text(out))
+}
+
+/// The special characters of Windows' password complexity rules, which RandomString draws from.
+const SPECIAL: &str = "~!@#$%^&*_-+=`|\\(){}[]:;\"'<>,.?/";
+
+/// RandomString(length, minimumNumbers, minimumSpecialCharacters, minimumCapital,
+/// minimumLowerCase, [charactersToAvoid]).
+fn random_string(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let mut numbers = [0usize; 5];
+    let names = [
+        "Length",
+        "MinimumNumbers",
+        "MinimumSpecialCharacters",
+        "MinimumCapital",
+        "MinimumLowerCase",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let n = call
+            .number(ev, i, name)?
+            .ok_or_else(|| call.fail(format!("{name} is required")))?;
+        numbers[i] = usize::try_from(n)
+            .map_err(|_| call.fail(format!("{name} must be 0 or more, not {n}")))?;
+    }
+    let [length, digits, special, capital, lower] = numbers;
+    if !(1..=256).contains(&length) {
+        return Err(call.fail(format!("Length must be 1 to 256, not {length}")));
+    }
+    if digits + special + capital + lower > length {
+        return Err(call.fail(format!(
+            "the minimums add up to {}, more than Length {length}",
+            digits + special + capital + lower
+        )));
+    }
+    let avoid = call.text(ev, 5, "CharactersToAvoid")?.unwrap_or_default();
+    let pool = |chars: &mut dyn Iterator<Item = char>| -> Vec<char> {
+        chars.filter(|c| !avoid.contains(*c)).collect()
+    };
+    let classes = [
+        (pool(&mut ('0'..='9')), digits, "numbers"),
+        (pool(&mut SPECIAL.chars()), special, "special characters"),
+        (pool(&mut ('A'..='Z')), capital, "capital letters"),
+        (pool(&mut ('a'..='z')), lower, "lower case letters"),
+    ];
+    let all: Vec<char> = classes
+        .iter()
+        .flat_map(|(chars, ..)| chars.iter().copied())
+        .collect();
+    if all.is_empty() {
+        return Err(call.fail("CharactersToAvoid leaves no character to choose from"));
+    }
+    let random = &mut *ev.environment.random;
+    let mut out = Vec::with_capacity(length);
+    for (chars, minimum, what) in &classes {
+        if *minimum > 0 && chars.is_empty() {
+            return Err(call.fail(format!("CharactersToAvoid leaves no {what}")));
+        }
+        out.extend((0..*minimum).map(|_| chars[random.gen_range(0..chars.len())]));
+    }
+    while out.len() < length {
+        out.push(all[random.gen_range(0..all.len())]);
+    }
+    out.shuffle(random);
+    Ok(Value::Text(out.into_iter().collect()))
+}
+
+/// Redact(value): the value flows unchanged; provisioning logs show "[Redact]" instead
+/// ([`super::Expression::redacts`]).
+fn redact(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    call.arg(ev, 0)
+}
+
+/// RemoveDuplicates(attribute): the values in their order, each kept once (exact comparison).
+fn remove_duplicates(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(match call.arg(ev, 0)? {
+        Value::List(values) => {
+            let mut unique: Vec<Value> = Vec::with_capacity(values.len());
+            for value in values {
+                if !unique.contains(&value) {
+                    unique.push(value);
+                }
+            }
+            Value::List(unique)
+        }
+        other => other,
+    })
+}
+
+/// Replace(source, oldValue, regexPattern, regexGroupName, replacementValue,
+/// replacementAttributeName, template), in the five documented forms (the parser has checked
+/// that one of them is used). Case-sensitive; `${name}` in replacementValue names a group.
+fn replace(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let source = call.text(ev, 0, "source")?;
+    let old = call.text(ev, 1, "oldValue")?;
+    let pattern = call.text(ev, 2, "regexPattern")?;
+    let group = call.text(ev, 3, "regexGroupName")?;
+    let replacement = call.text(ev, 4, "replacementValue")?;
+    let template = call.text(ev, 6, "template")?;
+    if let (Some(pattern), Some(group)) = (&pattern, &group)
+        && call.has(5)
+    {
+        if source.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Ok(source.map_or(Value::Null, Value::Text));
+        }
+        let Some(other) = call.text(ev, 5, "replacementAttributeName")? else {
+            return Ok(Value::Null);
+        };
+        let regex = ev.pattern(call, pattern)?;
+        return Ok(regex
+            .captures(&other)
+            .and_then(|c| c.name(group))
+            .map_or(Value::Null, |m| Value::text(m.as_str())));
+    }
+    let Some(source) = source else {
+        return Ok(Value::Null);
+    };
+    let replaced = match (old, pattern, group, replacement, template) {
+        (Some(old), _, _, _, Some(template)) if !old.is_empty() => template.replace(&old, &source),
+        (Some(old), _, _, Some(replacement), _) if !old.is_empty() => {
+            source.replace(&old, &replacement)
+        }
+        (_, Some(pattern), Some(group), Some(replacement), _) => {
+            let regex = ev.pattern(call, &pattern)?;
+            let mut out = String::with_capacity(source.len());
+            let mut copied = 0;
+            for captures in regex.captures_iter(&source) {
+                if let Some(m) = captures.name(&group) {
+                    out.push_str(&source[copied..m.start()]);
+                    out.push_str(&replacement);
+                    copied = m.end();
+                }
+            }
+            out.push_str(&source[copied..]);
+            out
+        }
+        (_, Some(pattern), None, Some(replacement), _) => {
+            let regex = ev.pattern(call, &pattern)?;
+            regex
+                .replace_all(&source, replacement.as_str())
+                .into_owned()
+        }
+        _ => {
+            return Err(call.fail(
+                "give oldValue with replacementValue or template, or regexPattern with replacementValue (and optionally regexGroupName)",
+            ));
+        }
+    };
+    Ok(Value::Text(replaced))
+}
+
+/// Only reached when nested, which the parser refuses; kept total: the first candidate.
+fn select_unique_value(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    coalesce(ev, call)
+}
+
+/// SingleAppRoleAssignment([appRoleAssignments]): the value of the object's one role (the first
+/// if there are several, as Entra gives no guarantee either); null without a role that has a value.
+fn single_app_role_assignment(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let roles = scim_roles(ev, call)?;
+    Ok(roles
+        .first()
+        .and_then(|role| field(role, "value"))
+        .cloned()
+        .unwrap_or(Value::Null))
+}
+
+/// Split(source, delimiter): a multi-valued result; values are trimmed and empty ones dropped,
+/// which is what the documented example shows ("PermissionSetOne, PermissionSetTwo").
+fn split(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let source = call.text(ev, 0, "source")?;
+    let delimiter = call.text(ev, 1, "delimiter")?.unwrap_or_default();
+    if delimiter.is_empty() {
+        return Err(call.fail("delimiter must not be empty"));
+    }
+    Ok(source.map_or(Value::Null, |s| {
+        Value::List(
+            s.split(delimiter.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(Value::text)
+                .collect(),
+        )
+    }))
+}
+
+fn strip_spaces(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    Ok(call
+        .text(ev, 0, "source")?
+        .map_or(Value::Null, |s| Value::Text(s.replace(' ', ""))))
+}
+
+/// Switch(source, defaultValue, key1, value1, ...): case-sensitive comparison of the source's
+/// text with each key; a null source matches the key "" (the documented
+/// `Switch([country], [country], "", "Other")`). Only the chosen value is evaluated.
+fn switch(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let source = call.text(ev, 0, "source")?.unwrap_or_default();
+    for key in (2..call.args.len()).step_by(2) {
+        if call.text(ev, key, "key")?.unwrap_or_default() == source {
+            return call.arg(ev, key + 1);
+        }
+    }
+    call.arg(ev, 1)
+}
+
+/// Culture names as RFC 4646 writes them (`en-US`, `tr-TR`, `az-Latn-AZ`).
+fn culture(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result<Option<String>> {
+    let Some(culture) = call.text(ev, 1, "culture")? else {
+        return Ok(None);
+    };
+    let mut parts = culture.split('-');
+    let language_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic()));
+    if !language_ok
+        || !parts
+            .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(call.fail(format!(
+            "culture {culture:?} is not a culture name such as en-US or ja-JP"
+        )));
+    }
+    Ok(Some(culture))
+}
+
+/// Turkish and Azeri have a dotted and a dotless i; every other culture cases as Unicode does.
+fn is_turkic(culture: &Option<String>) -> bool {
+    culture.as_deref().is_some_and(|c| {
+        let language = c.split('-').next().unwrap_or_default();
+        language.eq_ignore_ascii_case("tr") || language.eq_ignore_ascii_case("az")
+    })
+}
+
+fn to_lower(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let culture = culture(ev, call)?;
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Text(if is_turkic(&culture) {
+        source.replace('I', "ı").replace('İ', "i").to_lowercase()
+    } else {
+        source.to_lowercase()
+    }))
+}
+
+fn to_upper(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let culture = culture(ev, call)?;
+    let Some(source) = call.text(ev, 0, "source")? else {
+        return Ok(Value::Null);
+    };
+    Ok(Value::Text(if is_turkic(&culture) {
+        source.replace('i', "İ").to_uppercase()
+    } else {
+        source.to_uppercase()
+    }))
+}
+
+/// Word(string, wordNumber, delimiters): each character of delimiters separates words; runs of
+/// delimiters make no empty words; a string without any delimiter is one word. "" when the
+/// string is null, the number is below 1 or there are fewer words, as documented.
+fn word(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    let text = call.text(ev, 0, "string")?.unwrap_or_default();
+    let number = call.number(ev, 1, "wordNumber")?.unwrap_or(0);
+    let delimiters = call.text(ev, 2, "delimiters")?.unwrap_or_default();
+    if number < 1 {
+        return Ok(Value::text(""));
+    }
+    Ok(Value::text(
+        text.split(|c| delimiters.contains(c))
+            .filter(|w| !w.is_empty())
+            .nth((number - 1) as usize)
+            .unwrap_or(""),
+    ))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
