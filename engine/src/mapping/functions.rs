@@ -32,7 +32,7 @@ impl Arity {
             Arity::Exactly(k) => n == k,
             Arity::Between(low, high) => (low..=high).contains(&n),
             Arity::AtLeast(low) => n >= low,
-            Arity::SourceDefaultAndPairs => n >= 4 && n % 2 == 0,
+            Arity::SourceDefaultAndPairs => n >= 4 && n.is_multiple_of(2),
         }
     }
 

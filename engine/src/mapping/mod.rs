@@ -5,6 +5,7 @@
 
 pub mod attribute_mappings;
 mod dates;
+pub mod defaults;
 pub mod evaluate;
 pub mod expression;
 pub mod functions;
