@@ -389,3 +389,87 @@ async fn keyset_pages_go_forward_and_back() {
 fn strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
+
+#[tokio::test]
+async fn previews_evaluate_expressions_and_mappings_for_a_stored_user() {
+    use engine::mapping::{Operation, Preview, defaults, preview::PreviewContext};
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let mut zoe = profile("zoe.martin@contoso.com");
+    zoe.given_name = Some("Zoë".into());
+    zoe.mail = Some("zoe@contoso.com".into());
+    let zoe = engine.create_user(&Caller::system(), zoe).await.unwrap();
+    let context = PreviewContext::default();
+
+    let preview = engine
+        .preview_expression(
+            zoe.id,
+            r#"ToLower(NormalizeDiacritics([givenName]))"#,
+            &context,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        preview,
+        Preview::Value {
+            value: "zoe".into()
+        }
+    );
+
+    let preview = engine
+        .preview_expression(zoe.id, "Join(\" \", [givenNme])", &context)
+        .await
+        .unwrap();
+    let Preview::Invalid { errors } = preview else {
+        panic!("{preview:?}")
+    };
+    assert_eq!(
+        errors[0].message,
+        "line 1, column 11: unknown attribute [givenNme]; did you mean [givenName]?"
+    );
+
+    let preview = engine
+        .preview_expression(zoe.id, "IgnoreFlowIfNullOrEmpty([surname])", &context)
+        .await
+        .unwrap();
+    assert_eq!(preview, Preview::Ignored);
+
+    let preview = engine
+        .preview_user_mappings(
+            zoe.id,
+            &defaults::vonage_users(),
+            defaults::VONAGE_REQUIRED,
+            Operation::Create,
+            &context,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        preview,
+        Preview::Failed {
+            message: "required attributes have no value: name.familyName".into()
+        }
+    );
+    let preview = engine
+        .preview_user_mappings(
+            zoe.id,
+            &defaults::vonage_users(),
+            &[],
+            Operation::Create,
+            &context,
+        )
+        .await
+        .unwrap();
+    let Preview::Resource { resource } = preview else {
+        panic!("{preview:?}")
+    };
+    assert_eq!(resource["userName"], "zoe.martin@contoso.com");
+    assert_eq!(resource["name"]["givenName"], "Zoë");
+    assert_eq!(resource["active"], true);
+    assert!(matches!(
+        engine
+            .preview_expression(uuid::Uuid::nil(), "Guid()", &context)
+            .await,
+        Err(engine::Error::NotFound { .. })
+    ));
+}

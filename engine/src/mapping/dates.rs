@@ -403,7 +403,8 @@ pub fn add(interval: Interval, amount: i64, at: OffsetDateTime) -> Option<Offset
 }
 
 fn add_months(at: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
-    let index = i64::from(at.year()) * 12 + i64::from(u8::from(at.month())) - 1 + months;
+    let index =
+        (i64::from(at.year()) * 12 + i64::from(u8::from(at.month())) - 1).checked_add(months)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
     let day = at.day().min(time::util::days_in_month(month, year));

@@ -33,7 +33,12 @@ enum Expect {
 }
 
 /// Where the example comes from, the expression, the source's attributes, what it gives.
-type Row = (&'static str, &'static str, Vec<(&'static str, Value)>, Expect);
+type Row = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, Value)>,
+    Expect,
+);
 
 fn text(s: &str) -> Value {
     Value::text(s)
@@ -1597,4 +1602,54 @@ fn generic_group_mapping_sends_members_as_references() {
             members.iter().map(|id| Value::Reference(*id)).collect()
         ))
     );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::mapping::functions::{Arity, FUNCTIONS};
+
+    /// Well-formed calls of every function with arguments of every kind, extremes included.
+    fn expressions() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            (-3i64..300).prop_map(|n| n.to_string()),
+            "\"[a-zA-Z0-9 ,.@()*+?-]{0,6}\"",
+            Just("\"2021-08-25T10:00:00Z\"".to_owned()),
+            Just("\"yyyy-MM-dd\"".to_owned()),
+            Just("[givenName]".to_owned()),
+            Just("[proxyAddresses]".to_owned()),
+            Just("[missing]".to_owned()),
+            Just(String::new()),
+        ];
+        leaf.prop_recursive(3, 32, 7, |inner| {
+            (0..FUNCTIONS.len()).prop_flat_map(move |f| {
+                let (low, high) = match FUNCTIONS[f].arity {
+                    Arity::Exactly(k) => (k, k),
+                    Arity::Between(low, high) => (low, high),
+                    Arity::AtLeast(low) => (low, low + 3),
+                    Arity::SourceDefaultAndPairs => (4, 4),
+                };
+                prop::collection::vec(inner.clone(), low..=high)
+                    .prop_map(move |args| format!("{}({})", FUNCTIONS[f].name, args.join(", ")))
+            })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn evaluation_never_panics(expression in expressions()) {
+            // Most calls parse (Replace's argument rules and nested SelectUniqueValue refuse some).
+            if let Ok(parsed) = Expression::parse(&expression) {
+                let attributes = vec![
+                    ("givenName", text("Zoë")),
+                    ("proxyAddresses", list(&["a", "b", "a"])),
+                ];
+                let mut random = StdRng::seed_from_u64(3);
+                let mut environment = Environment { now: NOW, random: &mut random };
+                let _ = parsed.evaluate(&attributes, &mut environment);
+            }
+        }
+    }
 }
