@@ -1,5 +1,6 @@
-//! Measures the mapping language (issue 4's figures): DESIGN.md's generic default user mapping
-//! (with its Join and Switch) evaluated over 100,000 users made by the directory generator, time
+//! Measures the mapping language (issue 4's figures): the generic default user mapping of
+//! "Create your own application" (DESIGN.md's, in engine/gallery/custom-scim.toml)
+//! with its Join and Switch, evaluated over 100,000 users made by the directory generator, time
 //! per user (median, p99) and heap allocations per user; and the parse time of a
 //! 10,000-character expression. Baseline in the same run: cloning each user, the cheapest thing
 //! a cycle does with it. Run with `scripts/bench-mapping` (or `cargo bench -p engine --bench mapping`).
@@ -12,9 +13,10 @@ use std::{
 
 use engine::{
     Engine,
+    applications::gallery,
     audit::Caller,
     directory::{generator::Spec, users::User},
-    mapping::{Environment, Expression, Operation, UserSource, defaults, source::USER_ATTRIBUTES},
+    mapping::{Environment, Expression, Operation, UserSource, source::USER_ATTRIBUTES},
 };
 use rand::{SeedableRng, rngs::StdRng};
 
@@ -71,7 +73,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         users.len()
     );
 
-    let mappings = defaults::generic_users()
+    let template = gallery::template(gallery::CUSTOM).expect("Create your own application");
+    let mappings = template
+        .users
+        .mappings
         .compile(USER_ATTRIBUTES, &["userName"])
         .expect("the default mapping is valid");
     let mut random = StdRng::seed_from_u64(1);

@@ -32,6 +32,10 @@ pub enum Error {
         current: i64,
     },
 
+    /// The caller's role (or ownership) does not allow this.
+    #[error("not allowed")]
+    Forbidden,
+
     #[error("the user name or password is incorrect")]
     InvalidCredentials,
 
@@ -46,11 +50,40 @@ pub enum Error {
     #[error("a Global Administrator already exists; first-run setup is closed")]
     SetupAlreadyCompleted,
 
+    /// Several fields of one form are wrong (mappings, scoping filters, provisioning settings).
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<FieldError>),
+
+    /// A stored secret does not open with the current key (the key changed, or the value was
+    /// tampered with).
+    #[error("the stored secret {context} cannot be decrypted with the current key")]
+    SecretUnreadable { context: String },
+
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+
     #[error("password hashing: {0}")]
     PasswordHash(String),
+}
+
+/// A problem with one field of a form: `field` is its path, such as `mappings[2].source` or
+/// `filters[0].clauses[1].value`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Error {

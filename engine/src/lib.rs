@@ -2,18 +2,20 @@
 //! persistence. The server and the UI's server functions call into an [`Engine`].
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 pub mod db;
 pub mod directory;
 mod error;
 pub mod mapping;
 pub mod scim;
+pub mod secrets;
 
 use std::{path::Path, sync::Arc};
 
 use sqlx::SqlitePool;
 
-pub use error::{Error, Result};
+pub use error::{Error, FieldError, Result};
 
 /// The engine's state, shared by every request. Cloning is cheap.
 #[derive(Clone)]
@@ -25,6 +27,9 @@ pub struct Inner {
     feed: directory::feed::FeedNotifier,
     imports: directory::import::StagedImports,
     setup: accounts::FirstRunSetup,
+    keyring: secrets::Keyring,
+    /// Outbound HTTP (SCIM targets, OAuth providers): no redirects followed, bounded timeouts.
+    http: reqwest::Client,
 }
 
 impl std::ops::Deref for Engine {
@@ -42,8 +47,25 @@ impl Engine {
     }
 
     /// Opens the database in `data_dir` (migrating it) and prepares first-run setup if needed.
+    /// Secrets are sealed with the key file in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
+        Engine::open_with_key(data_dir, None).await
+    }
+
+    /// As [`Engine::open`], with the secrets key given by configuration (`SCIMITAR_SECRET_KEY`).
+    pub async fn open_with_key(
+        data_dir: &Path,
+        secret_key: Option<&secrecy::SecretString>,
+    ) -> Result<Engine> {
         let db = db::open(data_dir).await?;
+        let keyring = secrets::Keyring::load(data_dir, secret_key)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .user_agent(concat!("Scimitar/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
         let latest = directory::feed::latest(&db).await?;
         Ok(Engine(Arc::new(Inner {
             db,
@@ -51,6 +73,8 @@ impl Engine {
             imports: Default::default(),
             throttle: accounts::SignInThrottle::default(),
             setup: accounts::FirstRunSetup::default(),
+            keyring,
+            http,
         })))
     }
 }

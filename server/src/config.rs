@@ -132,6 +132,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SCIMITAR_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// The key that encrypts stored secrets (32 bytes in base64). Without it, the key in
+    /// `secret.key` in the data directory is used, created on first start with mode 0600.
+    /// Give it in the environment, so it never shows in a process list.
+    #[arg(long, env = "SCIMITAR_SECRET_KEY", hide = true, hide_env_values = true, value_parser = secret)]
+    pub secret_key: Option<secrecy::SecretString>,
+
     /// Set by `cargo leptos watch` to turn on live reload.
     #[arg(long, env = "LEPTOS_ENV", default_value = "PROD", hide = true)]
     pub leptos_env: String,
@@ -139,6 +145,10 @@ pub struct ServeConfig {
     /// Set by `cargo leptos watch`: the live-reload websocket's port.
     #[arg(long, env = "LEPTOS_RELOAD_PORT", default_value_t = 3001, hide = true)]
     pub reload_port: u32,
+}
+
+fn secret(value: &str) -> Result<secrecy::SecretString, String> {
+    Ok(secrecy::SecretString::from(value.to_owned()))
 }
 
 impl ServeConfig {

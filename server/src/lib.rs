@@ -58,7 +58,7 @@ struct AppState {
 
 /// Builds the whole HTTP application over the data in `data_dir`.
 pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Engine), StartError> {
-    let engine = Engine::open(data_dir).await?;
+    let engine = Engine::open_with_key(data_dir, config.secret_key.as_ref()).await?;
     engine.ensure_setup_token().await?;
 
     let sessions = SqliteStore::new(engine.db.clone())

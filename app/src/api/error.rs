@@ -12,6 +12,9 @@ pub enum AppError {
     /// A form field is wrong; `field` is the input's name, so the form shows it beside that input.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// Several fields are wrong: (field path, message) pairs, shown beside each field.
+    #[error("Some fields need attention: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<(String, String)>),
     #[error("Your session has ended. Sign in again.")]
     Unauthenticated,
     /// Wrong user name or password (which of the two is not said).
@@ -38,6 +41,10 @@ impl AppError {
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
             AppError::Invalid { field, message } if field == name => Some(message.clone()),
+            AppError::InvalidFields(errors) => errors
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, message)| message.clone()),
             _ => None,
         }
     }
@@ -46,6 +53,9 @@ impl AppError {
     pub fn banner(&self) -> Option<String> {
         match self {
             AppError::Invalid { .. } => None,
+            AppError::InvalidFields(_) => {
+                Some("Some fields need attention; see the messages beside them.".into())
+            }
             other => Some(other.to_string()),
         }
     }
@@ -53,7 +63,7 @@ impl AppError {
     /// The HTTP status a server function answers with when it fails this way.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid { .. } => 422,
+            AppError::Invalid { .. } | AppError::InvalidFields(_) => 422,
             AppError::Unauthenticated | AppError::SignInRefused(_) => 401,
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
@@ -105,6 +115,7 @@ impl From<engine::Error> for AppError {
             E::VersionMismatch { kind, .. } => AppError::Conflict(format!(
                 "This {kind} was changed by someone else while you were editing. Reload to see the changes."
             )),
+            E::Forbidden => AppError::Forbidden,
             E::InvalidCredentials => {
                 AppError::SignInRefused("The user name or password is incorrect.".into())
             }
@@ -119,7 +130,13 @@ impl From<engine::Error> for AppError {
             E::SetupAlreadyCompleted => AppError::Conflict(
                 "Setup is already complete. Sign in with an administrator account.".into(),
             ),
-            internal @ (E::Database(_) | E::PasswordHash(_)) => {
+            E::InvalidFields(errors) => {
+                AppError::InvalidFields(errors.into_iter().map(|e| (e.field, e.message)).collect())
+            }
+            internal @ (E::Database(_)
+            | E::PasswordHash(_)
+            | E::Io(_)
+            | E::SecretUnreadable { .. }) => {
                 tracing::error!(error = %internal, "server function failed");
                 AppError::Internal
             }

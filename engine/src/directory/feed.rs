@@ -28,6 +28,10 @@ pub enum ChangeKind {
     HardDeleted,
     MemberAdded,
     MemberRemoved,
+    /// The user or group was assigned to an application (`related_id`) or changed role there.
+    Assigned,
+    /// The user or group lost its last role in an application (`related_id`).
+    Unassigned,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -36,7 +40,7 @@ pub struct Change {
     pub object_type: ObjectType,
     pub object_id: Uuid,
     pub change: ChangeKind,
-    /// For membership changes: the member added or removed.
+    /// For membership changes, the member added or removed; for assignments, the application.
     pub related_id: Option<Uuid>,
     pub changed_at: OffsetDateTime,
 }

@@ -74,18 +74,34 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// Which rows a list may show before any search: the directory's active or deleted objects, or
+/// (for applications) everything or only what one owner owns.
+pub(crate) struct Base {
+    pub clause: &'static str,
+    pub bind: Option<Uuid>,
+}
+
+impl Base {
+    fn directory(query: &ListQuery) -> Base {
+        Base {
+            clause: if query.deleted {
+                "deleted_at IS NOT NULL"
+            } else {
+                "deleted_at IS NULL"
+            },
+            bind: None,
+        }
+    }
+}
+
 /// `WHERE` text and binds shared by the count and the page query.
 struct Filter {
     text: String,
     binds: Vec<String>,
 }
 
-fn filter(query: &ListQuery, searchable: &[&str]) -> Filter {
-    let mut text = if query.deleted {
-        "deleted_at IS NOT NULL".to_owned()
-    } else {
-        "deleted_at IS NULL".to_owned()
-    };
+fn filter(query: &ListQuery, base: &Base, searchable: &[&str]) -> Filter {
+    let mut text = base.clause.to_owned();
     let mut binds = Vec::new();
     if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
         let clauses: Vec<String> = searchable
@@ -98,21 +114,26 @@ fn filter(query: &ListQuery, searchable: &[&str]) -> Filter {
     Filter { text, binds }
 }
 
-async fn page<T>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn page<T>(
     db: &SqlitePool,
     table: &str,
     columns: &str,
     key: &str,
     query: &ListQuery,
+    base: Base,
     searchable: &[&str],
     key_of: impl Fn(&T) -> (String, Uuid),
 ) -> Result<Page<T>>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
 {
-    let filter = filter(query, searchable);
+    let filter = filter(query, &base, searchable);
     let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", filter.text);
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    if let Some(id) = base.bind {
+        count = count.bind(id);
+    }
     for bind in &filter.binds {
         count = count.bind(bind);
     }
@@ -141,6 +162,9 @@ where
         limit + 1
     );
     let mut rows = sqlx::query_as::<_, T>(&sql);
+    if let Some(id) = base.bind {
+        rows = rows.bind(id);
+    }
     for bind in &filter.binds {
         rows = rows.bind(bind);
     }
@@ -205,6 +229,7 @@ pub async fn users(db: &SqlitePool, query: &ListQuery, sort: UserSort) -> Result
         super::users::COLUMNS,
         sort.key(),
         query,
+        Base::directory(query),
         &searchable,
         key_of,
     )
@@ -219,6 +244,7 @@ pub async fn groups(db: &SqlitePool, query: &ListQuery) -> Result<Page<Group>> {
         super::groups::COLUMNS,
         "display_name",
         query,
+        Base::directory(query),
         &["display_name", "mail_nickname"],
         key_of,
     )

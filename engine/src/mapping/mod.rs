@@ -5,7 +5,6 @@
 
 pub mod attribute_mappings;
 mod dates;
-pub mod defaults;
 pub mod evaluate;
 pub mod expression;
 pub mod functions;
@@ -18,6 +17,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
+pub use crate::FieldError;
 pub use attribute_mappings::{
     AttributeMapping, AttributeMappings, CompiledMappings, MappingError, Operation,
 };
@@ -28,11 +28,3 @@ pub use scoping::{Scope, ScopingFilters};
 pub use source::{AppRoleAssignment, GroupSource, Source, UserSource};
 pub use target::TargetPath;
 pub use value::Value;
-
-/// A problem with one field of a form the mapping language checks: `field` is its path, such as
-/// `mappings[2].source` or `filters[0].clauses[1].value`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}

@@ -11,10 +11,30 @@ use uuid::Uuid;
 
 use super::{
     AppRoleAssignment, AttributeMapping, AttributeMappings, Environment, Evaluated, Expression,
-    MappingError, Operation, UserSource, Value, attribute_mappings::Apply, defaults,
-    source::USER_ATTRIBUTES,
+    MappingError, Operation, UserSource, Value, attribute_mappings::Apply, source::USER_ATTRIBUTES,
 };
-use crate::directory::users::{RoleColumn, User, UserProfile};
+use crate::{
+    applications::gallery,
+    directory::users::{RoleColumn, User, UserProfile},
+};
+
+const VONAGE_REQUIRED: &[&str] = &[
+    "name.givenName",
+    "name.familyName",
+    "emails[type eq \"work\"].value",
+];
+
+fn vonage_users() -> AttributeMappings {
+    gallery::template("vonage").unwrap().users.mappings.clone()
+}
+
+fn generic_users() -> AttributeMappings {
+    gallery::template(gallery::CUSTOM)
+        .unwrap()
+        .users
+        .mappings
+        .clone()
+}
 
 /// The clock of every row: the "date1" of the page's DateDiff table.
 const NOW: OffsetDateTime = datetime!(2021-08-25 17:41:18 UTC);
@@ -1290,13 +1310,7 @@ fn map(
 
 #[test]
 fn vonage_default_mapping_of_a_complete_user() {
-    let resource = map(
-        &defaults::vonage_users(),
-        defaults::VONAGE_REQUIRED,
-        &ada(),
-        Operation::Create,
-    )
-    .unwrap();
+    let resource = map(&vonage_users(), VONAGE_REQUIRED, &ada(), Operation::Create).unwrap();
     assert_eq!(
         resource,
         serde_json::json!({
@@ -1314,12 +1328,7 @@ fn a_user_without_surname_is_missing_name_family_name() {
     let mut user = ada();
     user.profile.surname = None;
     assert_eq!(
-        map(
-            &defaults::vonage_users(),
-            defaults::VONAGE_REQUIRED,
-            &user,
-            Operation::Create
-        ),
+        map(&vonage_users(), VONAGE_REQUIRED, &user, Operation::Create),
         Err(MappingError::MissingRequired(vec![
             "name.familyName".into()
         ]))
@@ -1335,8 +1344,8 @@ fn soft_deleted_disabled_and_out_of_scope_users_map_to_active_false() {
     let mut deleted = ada();
     deleted.deleted_at = Some(NOW);
     let resource = map(
-        &defaults::vonage_users(),
-        defaults::VONAGE_REQUIRED,
+        &vonage_users(),
+        VONAGE_REQUIRED,
         &deleted,
         Operation::Update,
     )
@@ -1347,8 +1356,8 @@ fn soft_deleted_disabled_and_out_of_scope_users_map_to_active_false() {
     disabled.profile.account_enabled = Some(false);
     assert_eq!(
         map(
-            &defaults::vonage_users(),
-            defaults::VONAGE_REQUIRED,
+            &vonage_users(),
+            VONAGE_REQUIRED,
             &disabled,
             Operation::Update
         )
@@ -1356,8 +1365,8 @@ fn soft_deleted_disabled_and_out_of_scope_users_map_to_active_false() {
         false
     );
 
-    let compiled = defaults::vonage_users()
-        .compile(USER_ATTRIBUTES, defaults::VONAGE_REQUIRED)
+    let compiled = vonage_users()
+        .compile(USER_ATTRIBUTES, VONAGE_REQUIRED)
         .unwrap();
     let user = ada();
     let unassigned = UserSource {
@@ -1378,39 +1387,21 @@ fn soft_deleted_disabled_and_out_of_scope_users_map_to_active_false() {
 
 #[test]
 fn only_during_creation_mappings_are_absent_on_update() {
-    let mut mappings = defaults::vonage_users();
+    let mut mappings = vonage_users();
     mappings.0.push(AttributeMapping {
         apply: Apply::OnlyDuringCreation,
         ..AttributeMapping::expression(r#"Join("-", "vonage", [mailNickname])"#, "externalId")
     });
-    let created = map(
-        &mappings,
-        defaults::VONAGE_REQUIRED,
-        &ada(),
-        Operation::Create,
-    )
-    .unwrap();
+    let created = map(&mappings, VONAGE_REQUIRED, &ada(), Operation::Create).unwrap();
     assert_eq!(created["externalId"], "vonage-ada");
-    let updated = map(
-        &mappings,
-        defaults::VONAGE_REQUIRED,
-        &ada(),
-        Operation::Update,
-    )
-    .unwrap();
+    let updated = map(&mappings, VONAGE_REQUIRED, &ada(), Operation::Update).unwrap();
     assert!(updated.get("externalId").is_none(), "{updated}");
     assert_eq!(updated["userName"], "ada.lovelace@contoso.com");
 }
 
 #[test]
 fn generic_default_mapping_fills_core_and_enterprise_attributes() {
-    let resource = map(
-        &defaults::generic_users(),
-        &["userName"],
-        &ada(),
-        Operation::Create,
-    )
-    .unwrap();
+    let resource = map(&generic_users(), &["userName"], &ada(), Operation::Create).unwrap();
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     assert_eq!(resource["name"]["formatted"], "Ada Lovelace");
     assert_eq!(resource["externalId"], "ada");
@@ -1584,7 +1575,11 @@ fn generic_group_mapping_sends_members_as_references() {
         in_scope: true,
         app_roles: &[],
     };
-    let compiled = defaults::generic_groups()
+    let compiled = gallery::template(gallery::CUSTOM)
+        .unwrap()
+        .groups
+        .mappings
+        .clone()
         .compile(super::source::GROUP_ATTRIBUTES, &[])
         .unwrap();
     let mut random = StdRng::seed_from_u64(1);

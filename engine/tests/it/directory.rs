@@ -392,7 +392,12 @@ fn strings(names: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn previews_evaluate_expressions_and_mappings_for_a_stored_user() {
-    use engine::mapping::{Operation, Preview, defaults, preview::PreviewContext};
+    use engine::{
+        applications::gallery,
+        mapping::{Operation, Preview, preview::PreviewContext},
+    };
+    let vonage = gallery::template("vonage").unwrap();
+    let required: Vec<&str> = vonage.users.required.iter().map(String::as_str).collect();
     let data = tempfile::tempdir().unwrap();
     let engine = Engine::open(data.path()).await.unwrap();
     let mut zoe = profile("zoe.martin@contoso.com");
@@ -437,8 +442,8 @@ async fn previews_evaluate_expressions_and_mappings_for_a_stored_user() {
     let preview = engine
         .preview_user_mappings(
             zoe.id,
-            &defaults::vonage_users(),
-            defaults::VONAGE_REQUIRED,
+            &vonage.users.mappings,
+            &required,
             Operation::Create,
             &context,
         )
@@ -453,7 +458,7 @@ async fn previews_evaluate_expressions_and_mappings_for_a_stored_user() {
     let preview = engine
         .preview_user_mappings(
             zoe.id,
-            &defaults::vonage_users(),
+            &vonage.users.mappings,
             &[],
             Operation::Create,
             &context,

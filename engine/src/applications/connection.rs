@@ -1,0 +1,242 @@
+//! Test Connection: the real request DESIGN.md describes (a filter query for a random userName,
+//! which must come back as an empty SCIM list), and a result that names the cause when it does
+//! not: DNS, connect, TLS, timeout, refused credentials, not a SCIM endpoint, a body that is not
+//! SCIM. The request carries the credentials the configuration would use.
+
+use std::error::Error as _;
+
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    Access,
+    gallery::AuthenticationMethod,
+    provisioning::{self, check_url},
+};
+use crate::{Engine, Result, accounts::Account};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cause {
+    Success,
+    InvalidUrl,
+    MissingCredentials,
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    Unauthorized,
+    NotFound,
+    NotScim,
+    ServerError,
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConnectionResult {
+    pub cause: Cause,
+    /// What happened, in words an administrator acts on.
+    pub message: String,
+}
+
+impl ConnectionResult {
+    fn new(cause: Cause, message: impl Into<String>) -> ConnectionResult {
+        ConnectionResult {
+            cause,
+            message: message.into(),
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.cause == Cause::Success
+    }
+}
+
+/// Names the cause of a failed request from the error chain reqwest gives.
+fn describe(error: &reqwest::Error, url: &reqwest::Url) -> ConnectionResult {
+    let host = url.host_str().unwrap_or_default();
+    let place = match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let mut chain = String::new();
+    let mut source = error.source();
+    while let Some(e) = source {
+        chain.push_str(&e.to_string().to_lowercase());
+        chain.push(' ');
+        source = e.source();
+    }
+    if error.is_timeout() {
+        ConnectionResult::new(
+            Cause::Timeout,
+            format!(
+                "{place} did not answer in time. Check that the application is up and reachable from this server."
+            ),
+        )
+    } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
+        ConnectionResult::new(
+            Cause::Dns,
+            format!("The host name {host} could not be resolved (DNS). Check the Tenant URL."),
+        )
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        ConnectionResult::new(
+            Cause::Tls,
+            format!(
+                "The TLS connection to {place} failed: {}. The application's certificate is not trusted or not valid for {host}.",
+                chain.trim()
+            ),
+        )
+    } else if error.is_connect() {
+        ConnectionResult::new(
+            Cause::Connect,
+            format!(
+                "Could not connect to {place}: {}. Check the Tenant URL's host and port, and that nothing blocks the way.",
+                chain.trim()
+            ),
+        )
+    } else {
+        ConnectionResult::new(
+            Cause::Other,
+            format!("The request to {place} failed: {error}"),
+        )
+    }
+}
+
+/// A SCIM error's `detail`, or the start of whatever the body was.
+fn detail(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// Sends the test request to `base` with `token` and judges the answer.
+pub async fn probe(http: &reqwest::Client, base: &str, token: &str) -> ConnectionResult {
+    if let Err(message) = check_url(base) {
+        return ConnectionResult::new(Cause::InvalidUrl, format!("Tenant URL: {message}"));
+    }
+    let Ok(mut url) = reqwest::Url::parse(&format!("{}/Users", base.trim().trim_end_matches('/')))
+    else {
+        return ConnectionResult::new(Cause::InvalidUrl, "The Tenant URL is not a valid URL.");
+    };
+    let probe_name = format!("scimitar-test-{}", Uuid::new_v4().simple());
+    url.query_pairs_mut()
+        .append_pair("filter", &format!("userName eq \"{probe_name}\""));
+    let response = match http
+        .get(url.clone())
+        .bearer_auth(token)
+        .header("Accept", "application/scim+json, application/json")
+        .send()
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => return describe(&e, &url),
+    };
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    match status.as_u16() {
+        200 => {
+            let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+            let list = json.as_ref().filter(|v| {
+                v.get("totalResults").is_some()
+                    || v["schemas"].as_array().is_some_and(|s| {
+                        s.iter()
+                            .any(|s| s == "urn:ietf:params:scim:api:messages:2.0:ListResponse")
+                    })
+            });
+            match list {
+                None => ConnectionResult::new(
+                    Cause::NotScim,
+                    format!(
+                        "{} answered, but not with a SCIM list response. Check that the Tenant URL is the SCIM base URL (it usually ends in /scim/v2).",
+                        base.trim()
+                    ),
+                ),
+                Some(list) if list["totalResults"].as_u64().unwrap_or(0) > 0 => {
+                    ConnectionResult::new(
+                        Cause::NotScim,
+                        "The application returned users for a filter that matches no one: it does not filter as SCIM requires, so matching would go wrong.",
+                    )
+                }
+                Some(_) => ConnectionResult::new(
+                    Cause::Success,
+                    "The supplied credentials are authorized to enable provisioning.",
+                ),
+            }
+        }
+        401 | 403 => ConnectionResult::new(
+            Cause::Unauthorized,
+            format!(
+                "The application refused the credentials (HTTP {}): {}. Check the Secret Token, or Authorize again.",
+                status.as_u16(),
+                detail(&body)
+            ),
+        ),
+        404 => ConnectionResult::new(
+            Cause::NotFound,
+            format!(
+                "{url} was not found (HTTP 404): this is not a SCIM endpoint. Check the Tenant URL (it usually ends in /scim/v2)."
+            ),
+        ),
+        code if code >= 500 => ConnectionResult::new(
+            Cause::ServerError,
+            format!("The application failed (HTTP {code}): {}", detail(&body)),
+        ),
+        code => ConnectionResult::new(
+            Cause::NotScim,
+            format!("The application answered HTTP {code}: {}", detail(&body)),
+        ),
+    }
+}
+
+/// What the Provisioning blade sends to Test Connection: the form's Tenant URL and, when typed
+/// but not saved yet, its Secret Token.
+#[derive(Default)]
+pub struct ConnectionInput {
+    pub scim_base_url: String,
+    pub secret_token: Option<secrecy::SecretString>,
+}
+
+impl Engine {
+    pub async fn test_connection(
+        &self,
+        account: &Account,
+        application: Uuid,
+        input: ConnectionInput,
+    ) -> Result<ConnectionResult> {
+        self.application_for(account, application, Access::Configure)
+            .await?;
+        let configuration = provisioning::load(&self.db, application).await?;
+        let token = match configuration.settings.authentication {
+            AuthenticationMethod::BearerToken => {
+                match input.secret_token.filter(|s| !s.expose_secret().is_empty()) {
+                    Some(typed) => Some(typed),
+                    None => {
+                        self.provisioning_secret(application, "secret_token")
+                            .await?
+                    }
+                }
+            }
+            _ => match self
+                .access_token(application, time::OffsetDateTime::now_utc())
+                .await
+            {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    return Ok(ConnectionResult::new(
+                        Cause::MissingCredentials,
+                        e.to_string(),
+                    ));
+                }
+            },
+        };
+        let Some(token) = token else {
+            return Ok(ConnectionResult::new(
+                Cause::MissingCredentials,
+                "Enter the Secret Token (or Authorize) before testing the connection.",
+            ));
+        };
+        Ok(probe(&self.http, &input.scim_base_url, token.expose_secret()).await)
+    }
+}

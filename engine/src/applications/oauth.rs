@@ -1,0 +1,275 @@
+//! OAuth 2.0 for Admin Credentials, with the `oauth2` crate. Authorization code: "Authorize"
+//! sends the administrator to the provider with a random state and a PKCE challenge (the server
+//! keeps both in the session), the callback exchanges the code, and the tokens are sealed in the
+//! provisioning row with who authorized and when the access token expires. Client credentials:
+//! a token is fetched with the client secret. Either way [`Engine::access_token`] hands out a
+//! token that is good for a while, refreshing (or fetching) it first when it expires within five
+//! minutes.
+
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
+    basic::{BasicClient, BasicTokenResponse},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{
+    Access,
+    gallery::AuthenticationMethod,
+    provisioning::{self, secret_context},
+    target,
+};
+use crate::{
+    Engine, Error, Result,
+    accounts::Account,
+    audit::{self, Caller},
+};
+
+/// Tokens that expire sooner than this are refreshed before use.
+const REFRESH_MARGIN: Duration = Duration::minutes(5);
+
+/// Where "Authorize" sends the administrator, and what the callback needs to finish.
+pub struct AuthorizationStart {
+    pub url: String,
+    pub state: String,
+    pub pkce_verifier: SecretString,
+}
+
+fn oauth_error(message: impl std::fmt::Display) -> Error {
+    Error::invalid("oauth", message.to_string())
+}
+
+fn token_url(settings: &provisioning::Settings) -> Result<TokenUrl> {
+    TokenUrl::new(settings.oauth.token_url.trim().to_owned())
+        .map_err(|_| Error::invalid("oauth.token_url", "enter the token endpoint's URL"))
+}
+
+fn scopes(settings: &provisioning::Settings) -> impl Iterator<Item = Scope> + '_ {
+    settings
+        .oauth
+        .scopes
+        .split_whitespace()
+        .map(|s| Scope::new(s.to_owned()))
+}
+
+/// What the provider said, in words: its `error_description` when it gave one.
+fn describe<E: std::error::Error>(
+    error: oauth2::RequestTokenError<E, oauth2::basic::BasicErrorResponse>,
+) -> String {
+    match error {
+        oauth2::RequestTokenError::ServerResponse(response) => match response.error_description() {
+            Some(description) => {
+                format!("the provider refused: {} ({description})", response.error())
+            }
+            None => format!("the provider refused: {}", response.error()),
+        },
+        oauth2::RequestTokenError::Request(e) => format!("the provider could not be reached: {e}"),
+        oauth2::RequestTokenError::Parse(e, _) => {
+            format!("the provider's answer is not an OAuth token response: {e}")
+        }
+        oauth2::RequestTokenError::Other(e) => e,
+    }
+}
+
+impl Engine {
+    /// Starts "Authorize" with the saved client registration.
+    pub async fn start_authorization(
+        &self,
+        account: &Account,
+        application: Uuid,
+        redirect_uri: &str,
+    ) -> Result<AuthorizationStart> {
+        self.application_for(account, application, Access::Configure)
+            .await?;
+        let settings = provisioning::load(&self.db, application).await?.settings;
+        if settings.authentication != AuthenticationMethod::Oauth2AuthorizationCode {
+            return Err(oauth_error(
+                "this application does not use the authorization code flow",
+            ));
+        }
+        let client = BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+            .set_auth_uri(
+                AuthUrl::new(settings.oauth.authorization_url.trim().to_owned()).map_err(|_| {
+                    Error::invalid(
+                        "oauth.authorization_url",
+                        "enter the authorization endpoint's URL",
+                    )
+                })?,
+            )
+            .set_redirect_uri(
+                RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?,
+            );
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scopes(scopes(&settings))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(AuthorizationStart {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            pkce_verifier: SecretString::from(verifier.secret().clone()),
+        })
+    }
+
+    /// The callback: exchanges `code` for tokens and stores them sealed.
+    pub async fn complete_authorization(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        code: &str,
+        pkce_verifier: &SecretString,
+        redirect_uri: &str,
+    ) -> Result<()> {
+        let app = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        let settings = provisioning::load(&self.db, application).await?.settings;
+        let client_secret = self
+            .provisioning_secret(application, "client_secret")
+            .await?;
+        let mut client =
+            BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+                .set_token_uri(token_url(&settings)?)
+                .set_redirect_uri(
+                    RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?,
+                );
+        if let Some(secret) = &client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(
+                pkce_verifier.expose_secret().to_owned(),
+            ))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| oauth_error(describe(e)))?;
+        let now = OffsetDateTime::now_utc();
+        self.store_tokens(
+            application,
+            &response,
+            now,
+            Some(&account.user_principal_name),
+        )
+        .await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        audit::record(
+            &mut tx,
+            caller,
+            "Authorize provisioning",
+            target(&app),
+            None,
+            Some(json!({ "authorizedBy": account.user_principal_name, "tokenExpires": response.expires_in().map(|d| d.as_secs()) })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn store_tokens(
+        &self,
+        application: Uuid,
+        response: &BasicTokenResponse,
+        now: OffsetDateTime,
+        authorized_by: Option<&str>,
+    ) -> Result<()> {
+        let access = self.keyring.seal(
+            &secret_context(application, "access_token"),
+            &SecretString::from(response.access_token().secret().clone()),
+        );
+        let refresh = response.refresh_token().map(|r| {
+            self.keyring.seal(
+                &secret_context(application, "refresh_token"),
+                &SecretString::from(r.secret().clone()),
+            )
+        });
+        let expires = response
+            .expires_in()
+            .map(|d| now + Duration::seconds(d.as_secs() as i64));
+        // A provider that does not rotate refresh tokens keeps the one we have.
+        sqlx::query(
+            "UPDATE provisioning SET access_token = ?, refresh_token = COALESCE(?, refresh_token), \
+             token_expires_at = ?, authorized_by = COALESCE(?, authorized_by), \
+             authorized_at = CASE WHEN ? IS NULL THEN authorized_at ELSE ? END WHERE application_id = ?",
+        )
+        .bind(access)
+        .bind(refresh)
+        .bind(expires)
+        .bind(authorized_by)
+        .bind(authorized_by)
+        .bind(now)
+        .bind(application)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// An access token for the application's target that is good until at least `now` plus
+    /// five minutes: the stored one, or a refreshed (authorization code) or newly fetched
+    /// (client credentials) one, which is stored in its place.
+    pub async fn access_token(
+        &self,
+        application: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<SecretString> {
+        let configuration = provisioning::load(&self.db, application).await?;
+        let settings = &configuration.settings;
+        let fresh = configuration
+            .token_expires_at
+            .is_none_or(|expires| expires > now + REFRESH_MARGIN);
+        if fresh
+            && let Some(token) = self
+                .provisioning_secret(application, "access_token")
+                .await?
+        {
+            return Ok(token);
+        }
+        let client_secret = self
+            .provisioning_secret(application, "client_secret")
+            .await?;
+        let mut client =
+            BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+                .set_token_uri(token_url(settings)?);
+        if let Some(secret) = &client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        let response = match settings.authentication {
+            AuthenticationMethod::Oauth2AuthorizationCode => {
+                let refresh = self
+                    .provisioning_secret(application, "refresh_token")
+                    .await?
+                    .ok_or_else(|| oauth_error("the access token expired and there is no refresh token: select Authorize again"))?;
+                client
+                    .exchange_refresh_token(&RefreshToken::new(refresh.expose_secret().to_owned()))
+                    .request_async(&self.http)
+                    .await
+                    .map_err(|e| {
+                        oauth_error(format!(
+                            "refreshing the access token failed: {}; select Authorize again",
+                            describe(e)
+                        ))
+                    })?
+            }
+            AuthenticationMethod::Oauth2ClientCredentials => client
+                .exchange_client_credentials()
+                .add_scopes(scopes(settings))
+                .request_async(&self.http)
+                .await
+                .map_err(|e| {
+                    oauth_error(format!("getting an access token failed: {}", describe(e)))
+                })?,
+            AuthenticationMethod::BearerToken => {
+                return Err(oauth_error(
+                    "this application uses a Secret Token, not OAuth",
+                ));
+            }
+        };
+        self.store_tokens(application, &response, now, None).await?;
+        Ok(SecretString::from(response.access_token().secret().clone()))
+    }
+}

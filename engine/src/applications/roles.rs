@@ -1,0 +1,452 @@
+//! App roles and the assignments of users and groups to them. Every application has Default
+//! Access (no value: the application does not know it); templates add others (Vonage's "User"),
+//! and the App roles editor adds, renames and disables roles, which is what Entra calls editing
+//! the application manifest. A role still assigned cannot be disabled. Assignment changes enter
+//! the directory's change feed (the provisioning jobs' incremental cycles read them) and the
+//! audit log, in the same transaction.
+
+use serde_json::json;
+use sqlx::{SqliteConnection, SqlitePool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Access, Application, gallery::Template, target};
+use crate::{
+    Engine, Error, Result,
+    accounts::Account,
+    audit::{self, Caller},
+    directory::feed::{self, ChangeKind, ObjectType},
+    mapping::AppRoleAssignment,
+};
+
+/// The role every application has, which Entra gives users assigned without a specific role.
+pub const DEFAULT_ACCESS: &str = "Default Access";
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppRole {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub display_name: String,
+    pub value: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub is_default: bool,
+}
+
+/// One assignment as the Users and groups blade lists it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Assignment {
+    pub id: Uuid,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub principal_type: String,
+    pub principal_id: Uuid,
+    pub principal_name: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalType {
+    User,
+    Group,
+}
+
+impl PrincipalType {
+    fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::User => "User",
+            PrincipalType::Group => "Group",
+        }
+    }
+}
+
+pub(super) async fn insert_template_roles(
+    db: &mut SqliteConnection,
+    application: Uuid,
+    template: &Template,
+) -> Result<()> {
+    let roles = std::iter::once((DEFAULT_ACCESS, None, "Access without a specific role", true))
+        .chain(template.app_roles.iter().map(|r| {
+            (
+                r.display_name.as_str(),
+                Some(r.value.as_str()),
+                r.description.as_str(),
+                false,
+            )
+        }));
+    for (name, value, description, is_default) in roles {
+        sqlx::query(
+            "INSERT INTO app_roles (id, application_id, display_name, value, description, enabled, is_default) \
+             VALUES (?, ?, ?, ?, ?, 1, ?)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(application)
+        .bind(name)
+        .bind(value)
+        .bind(description)
+        .bind(is_default)
+        .execute(&mut *db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records in the change feed that `principal`'s assignments to `application` changed.
+pub(super) async fn feed_assignment_change(
+    db: &mut SqliteConnection,
+    principal_type: &str,
+    principal: Uuid,
+    application: Uuid,
+    still_assigned: bool,
+) -> Result<i64> {
+    let object_type = if principal_type == "Group" {
+        ObjectType::Group
+    } else {
+        ObjectType::User
+    };
+    let kind = if still_assigned {
+        ChangeKind::Assigned
+    } else {
+        ChangeKind::Unassigned
+    };
+    feed::append(db, object_type, principal, kind, Some(application)).await
+}
+
+pub async fn roles(db: &SqlitePool, application: Uuid) -> Result<Vec<AppRole>> {
+    Ok(sqlx::query_as(
+        "SELECT id, application_id, display_name, value, description, enabled, is_default FROM app_roles \
+         WHERE application_id = ? ORDER BY is_default DESC, display_name COLLATE NOCASE",
+    )
+    .bind(application)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn assignments(db: &SqlitePool, application: Uuid) -> Result<Vec<Assignment>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.role_id, r.display_name AS role_name, a.principal_type, a.principal_id, \
+         COALESCE(u.display_name, g.display_name, '(deleted)') AS principal_name, a.created_at \
+         FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
+         LEFT JOIN users u ON a.principal_type = 'User' AND u.id = a.principal_id \
+         LEFT JOIN groups g ON a.principal_type = 'Group' AND g.id = a.principal_id \
+         WHERE a.application_id = ? ORDER BY principal_name COLLATE NOCASE, role_name",
+    )
+    .bind(application)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The roles `principal` holds in `application` (directly; group assignments are the engine's
+/// to expand), as the mapping language's `[appRoleAssignments]` reads them.
+pub async fn roles_of(
+    db: &SqlitePool,
+    application: Uuid,
+    principal: Uuid,
+) -> Result<Vec<AppRoleAssignment>> {
+    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, r.display_name, r.value FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
+         WHERE a.application_id = ? AND a.principal_id = ? ORDER BY r.display_name",
+    )
+    .bind(application)
+    .bind(principal)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(role_id, display_name, value)| AppRoleAssignment {
+            role_id,
+            display_name,
+            value,
+        })
+        .collect())
+}
+
+/// A role as the App roles editor submits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleChange {
+    /// `None` adds a role.
+    pub id: Option<Uuid>,
+    pub display_name: String,
+    pub value: String,
+    pub description: String,
+    pub enabled: bool,
+}
+
+impl Engine {
+    pub async fn app_roles(&self, account: &Account, application: Uuid) -> Result<Vec<AppRole>> {
+        self.application_for(account, application, Access::Read)
+            .await?;
+        roles(&self.db, application).await
+    }
+
+    /// Adds, renames or enables/disables a role. Default Access keeps its name and stays enabled;
+    /// a role with assignments cannot be disabled.
+    pub async fn save_app_role(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        change: RoleChange,
+    ) -> Result<AppRole> {
+        let app = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        let name = change.display_name.trim().to_owned();
+        let value = change.value.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(Error::invalid(
+                "displayName",
+                "enter a name of at most 120 characters",
+            ));
+        }
+        if value.is_empty() || value.chars().count() > 120 || value.contains(char::is_whitespace) {
+            return Err(Error::invalid(
+                "value",
+                "enter the value the application knows the role by (no spaces, at most 120 characters)",
+            ));
+        }
+        let existing = roles(&self.db, application).await?;
+        if existing
+            .iter()
+            .any(|r| Some(r.id) != change.id && r.display_name.eq_ignore_ascii_case(&name))
+        {
+            return Err(Error::invalid(
+                "displayName",
+                format!("a role named {name:?} already exists"),
+            ));
+        }
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        let saved = match change.id {
+            None => {
+                let role = AppRole {
+                    id: Uuid::new_v4(),
+                    application_id: application,
+                    display_name: name,
+                    value: Some(value),
+                    description: change.description.trim().to_owned(),
+                    enabled: change.enabled,
+                    is_default: false,
+                };
+                sqlx::query(
+                    "INSERT INTO app_roles (id, application_id, display_name, value, description, enabled, is_default) \
+                     VALUES (?, ?, ?, ?, ?, ?, 0)",
+                )
+                .bind(role.id)
+                .bind(application)
+                .bind(&role.display_name)
+                .bind(&role.value)
+                .bind(&role.description)
+                .bind(role.enabled)
+                .execute(&mut *tx)
+                .await?;
+                audit::record(
+                    &mut tx,
+                    caller,
+                    "Add app role",
+                    target(&app),
+                    None,
+                    Some(json!({ "role": role.display_name, "value": role.value })),
+                )
+                .await?;
+                role
+            }
+            Some(id) => {
+                let before = existing
+                    .iter()
+                    .find(|r| r.id == id)
+                    .ok_or(Error::NotFound {
+                        kind: "app role",
+                        id: id.to_string(),
+                    })?;
+                if before.is_default {
+                    return Err(Error::invalid(
+                        "displayName",
+                        "Default Access cannot be changed",
+                    ));
+                }
+                if before.enabled && !change.enabled {
+                    let assigned: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM app_role_assignments WHERE role_id = ?",
+                    )
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if assigned > 0 {
+                        return Err(Error::invalid(
+                            "enabled",
+                            format!(
+                                "{} is assigned to {assigned} user(s) or group(s); remove those assignments before disabling it",
+                                before.display_name
+                            ),
+                        ));
+                    }
+                }
+                let role = AppRole {
+                    display_name: name,
+                    value: Some(value),
+                    description: change.description.trim().to_owned(),
+                    enabled: change.enabled,
+                    ..before.clone()
+                };
+                sqlx::query("UPDATE app_roles SET display_name = ?, value = ?, description = ?, enabled = ? WHERE id = ?")
+                    .bind(&role.display_name)
+                    .bind(&role.value)
+                    .bind(&role.description)
+                    .bind(role.enabled)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit::record(
+                    &mut tx,
+                    caller,
+                    "Update app role",
+                    target(&app),
+                    Some(json!({ "role": before.display_name, "value": before.value, "enabled": before.enabled })),
+                    Some(json!({ "role": role.display_name, "value": role.value, "enabled": role.enabled })),
+                )
+                .await?;
+                role
+            }
+        };
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    pub async fn app_assignments(
+        &self,
+        account: &Account,
+        application: Uuid,
+    ) -> Result<Vec<Assignment>> {
+        self.application_for(account, application, Access::Read)
+            .await?;
+        assignments(&self.db, application).await
+    }
+
+    /// Assigns a user or a group with a role (an enabled role of this application).
+    pub async fn assign(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        principal_type: PrincipalType,
+        principal: Uuid,
+        role: Uuid,
+    ) -> Result<()> {
+        let app = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        let role = roles(&self.db, application)
+            .await?
+            .into_iter()
+            .find(|r| r.id == role && r.enabled)
+            .ok_or_else(|| Error::invalid("role", "choose an enabled role of this application"))?;
+        let name = match principal_type {
+            PrincipalType::User => {
+                let user = self.user(principal).await?;
+                if user.deleted_at.is_some() {
+                    return Err(Error::invalid("principal", "this user is deleted"));
+                }
+                user.profile.user_principal_name
+            }
+            PrincipalType::Group => {
+                let group = self.group(principal).await?;
+                if group.deleted_at.is_some() {
+                    return Err(Error::invalid("principal", "this group is deleted"));
+                }
+                group.profile.display_name
+            }
+        };
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO app_role_assignments (id, application_id, role_id, principal_type, principal_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(application)
+        .bind(role.id)
+        .bind(principal_type.as_str())
+        .bind(principal)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(Error::Conflict {
+                field: "principal",
+                message: format!("{name} is already assigned with {}", role.display_name),
+            });
+        }
+        let sequence = feed_assignment_change(
+            &mut tx,
+            principal_type.as_str(),
+            principal,
+            application,
+            true,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            caller,
+            "Add app role assignment",
+            target(&app),
+            None,
+            Some(json!({ principal_type.as_str(): name, "role": role.display_name })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+
+    pub async fn remove_assignment(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        assignment: Uuid,
+    ) -> Result<()> {
+        let app: Application = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        let found = assignments(&self.db, application)
+            .await?
+            .into_iter()
+            .find(|a| a.id == assignment)
+            .ok_or(Error::NotFound {
+                kind: "assignment",
+                id: assignment.to_string(),
+            })?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        sqlx::query("DELETE FROM app_role_assignments WHERE id = ?")
+            .bind(assignment)
+            .execute(&mut *tx)
+            .await?;
+        let remaining: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM app_role_assignments WHERE application_id = ? AND principal_id = ?",
+        )
+        .bind(application)
+        .bind(found.principal_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let sequence = feed_assignment_change(
+            &mut tx,
+            &found.principal_type,
+            found.principal_id,
+            application,
+            remaining > 0,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            caller,
+            "Remove app role assignment",
+            target(&app),
+            Some(json!({ found.principal_type.as_str(): found.principal_name, "role": found.role_name })),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.feed.published(sequence);
+        Ok(())
+    }
+}
