@@ -222,3 +222,188 @@ pub struct ImportView {
     /// (created, updated, unchanged) once the import has run.
     pub done: Option<(u64, u64, u64)>,
 }
+
+/// One line of All applications.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub display_name: String,
+    pub logo_monogram: String,
+    pub logo_color: String,
+    /// The gallery entry's name ("Vonage", "Create your own application").
+    pub template: String,
+    /// "Manual", "Automatic, Off" or "Automatic, On".
+    pub provisioning: String,
+}
+
+/// One entry of the gallery (New application).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GalleryEntry {
+    pub id: String,
+    pub name: String,
+    pub publisher: String,
+    pub category: String,
+    pub description: String,
+    pub logo_monogram: String,
+    pub logo_color: String,
+    /// How Admin Credentials work: "Secret Token", "OAuth 2.0 authorization", ...
+    pub authentication: String,
+    pub groups_supported: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRow {
+    pub id: String,
+    pub display_name: String,
+    pub user_principal_name: String,
+}
+
+/// An application's Overview and Properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationDetails {
+    pub id: String,
+    pub version: i64,
+    pub display_name: String,
+    pub logo_monogram: String,
+    pub logo_color: String,
+    pub notes: String,
+    pub template_name: String,
+    pub publisher: String,
+    pub description: String,
+    pub documentation: Vec<String>,
+    pub created: String,
+    pub owners: Vec<OwnerRow>,
+    pub assignments: u32,
+    pub provisioning: String,
+    /// Users whose only role is Default Access are not provisioned (Vonage).
+    pub excludes_default_access: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRoleRow {
+    pub id: String,
+    pub display_name: String,
+    pub value: String,
+    pub description: String,
+    pub enabled: bool,
+    pub is_default: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentRow {
+    pub id: String,
+    pub principal_id: String,
+    /// "User" or "Group".
+    pub principal_type: String,
+    pub principal_name: String,
+    pub role: String,
+    pub assigned: String,
+}
+
+/// The Users and groups blade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentsView {
+    pub application: String,
+    pub excludes_default_access: bool,
+    pub roles: Vec<AppRoleRow>,
+    pub assignments: Vec<AssignmentRow>,
+}
+
+/// The Provisioning blade's form, secrets reduced to whether they are set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisioningForm {
+    pub application_id: String,
+    pub application: String,
+    pub version: i64,
+    /// "bearer-token", "oauth2-authorization-code" or "oauth2-client-credentials".
+    pub authentication: String,
+    pub automatic: bool,
+    pub scim_base_url: String,
+    pub scim_base_url_hint: String,
+    pub has_secret_token: bool,
+    pub client_id: String,
+    pub authorization_url: String,
+    pub token_url: String,
+    pub scopes: String,
+    pub has_client_secret: bool,
+    /// "alice@contoso.com on 2026-11-26 20:15 UTC" once authorized.
+    pub authorized: Option<String>,
+    pub token_expires: Option<String>,
+    pub notification_email: String,
+    pub notify_on_failure: bool,
+    pub sync_all: bool,
+    pub prevent_accidental_deletion: bool,
+    pub deletion_threshold: u32,
+    pub skip_out_of_scope_deletions: bool,
+    pub cycle_interval_minutes: u32,
+    pub on: bool,
+    pub users_enabled: bool,
+    pub groups_enabled: bool,
+    pub groups_supported: bool,
+    pub needs_initial_cycle: bool,
+    pub users_mapping_count: u32,
+    pub groups_mapping_count: u32,
+}
+
+/// A Test Connection verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionVerdict {
+    pub success: bool,
+    pub message: String,
+}
+
+/// One row of the Attribute Mappings table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingRow {
+    /// "Direct", "Constant", "Expression" or "None".
+    pub mapping_type: String,
+    pub source: String,
+    pub target: String,
+    pub default_value: String,
+    /// 0 when the row is not a matching attribute.
+    pub matching_precedence: u8,
+    pub only_during_creation: bool,
+}
+
+/// One clause of a scoping filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseRow {
+    pub attribute: String,
+    pub operator: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterRow {
+    pub name: String,
+    pub clauses: Vec<ClauseRow>,
+}
+
+/// The Mappings page of one object type ("users" or "groups").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappingsForm {
+    pub application_id: String,
+    pub application: String,
+    pub object: String,
+    pub version: i64,
+    pub enabled: bool,
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub rows: Vec<MappingRow>,
+    pub filters: Vec<FilterRow>,
+    /// The template's rows, for "Restore default mappings".
+    pub defaults: Vec<MappingRow>,
+    pub required: Vec<String>,
+    pub source_attributes: Vec<String>,
+    pub operators: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+/// What an expression gives for a user (or why it cannot).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewResult {
+    pub ok: bool,
+    /// The value as JSON, "(not sent)" for an ignored flow, or the error.
+    pub text: String,
+}

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config;
 mod guard;
 mod health;
+mod oauth;
 mod origin;
 mod scim;
 pub mod telemetry;
@@ -54,6 +55,8 @@ pub enum StartError {
 struct AppState {
     leptos_options: LeptosOptions,
     engine: Engine,
+    /// `--public-url`, for addresses given to others (the OAuth callback).
+    public_url: Option<String>,
 }
 
 /// Builds the whole HTTP application over the data in `data_dir`.
@@ -86,15 +89,21 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
     let state = AppState {
         leptos_options,
         engine: engine.clone(),
+        public_url: config.public_url.clone(),
     };
     let context = {
         let engine = engine.clone();
-        move || provide_context(engine.clone())
+        let public_url = app::api::context::PublicUrl(config.public_url.clone());
+        move || {
+            provide_context(engine.clone());
+            provide_context(public_url.clone());
+        }
     };
 
     let pages = Router::new()
         .route("/users/import", axum::routing::post(user_files::upload))
         .route("/users/export.csv", get(user_files::export))
+        .route("/oauth/callback", get(oauth::callback))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

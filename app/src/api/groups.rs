@@ -149,28 +149,7 @@ pub async fn change_members(
     let group = parse_id(&id)?;
     let mut added = Vec::new();
     if let Some(name) = add.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        let found = groups::member_candidates(&engine.db, name, 50).await?;
-        let exact: Vec<_> = found
-            .iter()
-            .filter(|(_, n, _)| n.eq_ignore_ascii_case(name))
-            .collect();
-        match exact.as_slice() {
-            [(member, _, _)] => added.push(*member),
-            [] => {
-                return Err(AppError::Invalid {
-                    field: "add".into(),
-                    message: format!("There is no user or group named {name}."),
-                });
-            }
-            _ => {
-                return Err(AppError::Invalid {
-                    field: "add".into(),
-                    message: format!(
-                        "Several users or groups are named {name}; use a user principal name."
-                    ),
-                });
-            }
-        }
+        added.push(groups::principal_named(&engine.db, name, "add").await?.0);
     }
     let removed: Vec<uuid::Uuid> = remove
         .as_deref()

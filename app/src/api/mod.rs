@@ -1,8 +1,10 @@
 //! Server functions, by area. Each is thin: who is asking and may they, one engine call, a DTO.
 
+pub mod applications;
 pub mod audit;
 mod error;
 pub mod groups;
+pub mod provisioning;
 pub mod session;
 pub mod tokens;
 pub mod users;
@@ -53,6 +55,33 @@ pub mod context {
             Some(id) => Ok(engine.account(id).await?),
             None => Ok(None),
         }
+    }
+
+    /// The configured public URL (`--public-url`), which the server provides to every request.
+    #[derive(Clone, Debug)]
+    pub struct PublicUrl(pub Option<String>);
+
+    /// `scheme://host[:port]` administrators reach the console at: the configured public URL,
+    /// else the request's own Host (over http; set the public URL behind a TLS proxy).
+    pub fn base_url_of(public: Option<&str>, headers: &http::HeaderMap) -> String {
+        match public {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!(
+                "http://{}",
+                headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost")
+            ),
+        }
+    }
+
+    pub async fn base_url() -> String {
+        let public = use_context::<PublicUrl>().and_then(|p| p.0);
+        let headers = use_context::<http::request::Parts>()
+            .map(|parts| parts.headers)
+            .unwrap_or_default();
+        base_url_of(public.as_deref(), &headers)
     }
 
     /// The address the request came from (the peer of the TCP connection).

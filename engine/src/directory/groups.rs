@@ -478,3 +478,32 @@ pub async fn member_candidates(
     .fetch_all(db)
     .await?)
 }
+
+/// The user (by user principal name) or group (by name) called `name`, for pickers that take
+/// typed names; errors name `field`.
+pub async fn principal_named(
+    db: &SqlitePool,
+    name: &str,
+    field: &'static str,
+) -> Result<(Uuid, String)> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(crate::Error::invalid(field, "enter a user principal name or a group name"));
+    }
+    let found = member_candidates(db, name, 50).await?;
+    let exact: Vec<_> = found
+        .into_iter()
+        .filter(|(_, n, _)| n.eq_ignore_ascii_case(name))
+        .collect();
+    match exact.as_slice() {
+        [(id, _, kind)] => Ok((*id, kind.clone())),
+        [] => Err(crate::Error::invalid(
+            field,
+            format!("there is no user or group named {name}"),
+        )),
+        _ => Err(crate::Error::invalid(
+            field,
+            format!("several users or groups are named {name}; use a user principal name"),
+        )),
+    }
+}

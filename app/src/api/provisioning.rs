@@ -1,0 +1,503 @@
+//! The Provisioning blade's server functions: the configuration form (Save, Authorize and Test
+//! Connection are three submit buttons of one form), the Mappings pages with their scoping
+//! filters, and the expression editor's checks and previews. Secrets come in, never go out:
+//! the form only learns whether each one is set.
+
+use leptos::{prelude::*, server_fn::codec::Json};
+
+use super::AppError;
+use crate::model::{
+    ClauseRow, ConnectionVerdict, FilterRow, MappingRow, MappingsForm, PreviewResult,
+    ProvisioningForm,
+};
+
+#[cfg(feature = "ssr")]
+use super::applications::{parse_id, utc};
+
+/// What the browser must bring back to finish "Authorize": kept in the session.
+#[cfg(feature = "ssr")]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PendingAuthorization {
+    pub application: uuid::Uuid,
+    pub state: String,
+    pub pkce_verifier: String,
+}
+
+#[cfg(feature = "ssr")]
+pub const PENDING_AUTHORIZATION: &str = "oauth_pending";
+
+/// Where the provider sends the administrator back.
+#[cfg(feature = "ssr")]
+pub fn redirect_uri(base: &str) -> String {
+    format!("{}/oauth/callback", base.trim_end_matches('/'))
+}
+
+#[server(endpoint = "provisioning/get")]
+pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> {
+    use engine::{
+        accounts::Permission,
+        applications::{
+            Access,
+            provisioning::{Mode, Scope, Status},
+        },
+    };
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let c = engine.provisioning(&account, app.id).await?;
+    let s = &c.settings;
+    let template = app.template();
+    Ok(ProvisioningForm {
+        application_id: app.id.to_string(),
+        application: app.display_name.clone(),
+        version: c.version,
+        authentication: serde_json::to_value(s.authentication)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        automatic: s.mode == Mode::Automatic,
+        scim_base_url: s.scim_base_url.clone(),
+        scim_base_url_hint: template.provisioning.scim_base_url_hint.clone(),
+        has_secret_token: c.has_secret_token,
+        client_id: s.oauth.client_id.clone(),
+        authorization_url: s.oauth.authorization_url.clone(),
+        token_url: s.oauth.token_url.clone(),
+        scopes: s.oauth.scopes.clone(),
+        has_client_secret: c.has_client_secret,
+        authorized: c.authorized_at.map(|at| {
+            format!(
+                "{} on {}",
+                c.authorized_by.clone().unwrap_or_default(),
+                utc(at)
+            )
+        }),
+        token_expires: c.token_expires_at.map(utc),
+        notification_email: s.notification_email.clone(),
+        notify_on_failure: s.notify_on_failure,
+        sync_all: s.scope == Scope::All,
+        prevent_accidental_deletion: s.prevent_accidental_deletion,
+        deletion_threshold: s.deletion_threshold,
+        skip_out_of_scope_deletions: s.skip_out_of_scope_deletions,
+        cycle_interval_minutes: s.cycle_interval_minutes,
+        on: s.status == Status::On,
+        users_enabled: s.users.enabled,
+        groups_enabled: s.groups.enabled,
+        groups_supported: template.provisioning.groups_supported,
+        needs_initial_cycle: c.needs_initial_cycle,
+        users_mapping_count: s.users.mappings.0.len() as u32,
+        groups_mapping_count: s.groups.mappings.0.len() as u32,
+    })
+}
+
+/// A whole number typed into a form field, or that field's error.
+#[cfg(feature = "ssr")]
+fn number(field: &str, text: &str) -> Result<u32, AppError> {
+    text.trim().parse().map_err(|_| AppError::Invalid {
+        field: field.into(),
+        message: "Enter a whole number.".into(),
+    })
+}
+
+/// The Provisioning form. `intent` is the button pressed: "save", "authorize" (save, then go
+/// to the provider) or "test" (Test Connection with what the form holds, without saving).
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "provisioning/save")]
+pub async fn save_provisioning(
+    id: String,
+    version: i64,
+    intent: Option<String>,
+    mode: String,
+    scim_base_url: String,
+    secret_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    authorization_url: Option<String>,
+    token_url: Option<String>,
+    scopes: Option<String>,
+    notification_email: String,
+    notify_on_failure: Option<String>,
+    scope: String,
+    prevent_accidental_deletion: Option<String>,
+    deletion_threshold: String,
+    skip_out_of_scope_deletions: Option<String>,
+    cycle_interval_minutes: String,
+    status: String,
+) -> Result<Option<ConnectionVerdict>, AppError> {
+    use engine::{
+        accounts::Permission,
+        applications::{
+            connection::ConnectionInput,
+            provisioning::{Mode, Scope, SecretChanges, Status},
+        },
+    };
+    use secrecy::SecretString;
+    let (engine, account, caller) =
+        super::context::require(Permission::ConfigureApplications).await?;
+    let app = parse_id(&id)?;
+    let secret = |value: Option<String>| {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| SecretString::from(v.trim().to_owned()))
+    };
+    if intent.as_deref() == Some("test") {
+        let verdict = engine
+            .test_connection(
+                &account,
+                app,
+                ConnectionInput {
+                    scim_base_url,
+                    secret_token: secret(secret_token),
+                },
+            )
+            .await?;
+        return Ok(Some(ConnectionVerdict {
+            success: verdict.succeeded(),
+            message: verdict.message,
+        }));
+    }
+    let stored = engine.provisioning(&account, app).await?;
+    let mut settings = stored.settings.clone();
+    settings.mode = if mode == "Automatic" {
+        Mode::Automatic
+    } else {
+        Mode::Manual
+    };
+    settings.scim_base_url = scim_base_url.trim().to_owned();
+    if let Some(client_id) = client_id {
+        settings.oauth.client_id = client_id.trim().to_owned();
+    }
+    if let Some(url) = authorization_url {
+        settings.oauth.authorization_url = url.trim().to_owned();
+    }
+    if let Some(url) = token_url {
+        settings.oauth.token_url = url.trim().to_owned();
+    }
+    if let Some(scopes) = scopes {
+        settings.oauth.scopes = scopes.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    settings.notification_email = notification_email.trim().to_owned();
+    settings.notify_on_failure = notify_on_failure.is_some();
+    settings.scope = if scope == "all" {
+        Scope::All
+    } else {
+        Scope::AssignedOnly
+    };
+    settings.prevent_accidental_deletion = prevent_accidental_deletion.is_some();
+    settings.deletion_threshold = number("deletion_threshold", &deletion_threshold)?;
+    settings.skip_out_of_scope_deletions = skip_out_of_scope_deletions.is_some();
+    settings.cycle_interval_minutes = number("cycle_interval_minutes", &cycle_interval_minutes)?;
+    settings.status = if status == "On" { Status::On } else { Status::Off };
+    let authorize = intent.as_deref() == Some("authorize");
+    if authorize {
+        // Authorize comes before On: the grant is what On needs.
+        settings.status = stored.settings.status;
+    }
+    engine
+        .save_provisioning(
+            &caller,
+            &account,
+            app,
+            version,
+            settings,
+            SecretChanges {
+                secret_token: secret(secret_token),
+                client_secret: secret(client_secret),
+            },
+        )
+        .await?;
+    if authorize {
+        use secrecy::ExposeSecret;
+        let start = engine
+            .start_authorization(&account, app, &redirect_uri(&super::context::base_url().await))
+            .await?;
+        let session = super::context::session().await?;
+        session
+            .insert(
+                PENDING_AUTHORIZATION,
+                PendingAuthorization {
+                    application: app,
+                    state: start.state,
+                    pkce_verifier: start.pkce_verifier.expose_secret().to_owned(),
+                },
+            )
+            .await
+            .map_err(|_| AppError::Internal)?;
+        leptos_axum::redirect(&start.url);
+    }
+    Ok(None)
+}
+
+#[cfg(feature = "ssr")]
+fn mapping_rows(mappings: &engine::mapping::AttributeMappings) -> Vec<MappingRow> {
+    use engine::mapping::attribute_mappings::{Apply, MappingType};
+    mappings
+        .0
+        .iter()
+        .map(|m| MappingRow {
+            mapping_type: match m.mapping_type {
+                MappingType::Direct => "Direct",
+                MappingType::Constant => "Constant",
+                MappingType::Expression => "Expression",
+                MappingType::None => "None",
+            }
+            .into(),
+            source: m.source.clone(),
+            target: m.target.clone(),
+            default_value: m.default_value.clone().unwrap_or_default(),
+            matching_precedence: m.matching_precedence.unwrap_or(0),
+            only_during_creation: m.apply == Apply::OnlyDuringCreation,
+        })
+        .collect()
+}
+
+#[server(endpoint = "provisioning/mappings")]
+pub async fn get_mappings(id: String, object: String) -> Result<MappingsForm, AppError> {
+    use engine::{
+        accounts::Permission,
+        applications::Access,
+        mapping::{
+            functions::FUNCTIONS,
+            scoping::Operator,
+            source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
+        },
+    };
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let c = engine.provisioning(&account, app.id).await?;
+    let template = app.template();
+    let (settings, defaults, known) = match object.as_str() {
+        "groups" => (&c.settings.groups, &template.groups, GROUP_ATTRIBUTES),
+        _ => (&c.settings.users, &template.users, USER_ATTRIBUTES),
+    };
+    Ok(MappingsForm {
+        application_id: app.id.to_string(),
+        application: app.display_name.clone(),
+        object: if object == "groups" { "groups" } else { "users" }.into(),
+        version: c.version,
+        enabled: settings.enabled,
+        create: settings.create,
+        update: settings.update,
+        delete: settings.delete,
+        rows: mapping_rows(&settings.mappings),
+        filters: settings
+            .scoping
+            .0
+            .iter()
+            .map(|f| FilterRow {
+                name: f.name.clone(),
+                clauses: f
+                    .clauses
+                    .iter()
+                    .map(|c| ClauseRow {
+                        attribute: c.attribute.clone(),
+                        operator: c.operator.name().into(),
+                        value: c.value.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        defaults: mapping_rows(&defaults.mappings),
+        required: defaults.required.clone(),
+        source_attributes: known.iter().map(|s| (*s).to_owned()).collect(),
+        operators: Operator::ALL.iter().map(|o| o.name().to_owned()).collect(),
+        functions: FUNCTIONS.iter().map(|f| f.name.to_owned()).collect(),
+    })
+}
+
+/// Saves one Mappings page (its own Save, as in the portal): the mapping's switches, its
+/// attribute mappings and its scoping filters. Errors come back per row (`mappings[2].source`).
+#[server(endpoint = "provisioning/mappings/save", input = Json)]
+pub async fn save_mappings(form: MappingsForm) -> Result<i64, AppError> {
+    use engine::{
+        accounts::Permission,
+        mapping::{
+            AttributeMapping, AttributeMappings, ScopingFilters,
+            attribute_mappings::{Apply, MappingType},
+            scoping::{Clause, Operator, ScopingFilter},
+        },
+    };
+    let (engine, account, caller) =
+        super::context::require(Permission::ConfigureApplications).await?;
+    let app = parse_id(&form.application_id)?;
+    let stored = engine.provisioning(&account, app).await?;
+    let mut settings = stored.settings.clone();
+    let object = if form.object == "groups" {
+        &mut settings.groups
+    } else {
+        &mut settings.users
+    };
+    object.enabled = form.enabled;
+    object.create = form.create;
+    object.update = form.update;
+    object.delete = form.delete;
+    object.mappings = AttributeMappings(
+        form.rows
+            .into_iter()
+            .map(|row| AttributeMapping {
+                mapping_type: match row.mapping_type.as_str() {
+                    "Constant" => MappingType::Constant,
+                    "Expression" => MappingType::Expression,
+                    "None" => MappingType::None,
+                    _ => MappingType::Direct,
+                },
+                source: row.source,
+                target: row.target,
+                default_value: Some(row.default_value).filter(|d| !d.is_empty()),
+                matching_precedence: Some(row.matching_precedence).filter(|p| *p > 0),
+                apply: if row.only_during_creation {
+                    Apply::OnlyDuringCreation
+                } else {
+                    Apply::Always
+                },
+            })
+            .collect(),
+    );
+    let mut filters = Vec::new();
+    for (f, filter) in form.filters.into_iter().enumerate() {
+        let mut clauses = Vec::new();
+        for (c, clause) in filter.clauses.into_iter().enumerate() {
+            let operator = Operator::ALL
+                .into_iter()
+                .find(|o| o.name() == clause.operator)
+                .ok_or_else(|| {
+                    AppError::InvalidFields(vec![(
+                        format!("scoping.filters[{f}].clauses[{c}].operator"),
+                        "Choose an operator.".into(),
+                    )])
+                })?;
+            clauses.push(Clause {
+                attribute: clause.attribute,
+                operator,
+                value: clause.value,
+            });
+        }
+        filters.push(ScopingFilter {
+            name: filter.name,
+            clauses,
+        });
+    }
+    object.scoping = ScopingFilters(filters);
+    let saved = engine
+        .save_provisioning(
+            &caller,
+            &account,
+            app,
+            form.version,
+            settings,
+            Default::default(),
+        )
+        .await
+        .map_err(|e| strip_object_prefix(e.into(), &form.object))?;
+    Ok(saved.version)
+}
+
+/// The Mappings page names its fields without the object (`mappings[2].source`).
+#[cfg(feature = "ssr")]
+fn strip_object_prefix(error: AppError, object: &str) -> AppError {
+    match error {
+        AppError::InvalidFields(errors) => AppError::InvalidFields(
+            errors
+                .into_iter()
+                .map(|(field, message)| {
+                    let field = field
+                        .strip_prefix(&format!("{object}."))
+                        .map(str::to_owned)
+                        .unwrap_or(field);
+                    (field, message)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Checks an expression as the administrator types: `None` when it is valid, else the error
+/// with its line and column.
+#[server(endpoint = "provisioning/expression/check")]
+pub async fn check_expression(text: String, object: String) -> Result<Option<String>, AppError> {
+    use engine::{
+        accounts::Permission,
+        mapping::{
+            Expression,
+            source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
+        },
+    };
+    super::context::require(Permission::ConfigureApplications).await?;
+    let known = if object == "groups" {
+        GROUP_ATTRIBUTES
+    } else {
+        USER_ATTRIBUTES
+    };
+    Ok(Expression::parse(&text)
+        .and_then(|e| e.check_attributes(known))
+        .err()
+        .map(|e| e.to_string()))
+}
+
+/// What `text` gives for the user named `user` (a user principal name) in this application,
+/// with the user's roles there.
+#[server(endpoint = "provisioning/expression/preview")]
+pub async fn preview_expression(
+    id: String,
+    user: String,
+    text: String,
+) -> Result<PreviewResult, AppError> {
+    use engine::{
+        accounts::Permission,
+        applications::{Access, roles},
+        directory::users,
+        mapping::{Preview, preview::PreviewContext},
+    };
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let found = users::find_by_upn(&engine.db, user.trim())
+        .await?
+        .ok_or_else(|| AppError::Invalid {
+            field: "user".into(),
+            message: format!("There is no user {}.", user.trim()),
+        })?;
+    let context = PreviewContext {
+        app_roles: roles::roles_of(&engine.db, app.id, found.id).await?,
+        out_of_scope: false,
+    };
+    Ok(
+        match engine.preview_expression(found.id, &text, &context).await? {
+            Preview::Value { value } => PreviewResult {
+                ok: true,
+                text: value.to_string(),
+            },
+            Preview::Ignored => PreviewResult {
+                ok: true,
+                text: "(not sent: IgnoreFlowIfNullOrEmpty)".into(),
+            },
+            Preview::UniqueCandidates { candidates } => PreviewResult {
+                ok: true,
+                text: format!(
+                    "the first of these the application does not have yet: {}",
+                    serde_json::Value::Array(candidates)
+                ),
+            },
+            Preview::Invalid { errors } => PreviewResult {
+                ok: false,
+                text: errors
+                    .into_iter()
+                    .map(|e| e.message)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            Preview::Failed { message } => PreviewResult {
+                ok: false,
+                text: message,
+            },
+            Preview::Resource { resource } => PreviewResult {
+                ok: true,
+                text: resource.to_string(),
+            },
+        },
+    )
+}
