@@ -71,6 +71,8 @@ pub struct Me {
     pub blades: Vec<Blade>,
     /// May create, edit and delete users and groups (Global Administrators).
     pub writes_directory: bool,
+    /// May add applications from the gallery (administrators, not Application Owners).
+    pub creates_applications: bool,
 }
 
 impl Me {

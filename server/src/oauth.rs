@@ -54,7 +54,10 @@ pub async fn callback(
             .into_response();
     };
     let back = |outcome: &str, message: Option<&str>| {
-        let mut url = format!("/applications/{}/provisioning?authorization={outcome}", pending.application);
+        let mut url = format!(
+            "/applications/{}/provisioning?authorization={outcome}",
+            pending.application
+        );
         if let Some(message) = message {
             url.push_str("&message=");
             url.extend(url::form_urlencoded::byte_serialize(message.as_bytes()));

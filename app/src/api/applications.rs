@@ -6,9 +6,10 @@ use leptos::prelude::*;
 
 use super::AppError;
 use crate::model::{
-    AppRoleRow, ApplicationDetails, ApplicationRow, AssignmentRow, AssignmentsView, GalleryEntry,
-    ListPage, OwnerRow,
+    AppRoleRow, ApplicationDetails, ApplicationRow, AssignmentsView, GalleryEntry, ListPage,
 };
+#[cfg(feature = "ssr")]
+use crate::model::{AssignmentRow, OwnerRow};
 
 #[cfg(feature = "ssr")]
 pub(crate) fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
@@ -280,7 +281,8 @@ pub async fn save_app_role(
     let role = role
         .filter(|r| !r.is_empty())
         .map(|r| {
-            uuid::Uuid::parse_str(&r).map_err(|_| AppError::NotFound("There is no such role.".into()))
+            uuid::Uuid::parse_str(&r)
+                .map_err(|_| AppError::NotFound("There is no such role.".into()))
         })
         .transpose()?;
     engine
@@ -335,11 +337,7 @@ pub async fn change_assignment(
     role: Option<String>,
     remove: Option<String>,
 ) -> Result<(), AppError> {
-    use engine::{
-        accounts::Permission,
-        applications::roles::PrincipalType,
-        directory::groups,
-    };
+    use engine::{accounts::Permission, applications::roles::PrincipalType, directory::groups};
     let (engine, account, caller) =
         super::context::require(Permission::ConfigureApplications).await?;
     let app = parse_id(&id)?;
@@ -351,9 +349,12 @@ pub async fn change_assignment(
             .await?;
         return Ok(());
     }
-    let (principal, kind) =
-        groups::principal_named(&engine.db, principal.as_deref().unwrap_or_default(), "principal")
-            .await?;
+    let (principal, kind) = groups::principal_named(
+        &engine.db,
+        principal.as_deref().unwrap_or_default(),
+        "principal",
+    )
+    .await?;
     let role = uuid::Uuid::parse_str(role.as_deref().unwrap_or_default()).map_err(|_| {
         AppError::Invalid {
             field: "role".into(),

@@ -53,9 +53,7 @@ impl AppError {
     pub fn banner(&self) -> Option<String> {
         match self {
             AppError::Invalid { .. } => None,
-            AppError::InvalidFields(_) => {
-                Some("Some fields need attention; see the messages beside them.".into())
-            }
+            AppError::InvalidFields(_) => Some(self.to_string()),
             other => Some(other.to_string()),
         }
     }

@@ -3,13 +3,15 @@
 //! filters, and the expression editor's checks and previews. Secrets come in, never go out:
 //! the form only learns whether each one is set.
 
+// The Provisioning form is one server function with an argument per field.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use super::AppError;
-use crate::model::{
-    ClauseRow, ConnectionVerdict, FilterRow, MappingRow, MappingsForm, PreviewResult,
-    ProvisioningForm,
-};
+#[cfg(feature = "ssr")]
+use crate::model::{ClauseRow, FilterRow, MappingRow};
+use crate::model::{ConnectionVerdict, MappingsForm, PreviewResult, ProvisioningForm};
 
 #[cfg(feature = "ssr")]
 use super::applications::{parse_id, utc};
@@ -101,7 +103,6 @@ fn number(field: &str, text: &str) -> Result<u32, AppError> {
 
 /// The Provisioning form. `intent` is the button pressed: "save", "authorize" (save, then go
 /// to the provider) or "test" (Test Connection with what the form holds, without saving).
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "provisioning/save")]
 pub async fn save_provisioning(
     id: String,
@@ -187,7 +188,11 @@ pub async fn save_provisioning(
     settings.deletion_threshold = number("deletion_threshold", &deletion_threshold)?;
     settings.skip_out_of_scope_deletions = skip_out_of_scope_deletions.is_some();
     settings.cycle_interval_minutes = number("cycle_interval_minutes", &cycle_interval_minutes)?;
-    settings.status = if status == "On" { Status::On } else { Status::Off };
+    settings.status = if status == "On" {
+        Status::On
+    } else {
+        Status::Off
+    };
     let authorize = intent.as_deref() == Some("authorize");
     if authorize {
         // Authorize comes before On: the grant is what On needs.
@@ -209,7 +214,11 @@ pub async fn save_provisioning(
     if authorize {
         use secrecy::ExposeSecret;
         let start = engine
-            .start_authorization(&account, app, &redirect_uri(&super::context::base_url().await))
+            .start_authorization(
+                &account,
+                app,
+                &redirect_uri(&super::context::base_url().await),
+            )
             .await?;
         let session = super::context::session().await?;
         session
@@ -275,7 +284,12 @@ pub async fn get_mappings(id: String, object: String) -> Result<MappingsForm, Ap
     Ok(MappingsForm {
         application_id: app.id.to_string(),
         application: app.display_name.clone(),
-        object: if object == "groups" { "groups" } else { "users" }.into(),
+        object: if object == "groups" {
+            "groups"
+        } else {
+            "users"
+        }
+        .into(),
         version: c.version,
         enabled: settings.enabled,
         create: settings.create,

@@ -107,6 +107,7 @@ fn me(account: &engine::accounts::Account) -> Me {
         user_principal_name: account.user_principal_name.clone(),
         role: account.role.display_name().to_owned(),
         writes_directory: account.may(Permission::WriteDirectory),
+        creates_applications: account.may(Permission::CreateApplications),
         blades: Blade::ALL
             .into_iter()
             .filter(|&b| permission(b).is_none_or(|p| account.may(p)))

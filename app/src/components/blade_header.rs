@@ -10,6 +10,9 @@ pub fn BladeHeader(
     /// The blades above this one, outermost first. Home is always the first crumb.
     #[prop(optional)]
     parents: Vec<Blade>,
+    /// Pages between the blades and this one (an application), as (link, title).
+    #[prop(optional)]
+    trail: Vec<(String, String)>,
 ) -> impl IntoView {
     let crumbs: Vec<Blade> = std::iter::once(Blade::Home)
         .chain(parents)
@@ -22,6 +25,10 @@ pub fn BladeHeader(
                 {crumbs
                     .into_iter()
                     .map(|blade| view! { <li><a href=blade.path()>{blade.title()}</a></li> })
+                    .collect_view()}
+                {trail
+                    .into_iter()
+                    .map(|(href, title)| view! { <li><a href=href>{title}</a></li> })
                     .collect_view()}
                 <li aria-current="page">{title.clone()}</li>
             </ol>

@@ -66,6 +66,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/groups/new") view=groups::NewGroupPage ssr=SsrMode::Async />
                     <Route path=path!("/groups/:id") view=groups::GroupPage ssr=SsrMode::Async />
                     <Route path=path!("/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/new") view=applications::NewApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id") view=applications::ApplicationPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/users") view=applications::UsersAndGroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/roles") view=applications::AppRolesPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning") view=applications::ProvisioningPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/:object") view=applications::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async />

@@ -200,6 +200,12 @@ impl Engine {
             Error::invalid("template", format!("no gallery entry {template_id:?}"))
         })?;
         let name = if display_name.trim().is_empty() {
+            if template.id == gallery::CUSTOM {
+                return Err(Error::invalid(
+                    "displayName",
+                    "enter the name of your application",
+                ));
+            }
             template.name.clone()
         } else {
             display_name.to_owned()

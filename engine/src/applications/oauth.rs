@@ -44,7 +44,7 @@ fn oauth_error(message: impl std::fmt::Display) -> Error {
 
 fn token_url(settings: &provisioning::Settings) -> Result<TokenUrl> {
     TokenUrl::new(settings.oauth.token_url.trim().to_owned())
-        .map_err(|_| Error::invalid("oauth.token_url", "enter the token endpoint's URL"))
+        .map_err(|_| Error::invalid("token_url", "enter the token endpoint's URL"))
 }
 
 fn scopes(settings: &provisioning::Settings) -> impl Iterator<Item = Scope> + '_ {
@@ -94,14 +94,12 @@ impl Engine {
             .set_auth_uri(
                 AuthUrl::new(settings.oauth.authorization_url.trim().to_owned()).map_err(|_| {
                     Error::invalid(
-                        "oauth.authorization_url",
+                        "authorization_url",
                         "enter the authorization endpoint's URL",
                     )
                 })?,
             )
-            .set_redirect_uri(
-                RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?,
-            );
+            .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = client
             .authorize_url(CsrfToken::new_random)
@@ -135,9 +133,7 @@ impl Engine {
         let mut client =
             BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
                 .set_token_uri(token_url(&settings)?)
-                .set_redirect_uri(
-                    RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?,
-                );
+                .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?);
         if let Some(secret) = &client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
         }

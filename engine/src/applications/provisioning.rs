@@ -305,12 +305,12 @@ fn validate(
             | AuthenticationMethod::Oauth2ClientCredentials => {
                 if oauth.client_id.trim().is_empty() {
                     error(
-                        "oauth.client_id",
+                        "client_id",
                         "enter the client id registered with the application",
                     );
                 }
                 if oauth.token_url.trim().is_empty() {
-                    error("oauth.token_url", "enter the token endpoint");
+                    error("token_url", "enter the token endpoint");
                 }
                 if settings.authentication == AuthenticationMethod::Oauth2ClientCredentials
                     && !has(&secrets.client_secret, stored.has_client_secret)
@@ -320,17 +320,14 @@ fn validate(
                 if settings.authentication == AuthenticationMethod::Oauth2AuthorizationCode
                     && oauth.authorization_url.trim().is_empty()
                 {
-                    error(
-                        "oauth.authorization_url",
-                        "enter the authorization endpoint",
-                    );
+                    error("authorization_url", "enter the authorization endpoint");
                 }
             }
         }
     }
     for (field, url) in [
-        ("oauth.authorization_url", &oauth.authorization_url),
-        ("oauth.token_url", &oauth.token_url),
+        ("authorization_url", &oauth.authorization_url),
+        ("token_url", &oauth.token_url),
     ] {
         if !url.trim().is_empty()
             && let Err(message) = check_url(url)

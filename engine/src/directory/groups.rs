@@ -488,7 +488,10 @@ pub async fn principal_named(
 ) -> Result<(Uuid, String)> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(crate::Error::invalid(field, "enter a user principal name or a group name"));
+        return Err(crate::Error::invalid(
+            field,
+            "enter a user principal name or a group name",
+        ));
     }
     let found = member_candidates(db, name, 50).await?;
     let exact: Vec<_> = found

@@ -311,7 +311,7 @@ async fn provisioning_saves_check_every_field_refuse_stale_copies_and_seal_secre
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let caller = Caller::system();
     let app = engine
-        .create_application(&caller, &admin, "custom-scim", "")
+        .create_application(&caller, &admin, "custom-scim", "Contoso SCIM")
         .await
         .unwrap();
     let loaded = engine.provisioning(&admin, app.id).await.unwrap();

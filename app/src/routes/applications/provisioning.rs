@@ -1,0 +1,224 @@
+//! The Provisioning blade: Provisioning Mode, Admin Credentials (Tenant URL and Secret Token,
+//! or OAuth with Authorize and the "Advanced" client registration), Test Connection,
+//! Notification Email, links to the Mappings, Settings, Provisioning Status, Save and Discard.
+//! One form: Save, Authorize and Test Connection are its three submit buttons, so it works
+//! before the WASM loads too.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::ApplicationHeader;
+use crate::{
+    api::provisioning::{SaveProvisioning, get_provisioning},
+    components::{BladeHeader, FormBanner, FormError, FormField},
+    model::{Blade, ProvisioningForm},
+    routes::BladePage,
+};
+
+#[component]
+pub fn ProvisioningPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let save = ServerAction::<SaveProvisioning>::new();
+    // Test Connection returns a verdict and changes nothing; only real saves reload the form.
+    let saves = Memo::new(move |_| {
+        save.version().get();
+        save.value()
+            .get_untracked()
+            .map(|r| matches!(r, Ok(None)))
+            .unwrap_or(false)
+    });
+    let form = Resource::new(
+        move || (id(), save.version().get()),
+        |(id, _)| get_provisioning(id),
+    );
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let verdict = move || save.value().get().and_then(Result::ok).flatten();
+    let outcome = move || {
+        let q = query.read();
+        q.get("authorization")
+            .map(|o| (o, q.get("message").unwrap_or_default()))
+    };
+    view! {
+        <BladePage blade=Blade::EnterpriseApplications own_header=true>
+            <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    let form = match form.await {
+                        Ok(form) => form,
+                        Err(e) => {
+                            return view! {
+                                <BladeHeader title="Provisioning".to_owned() parents=vec![Blade::EnterpriseApplications] />
+                                <div class="banner error" role="alert">{e.to_string()}</div>
+                            }
+                            .into_any();
+                        }
+                    };
+                    view! {
+                        <ApplicationHeader id=form.application_id.clone() name=form.application.clone() current="Provisioning" />
+                        {move || outcome().map(|(result, message)| if result == "succeeded" {
+                            view! { <div class="banner success" role="status">"Authorized. Test the connection, then Save."</div> }.into_any()
+                        } else {
+                            view! { <div class="banner error" role="alert">{format!("Authorization failed. {message}")}</div> }.into_any()
+                        })}
+                        {move || (saves.get() && error.get().is_none()).then(|| view! {
+                            <div class="banner success" role="status">"Your changes have been saved."</div>
+                        })}
+                        {move || verdict().map(|v| view! {
+                            <div class=if v.success { "banner success" } else { "banner error" } role="alert" data-test="connection-result">
+                                {if v.success { "Test Connection succeeded. " } else { "Test Connection failed. " }}
+                                {v.message}
+                            </div>
+                        })}
+                        <ProvisioningFormView form=form error action=save />
+                    }
+                    .into_any()
+                })}
+            </Suspense>
+        </BladePage>
+    }
+}
+
+#[component]
+fn ProvisioningFormView(
+    form: ProvisioningForm,
+    error: FormError,
+    action: ServerAction<SaveProvisioning>,
+) -> impl IntoView {
+    let (automatic, set_automatic) = signal(form.automatic);
+    let oauth = form.authentication != "bearer-token";
+    let authorization_code = form.authentication == "oauth2-authorization-code";
+    let secret_placeholder = |set: bool| {
+        if set {
+            "•••••••• (set; type to replace)"
+        } else {
+            ""
+        }
+    };
+    let app = form.application_id.clone();
+    let checkbox = move |name: &'static str, label: &'static str, checked: bool| {
+        view! {
+            <div class="form-field checkbox">
+                <label><input type="checkbox" name=name checked=checked />" "{label}</label>
+                <p class="field-error" role="alert">{move || error.get().and_then(|e| e.for_field(name))}</p>
+            </div>
+        }
+    };
+    let number = move |name: &'static str, label: &'static str, value: u32, hint: &'static str| {
+        view! { <FormField label name error value=value.to_string() hint kind="number" /> }
+    };
+    view! {
+        <ActionForm action attr:class="blade-form provisioning">
+            <input type="hidden" name="id" value=form.application_id.clone() />
+            <input type="hidden" name="version" value=form.version.to_string() />
+            // Enter in a field saves: the first submit button is the form's default.
+            <button type="submit" class="default-submit" name="intent" value="save" tabindex="-1" aria-hidden="true">"Save"</button>
+            <FormBanner error />
+            <div class="form-field">
+                <label for="field-mode">"Provisioning Mode"</label>
+                <select id="field-mode" name="mode" on:change=move |ev| set_automatic.set(event_target_value(&ev) == "Automatic")>
+                    <option value="Manual" selected=!form.automatic>"Manual"</option>
+                    <option value="Automatic" selected=form.automatic>"Automatic"</option>
+                </select>
+                <p class="hint">"Automatic: Scimitar creates, updates and disables accounts in the application."</p>
+            </div>
+            <fieldset class="credentials" class:collapsed=move || !automatic.get()>
+                <legend>"Admin Credentials"</legend>
+                {if oauth {
+                    view! {
+                        {authorization_code.then(|| view! {
+                            <p>
+                                {match &form.authorized {
+                                    Some(who) => format!("Authorized by {who}."),
+                                    None => "Not authorized yet: select Authorize and sign in at the application as an administrator.".to_owned(),
+                                }}
+                                {form.token_expires.clone().map(|at| format!(" The access token expires {at}; Scimitar refreshes it before then."))}
+                            </p>
+                            <button type="submit" class="button" name="intent" value="authorize">"Authorize"</button>
+                        })}
+                        <details class="advanced" open=form.client_id.is_empty()>
+                            <summary>"Advanced"</summary>
+                            <p class="hint">
+                                "The application's OAuth client registration. Values the vendor publishes are filled in from the gallery; the others come from your account with the application."
+                            </p>
+                            <FormField label="Client id" name="client_id" error value=form.client_id.clone() required=false />
+                            <div class="form-field">
+                                <label for="field-client_secret">"Client secret"</label>
+                                <input id="field-client_secret" name="client_secret" type="password" autocomplete="off" placeholder=secret_placeholder(form.has_client_secret) />
+                                <p class="field-error" role="alert">{move || error.get().and_then(|e| e.for_field("client_secret"))}</p>
+                            </div>
+                            {authorization_code.then(|| view! {
+                                <FormField label="Authorization URL" name="authorization_url" error value=form.authorization_url.clone() required=false />
+                            })}
+                            <FormField label="Token URL" name="token_url" error value=form.token_url.clone() required=false />
+                            <FormField label="Scopes" name="scopes" error value=form.scopes.clone() required=false hint="Separated by spaces" />
+                            <FormField label="Tenant URL" name="scim_base_url" error value=form.scim_base_url.clone() required=false hint="The application's SCIM base URL" />
+                        </details>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <FormField label="Tenant URL" name="scim_base_url" error value=form.scim_base_url.clone() required=false hint="The application's SCIM base URL" />
+                        {(!form.scim_base_url_hint.is_empty()).then(|| view! { <p class="hint">{format!("For example: {}", form.scim_base_url_hint)}</p> })}
+                        <div class="form-field">
+                            <label for="field-secret_token">"Secret Token"</label>
+                            <input id="field-secret_token" name="secret_token" type="password" autocomplete="off" placeholder=secret_placeholder(form.has_secret_token) />
+                            <p class="field-error" role="alert">{move || error.get().and_then(|e| e.for_field("secret_token"))}</p>
+                        </div>
+                    }
+                    .into_any()
+                }}
+                <button type="submit" class="button" name="intent" value="test">"Test Connection"</button>
+            </fieldset>
+            <fieldset>
+                <legend>"Notification Email"</legend>
+                <FormField label="Notification Email" name="notification_email" error value=form.notification_email.clone() required=false kind="email" />
+                {checkbox("notify_on_failure", "Send an email notification when a failure occurs", form.notify_on_failure)}
+            </fieldset>
+            <fieldset>
+                <legend>"Mappings"</legend>
+                <ul class="plain-list">
+                    <li>
+                        <a href=format!("/applications/{app}/provisioning/users")>{format!("Provision users to {}", form.application)}</a>
+                        {format!(" ({}, {} attributes)", if form.users_enabled { "enabled" } else { "disabled" }, form.users_mapping_count)}
+                    </li>
+                    <li>
+                        <a href=format!("/applications/{app}/provisioning/groups")>{format!("Provision groups to {}", form.application)}</a>
+                        {if form.groups_supported {
+                            format!(" ({}, {} attributes)", if form.groups_enabled { "enabled" } else { "disabled" }, form.groups_mapping_count)
+                        } else {
+                            " (this application does not take groups)".to_owned()
+                        }}
+                    </li>
+                </ul>
+                {form.needs_initial_cycle.then(|| view! {
+                    <p class="hint">"Mappings, scoping or scope changed since the last cycle: the next cycle is an initial cycle."</p>
+                })}
+            </fieldset>
+            <fieldset>
+                <legend>"Settings"</legend>
+                <div class="form-field">
+                    <label for="field-scope">"Scope"</label>
+                    <select id="field-scope" name="scope">
+                        <option value="assigned" selected=!form.sync_all>"Sync only assigned users and groups"</option>
+                        <option value="all" selected=form.sync_all>"Sync all users and groups"</option>
+                    </select>
+                </div>
+                {checkbox("prevent_accidental_deletion", "Prevent accidental deletion", form.prevent_accidental_deletion)}
+                {number("deletion_threshold", "Accidental deletion threshold", form.deletion_threshold, "A cycle that would delete or disable more accounts than this stops and waits for you")}
+                {checkbox("skip_out_of_scope_deletions", "Skip out of scope deletions", form.skip_out_of_scope_deletions)}
+                {number("cycle_interval_minutes", "Cycle interval (minutes)", form.cycle_interval_minutes, "Time between incremental cycles; changes also start one within seconds")}
+            </fieldset>
+            <fieldset class="status">
+                <legend>"Provisioning Status"</legend>
+                <label><input type="radio" name="status" value="On" checked=form.on />" On"</label>
+                <label><input type="radio" name="status" value="Off" checked=!form.on />" Off"</label>
+                <p class="field-error" role="alert">{move || error.get().and_then(|e| e.for_field("status"))}</p>
+            </fieldset>
+            <div class="actions">
+                <button type="submit" class="primary" name="intent" value="save" disabled=move || action.pending().get()>"Save"</button>
+                <a class="button" href=format!("/applications/{app}/provisioning")>"Discard"</a>
+            </div>
+        </ActionForm>
+    }
+}
