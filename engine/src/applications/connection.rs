@@ -78,12 +78,16 @@ fn describe(error: &reqwest::Error, url: &reqwest::Url) -> ConnectionResult {
             Cause::Dns,
             format!("The host name {host} could not be resolved (DNS). Check the Tenant URL."),
         )
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    } else if chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("handshake")
+        // Any other failure to set up an https connection that reached the port is TLS's.
+        || (url.scheme() == "https" && error.is_connect() && !chain.contains("refused"))
     {
         ConnectionResult::new(
             Cause::Tls,
             format!(
-                "The TLS connection to {place} failed: {}. The application's certificate is not trusted or not valid for {host}.",
+                "The TLS connection to {place} failed: {}. Check that the Tenant URL's scheme is right and that the application's certificate is trusted and valid for {host}.",
                 chain.trim()
             ),
         )

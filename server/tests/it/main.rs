@@ -1,6 +1,8 @@
 //! One integration-test binary for the server (it compiles once): the real binary, real SQLite
 //! files, real peers.
 
+mod applications;
 mod console;
 mod harness;
+mod peers;
 mod scim;
