@@ -2,6 +2,10 @@
 //! (`components`); data comes from server functions (`api`) as DTOs (`model`). Built twice: with
 //! `ssr` into the server, with `hydrate` into the browser's WASM.
 
+// Leptos views are nested types; hydrating the larger pages (the Mappings editor) asks the
+// compiler to look deeper than its default of 128 when it lays them out.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod model;

@@ -97,16 +97,10 @@ impl From<engine::Error> for AppError {
     fn from(error: engine::Error) -> Self {
         use engine::Error as E;
         match error {
-            E::Invalid { field, message } | E::Conflict { field, message } => {
-                let mut message = message;
-                if let Some(first) = message.get_mut(0..1) {
-                    first.make_ascii_uppercase();
-                }
-                AppError::Invalid {
-                    field: snake_case(field),
-                    message: format!("{message}."),
-                }
-            }
+            E::Invalid { field, message } | E::Conflict { field, message } => AppError::Invalid {
+                field: snake_case(field),
+                message: sentence(message),
+            },
             E::NotFound { kind, .. } => {
                 AppError::NotFound(format!("This {kind} no longer exists."))
             }
@@ -128,9 +122,12 @@ impl From<engine::Error> for AppError {
             E::SetupAlreadyCompleted => AppError::Conflict(
                 "Setup is already complete. Sign in with an administrator account.".into(),
             ),
-            E::InvalidFields(errors) => {
-                AppError::InvalidFields(errors.into_iter().map(|e| (e.field, e.message)).collect())
-            }
+            E::InvalidFields(errors) => AppError::InvalidFields(
+                errors
+                    .into_iter()
+                    .map(|e| (e.field, sentence(e.message)))
+                    .collect(),
+            ),
             internal @ (E::Database(_)
             | E::PasswordHash(_)
             | E::Io(_)
@@ -140,6 +137,18 @@ impl From<engine::Error> for AppError {
             }
         }
     }
+}
+
+/// The engine's messages are clauses ("enter a name"); the console shows sentences.
+#[cfg(feature = "ssr")]
+fn sentence(mut message: String) -> String {
+    if let Some(first) = message.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if !message.ends_with(['.', '?', '!']) {
+        message.push('.');
+    }
+    message
 }
 
 /// Engine field names are the directory's (`userPrincipalName`); form inputs are the server

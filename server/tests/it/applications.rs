@@ -338,7 +338,7 @@ async fn test_connection_names_the_cause_of_each_failure() {
         error["InvalidFields"][0],
         serde_json::json!([
             "scim_base_url",
-            "enter the Tenant URL (the application's SCIM base URL)"
+            "Enter the Tenant URL (the application's SCIM base URL)."
         ])
     );
 }

@@ -128,7 +128,8 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
     let object = StoredValue::new(form.object.clone());
     let app_id = StoredValue::new(form.application_id.clone());
     let required = form.required.join(", ");
-    view! {
+    // Each part is its own erased view, which keeps the page's type (and its build) small.
+    let header = view! {
         <ApplicationHeader id=form.application_id.clone() name=form.application.clone() current="Provisioning" />
         <h2 class="sub-title">{title}</h2>
         {move || match result.get() {
@@ -136,6 +137,9 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
             Some(Err(e)) => Some(view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any()),
             None => None,
         }}
+    }
+    .into_any();
+    let switches = view! {
         <section class="panel">
             <label class="switch"><input type="checkbox" prop:checked=enabled on:change=move |ev| enabled.set(event_target_checked(&ev)) />" Enabled"</label>
             <fieldset class="actions-list">
@@ -145,6 +149,9 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
                 <label><input type="checkbox" prop:checked=delete on:change=move |ev| delete.set(event_target_checked(&ev)) />" Delete"</label>
             </fieldset>
         </section>
+    }
+    .into_any();
+    let table = view! {
         <section class="panel">
             <h2>"Attribute Mappings"</h2>
             {(!required.is_empty()).then(|| view! { <p class="hint">{format!("The application requires: {required}.")}</p> })}
@@ -192,6 +199,9 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
                 <button type="button" class="button" on:click=restore>"Restore default mappings"</button>
             </div>
         </section>
+    }
+    .into_any();
+    let scoping = view! {
         <section class="panel">
             <h2>"Scoping filters"</h2>
             <p class="hint">"Clauses within a filter must all hold; an object is in scope when any filter holds. No filter: everyone in the Scope of Settings."</p>
@@ -218,6 +228,13 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
                 "Add scoping filter"
             </button>
         </section>
+    }
+    .into_any();
+    view! {
+        {header}
+        {switches}
+        {table}
+        {scoping}
         <div class="actions">
             <button type="button" class="primary" on:click=submit disabled=move || save.pending().get()>"Save"</button>
             <a class="button" href=move || format!("/applications/{}/provisioning", app_id.get_value())>"Back to Provisioning"</a>
@@ -351,6 +368,7 @@ fn MappingRowView(
             <td><button type="button" class="button danger small" aria-label=move || format!("Delete mapping of {}", label()) on:click=move |_| on_delete.run(())>"Delete"</button></td>
         </tr>
     }
+    .into_any()
 }
 
 #[component]
@@ -424,4 +442,5 @@ fn ScopingFilterView(
             <button type="button" class="button danger small" on:click=move |_| on_delete.run(())>"Delete filter"</button>
         </fieldset>
     }
+    .into_any()
 }

@@ -87,7 +87,8 @@ pub fn ApplicationsPage() -> impl IntoView {
     );
     let creates = creates_applications();
     view! {
-        <BladePage blade=Blade::EnterpriseApplications title="All applications">
+        <BladePage blade=Blade::EnterpriseApplications>
+            <h2 class="sub-title">"All applications"</h2>
             <div class="toolbar">
                 <Show when=move || creates.get()>
                     <a class="button primary" href="/applications/new">"New application"</a>

@@ -1,0 +1,70 @@
+// The real third-party servers a journey talks to (reference/scim-peers.md): scim2-server from
+// the Python venv, and the Node peers in end2end/peers (oidc-provider and the JWT-checking SCIM
+// proxy). Each starts on a free loopback port; `stop()` ends them all.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const running: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on `port` (30 s at most). */
+async function listening(port: number, what: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const open = await new Promise<boolean>((done) => {
+      const socket = connect(port, '127.0.0.1', () => (socket.end(), done(true)));
+      socket.on('error', () => done(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`${what} never listened on ${port}`);
+    await new Promise((next) => setTimeout(next, 50));
+  }
+}
+
+/** A Node peer: the first line it prints is JSON saying where it listens. */
+async function nodePeer(script: string, config: object): Promise<Record<string, string>> {
+  const child = spawn('node', [join(repo, 'end2end', 'peers', script), JSON.stringify(config)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  running.push(child);
+  const line = await new Promise<string>((done, fail) => {
+    child.on('exit', (code) => fail(new Error(`${script} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', done);
+  });
+  return JSON.parse(line);
+}
+
+/** scim2-server; returns its origin (the SCIM base is `${origin}/v2`). */
+export async function scimServer(): Promise<string> {
+  const port = await freePort();
+  const child = spawn(join(repo, 'end2end', '.venv', 'bin', 'scim2-server'), ['--hostname', '127.0.0.1', '--port', `${port}`], {
+    stdio: 'ignore',
+  });
+  running.push(child);
+  await listening(port, 'scim2-server');
+  return `http://127.0.0.1:${port}`;
+}
+
+export async function oidc(clients: object[], audience: string): Promise<string> {
+  return (await nodePeer('oidc.mjs', { clients, resource: audience })).issuer;
+}
+
+export async function jwtProxy(target: string, issuer: string, audience: string): Promise<string> {
+  return (await nodePeer('jwt-proxy.mjs', { target, issuer, audience })).url;
+}
+
+export function stop() {
+  for (const child of running.splice(0)) child.kill('SIGTERM');
+}
