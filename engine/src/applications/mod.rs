@@ -1,7 +1,8 @@
 //! Enterprise applications: created from a gallery template, with owners, app roles and the
 //! assignments of users and groups, and a provisioning configuration. Who may do what follows
 //! DESIGN.md's role table: administrators manage every application, Application Owners only the
-//! ones they own (they do not even see the others), Reports Readers none.
+//! ones they own (they do not even see the others), Reports Readers read them (for their logs)
+//! and change nothing.
 
 pub mod connection;
 pub mod gallery;
@@ -82,7 +83,8 @@ impl Properties {
     }
 }
 
-/// What the caller wants to do with an application.
+/// What the caller wants to do with an application: read it (every role that reads provisioning
+/// logs, Reports Readers included) or configure it (administrators, and owners for their own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -133,10 +135,12 @@ impl Engine {
         id: Uuid,
         access: Access,
     ) -> Result<Application> {
-        // Every role that may see an application may also configure it (DESIGN.md's table), so
-        // both kinds of access need the same right today; callers still say which they want.
-        let _ = access;
-        if !account.may(Permission::ConfigureApplications) {
+        let permission = match access {
+            // Reading an application is what reading its provisioning logs needs.
+            Access::Read => Permission::ReadLogs,
+            Access::Configure => Permission::ConfigureApplications,
+        };
+        if !account.may(permission) {
             return Err(Error::Forbidden);
         }
         let not_found = || Error::NotFound {
@@ -150,13 +154,13 @@ impl Engine {
         Ok(application)
     }
 
-    /// All applications the account may see, searched by the start of the name, by keyset.
+    /// All applications the account may read, searched by the start of the name, by keyset.
     pub async fn list_applications(
         &self,
         account: &Account,
         query: &ListQuery,
     ) -> Result<Page<Application>> {
-        if !account.may(Permission::ConfigureApplications) {
+        if !account.may(Permission::ReadLogs) {
             return Err(Error::Forbidden);
         }
         let base = if account.role == Role::ApplicationOwner {
