@@ -10,6 +10,7 @@ mod error;
 pub mod mapping;
 pub mod scim;
 pub mod secrets;
+pub mod sync;
 
 use std::{path::Path, sync::Arc};
 
@@ -30,6 +31,8 @@ pub struct Inner {
     keyring: secrets::Keyring,
     /// Outbound HTTP (SCIM targets, OAuth providers): no redirects followed, bounded timeouts.
     http: reqwest::Client,
+    /// Wakes the provisioning scheduler when a job's configuration changes.
+    scheduler_wake: tokio::sync::Notify,
 }
 
 impl std::ops::Deref for Engine {
@@ -75,6 +78,7 @@ impl Engine {
             setup: accounts::FirstRunSetup::default(),
             keyring,
             http,
+            scheduler_wake: tokio::sync::Notify::new(),
         })))
     }
 }

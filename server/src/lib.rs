@@ -70,6 +70,7 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
     sessions.migrate().await?;
     tokio::spawn(delete_expired_sessions(sessions.clone()));
     tokio::spawn(purge_deleted_objects(engine.clone()));
+    engine.spawn_scheduler();
     let idle = time::Duration::try_from(config.session_idle())
         .map_err(|e| StartError::Config(e.to_string()))?;
     let session_layer = SessionManagerLayer::new(sessions)

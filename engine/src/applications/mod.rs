@@ -400,7 +400,7 @@ impl Engine {
     }
 }
 
-fn target(application: &Application) -> Target<'_> {
+pub(crate) fn target(application: &Application) -> Target<'_> {
     Target {
         kind: "Application",
         id: Some(application.id),

@@ -514,7 +514,9 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
-        load(&self.db, application).await
+        let saved = load(&self.db, application).await?;
+        self.follow_settings(application, &saved.settings).await?;
+        Ok(saved)
     }
 
     /// A stored secret, opened, for the engine's own use (never for a response).

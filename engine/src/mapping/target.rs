@@ -198,6 +198,36 @@ pub fn resource<'a>(
     Json::Object(resource)
 }
 
+/// The value at `path` in a SCIM resource (names compared without regard to case, as SCIM
+/// does), for comparing what a target holds with what the mappings give.
+pub fn value_at<'r>(resource: &'r Json, path: &TargetPath) -> Option<&'r Json> {
+    fn field<'v>(object: &'v Json, name: &str) -> Option<&'v Json> {
+        let map = object.as_object()?;
+        map.get(name).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    }
+    let container = match &path.schema {
+        Some(schema) => field(resource, schema)?,
+        None => resource,
+    };
+    let attribute = field(container, &path.attribute)?;
+    match (&path.filter, &path.sub_attribute) {
+        (None, None) => Some(attribute),
+        (None, Some(sub)) => field(attribute, sub),
+        (Some(filter), sub) => {
+            let entry = attribute.as_array()?.iter().find(|entry| {
+                field(entry, &filter.attribute)
+                    .and_then(Json::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&filter.value))
+            })?;
+            field(entry, sub.as_deref().unwrap_or("value"))
+        }
+    }
+}
+
 /// The JSON object at `entry`, made one if it is absent or not an object.
 fn object(entry: serde_json::map::Entry<'_>) -> &mut Map<String, Json> {
     let value = entry.or_insert_with(|| Json::Object(Map::new()));
@@ -261,6 +291,32 @@ mod tests {
                 .unwrap_err()
                 .contains("unexpected")
         );
+    }
+
+    #[test]
+    fn values_are_found_by_their_paths() {
+        let resource = serde_json::json!({
+            "userName": "ada@contoso.com",
+            "Name": { "givenName": "Ada" },
+            "emails": [{ "type": "home", "value": "a@home" }, { "type": "Work", "value": "a@work" }],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "R&D" }
+        });
+        let at = |p: &str| value_at(&resource, &TargetPath::parse(p).unwrap()).cloned();
+        assert_eq!(at("userName"), Some(Json::from("ada@contoso.com")));
+        assert_eq!(
+            at("name.givenName"),
+            Some(Json::from("Ada")),
+            "names ignore case"
+        );
+        assert_eq!(
+            at("emails[type eq \"work\"].value"),
+            Some(Json::from("a@work"))
+        );
+        assert_eq!(
+            at("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            Some(Json::from("R&D"))
+        );
+        assert_eq!(at("title"), None);
     }
 
     #[test]

@@ -6,3 +6,4 @@ mod console;
 mod harness;
 mod peers;
 mod scim;
+mod sync;

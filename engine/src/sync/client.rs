@@ -1,0 +1,329 @@
+//! The SCIM client a job talks to its target with: one pooled keep-alive HTTP client, a cap on
+//! requests in flight, an optional rate limit, and the retry rules of DESIGN.md: 429 and 503 wait
+//! for `Retry-After`, other 5xx, resets and timeouts back off exponentially with jitter. It
+//! accepts `application/scim+json` and `application/json`, PATCH answered 200 or 204, and the
+//! quirks of reference/scim-peers.md (member removal by value path).
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// How a request to the target failed, in the terms the engine decides on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScimError {
+    /// 401 or 403: the credentials are refused (quarantine).
+    #[error("the target refused the credentials (HTTP {status}): {detail}")]
+    Unauthorized { status: u16, detail: String },
+    /// 404 on a collection: not a SCIM endpoint (quarantine).
+    #[error("the target has no {0} endpoint (HTTP 404): not a SCIM endpoint")]
+    NoEndpoint(String),
+    /// 409 on create: the object exists already.
+    #[error("the target already has this object (HTTP 409): {0}")]
+    Conflict(String),
+    /// Another 4xx: the target refuses this request (a data problem).
+    #[error("the target refused the request (HTTP {status}): {detail}")]
+    Refused { status: u16, detail: String },
+    /// 5xx, reset, timeout, unreachable, after the retries: try again later (escrow).
+    #[error("the target is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ScimError {
+    /// The code provisioning logs show.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScimError::Unauthorized { .. } => "InvalidCredentials",
+            ScimError::NoEndpoint(_) => "NotScimEndpoint",
+            ScimError::Conflict(_) => "EntryConflict",
+            ScimError::Refused { .. } => "TargetRefused",
+            ScimError::Unavailable(_) => "TargetUnavailable",
+        }
+    }
+}
+
+/// Limits on how the client uses the target.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub concurrency: usize,
+    /// Requests per second; 0 for no limit.
+    pub rate: u32,
+    pub retries: u32,
+    /// The first backoff; it doubles at each retry.
+    pub backoff: Duration,
+    /// The longest `Retry-After` honoured; longer ones end the attempt (escrow).
+    pub max_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            concurrency: 4,
+            rate: 0,
+            retries: 5,
+            backoff: Duration::from_millis(200),
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+pub struct ScimClient {
+    http: reqwest::Client,
+    base: String,
+    token: SecretString,
+    in_flight: Semaphore,
+    next_slot: Mutex<Instant>,
+    limits: Limits,
+}
+
+impl ScimClient {
+    pub fn new(base: &str, token: SecretString, limits: Limits) -> ScimClient {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(limits.concurrency.max(1))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("Scimitar/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with these settings builds");
+        ScimClient {
+            http,
+            base: base.trim().trim_end_matches('/').to_owned(),
+            token,
+            in_flight: Semaphore::new(limits.concurrency.max(1)),
+            next_slot: Mutex::new(Instant::now()),
+            limits,
+        }
+    }
+
+    /// Waits for the rate limit's next slot.
+    async fn pace(&self) {
+        if self.limits.rate == 0 {
+            return;
+        }
+        let interval = Duration::from_secs(1) / self.limits.rate;
+        let wait = {
+            let mut next = self
+                .next_slot
+                .lock()
+                .expect("the rate limiter's lock is never poisoned");
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends a request with the retry rules; returns the final status and body.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ScimError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| ScimError::Unavailable("the client is closed".into()))?;
+        let url = format!("{}/{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            self.pace().await;
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .query(query)
+                .bearer_auth(self.token.expose_secret())
+                .header("Accept", "application/scim+json, application/json");
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string());
+            }
+            let outcome = request.send().await;
+            let retry_in = match &outcome {
+                Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
+                    Some(retry_after(response).unwrap_or_else(|| self.backoff(attempt)))
+                }
+                Ok(response) if matches!(response.status().as_u16(), 500 | 502 | 504) => {
+                    Some(self.backoff(attempt))
+                }
+                Ok(_) => None,
+                Err(_) => Some(self.backoff(attempt)),
+            };
+            match retry_in {
+                Some(wait) if attempt < self.limits.retries && wait <= self.limits.max_wait => {
+                    attempt += 1;
+                    tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, "retrying a SCIM request");
+                    tokio::time::sleep(wait).await;
+                }
+                Some(_) => {
+                    return Err(ScimError::Unavailable(match outcome {
+                        Ok(response) => format!(
+                            "HTTP {} after {attempt} retries",
+                            response.status().as_u16()
+                        ),
+                        Err(e) => format!("{} after {attempt} retries", describe(&e)),
+                    }));
+                }
+                None => {
+                    let response = outcome.expect("errors always retry or fail above");
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    let json = if text.trim().is_empty() {
+                        Value::Null
+                    } else {
+                        serde_json::from_str(&text).unwrap_or(Value::String(text))
+                    };
+                    return Ok((status, json));
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.limits.backoff * 2u32.saturating_pow(attempt.min(10));
+        let jitter = rand::thread_rng().gen_range(0.5..1.5);
+        base.mul_f64(jitter)
+    }
+
+    fn fail(&self, resource: &str, status: u16, body: &Value) -> ScimError {
+        let detail = body
+            .get("detail")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| body.to_string().chars().take(300).collect());
+        match status {
+            401 | 403 => ScimError::Unauthorized { status, detail },
+            409 => ScimError::Conflict(detail),
+            404 => ScimError::NoEndpoint(resource.to_owned()),
+            s if s >= 500 => ScimError::Unavailable(format!("HTTP {s}: {detail}")),
+            _ => ScimError::Refused { status, detail },
+        }
+    }
+
+    /// The resources of `resource` (Users, Groups) whose `attribute` equals `value`.
+    pub async fn find(
+        &self,
+        resource: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<Value>, ScimError> {
+        let filter = format!(
+            "{attribute} eq \"{}\"",
+            value.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let (status, body) = self
+            .send(reqwest::Method::GET, resource, &[("filter", &filter)], None)
+            .await?;
+        if status != 200 {
+            return Err(self.fail(resource, status, &body));
+        }
+        Ok(body["Resources"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub async fn create(&self, resource: &str, body: &Value) -> Result<Value, ScimError> {
+        let (status, answer) = self
+            .send(reqwest::Method::POST, resource, &[], Some(body))
+            .await?;
+        match status {
+            200 | 201 => Ok(answer),
+            _ => Err(self.fail(resource, status, &answer)),
+        }
+    }
+
+    pub async fn get(&self, resource: &str, id: &str) -> Result<Option<Value>, ScimError> {
+        let (status, body) = self
+            .send(reqwest::Method::GET, &format!("{resource}/{id}"), &[], None)
+            .await?;
+        match status {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => Err(self.fail(resource, status, &body)),
+        }
+    }
+
+    /// PATCH with `operations`; 200 and 204 both mean done.
+    pub async fn patch(
+        &self,
+        resource: &str,
+        id: &str,
+        operations: Vec<Value>,
+    ) -> Result<(), ScimError> {
+        let body = json!({ "schemas": [PATCH_OP], "Operations": operations });
+        let (status, answer) = self
+            .send(
+                reqwest::Method::PATCH,
+                &format!("{resource}/{id}"),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        match status {
+            200 | 204 => Ok(()),
+            404 => Err(ScimError::Refused {
+                status,
+                detail: format!("{resource}/{id} does not exist in the target"),
+            }),
+            _ => Err(self.fail(resource, status, &answer)),
+        }
+    }
+
+    /// DELETE; an object already gone counts as deleted.
+    pub async fn delete(&self, resource: &str, id: &str) -> Result<(), ScimError> {
+        let (status, answer) = self
+            .send(
+                reqwest::Method::DELETE,
+                &format!("{resource}/{id}"),
+                &[],
+                None,
+            )
+            .await?;
+        match status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(self.fail(resource, status, &answer)),
+        }
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate(value)?;
+    let now = time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(at - now).unwrap_or_default())
+}
+
+fn httpdate(value: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value, &format)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        "could not connect".into()
+    } else {
+        "the connection failed".into()
+    }
+}

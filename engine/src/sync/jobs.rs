@@ -1,0 +1,387 @@
+//! Provisioning jobs: one row per application with its state (NotRun, Active, Paused,
+//! Quarantine, Disabled), when it runs next, its lease (owner and expiry: a crashed owner's lease
+//! expires and another process takes over from the watermark), its watermark and its cycles'
+//! progress. Quarantine follows DESIGN.md: after 6 h, 12 h, 24 h, then daily; disabled after 28
+//! days.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::SqlitePool;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::cycle::{CycleReport, Outcome};
+use crate::{
+    Engine, Result,
+    accounts::Account,
+    applications::{
+        Access,
+        provisioning::{Mode, Settings, Status},
+    },
+    audit::{self, Caller},
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "TEXT")]
+pub enum JobState {
+    NotRun,
+    Active,
+    Paused,
+    Quarantine,
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Job {
+    pub application_id: Uuid,
+    pub state: JobState,
+    pub next_run_at: Option<OffsetDateTime>,
+    pub watermark: i64,
+    pub deletes_allowed: bool,
+    pub quarantine_reason: Option<String>,
+    pub quarantine_began_at: Option<OffsetDateTime>,
+    pub quarantine_series: i64,
+    pub current_cycle: Option<sqlx::types::Json<Value>>,
+    pub last_cycle: Option<sqlx::types::Json<CycleReport>>,
+}
+
+/// How long a lease lasts; the runner renews it while a cycle runs.
+pub const LEASE: Duration = Duration::seconds(60);
+/// Quarantined jobs give up after this long.
+const QUARANTINE_LIMIT: Duration = Duration::days(28);
+
+const COLUMNS: &str = "application_id, state, next_run_at, watermark, deletes_allowed, quarantine_reason, \
+     quarantine_began_at, quarantine_series, current_cycle, last_cycle";
+
+/// The job of `application`, made (NotRun) if it has none yet.
+pub async fn load(db: &SqlitePool, application: Uuid) -> Result<Job> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO provisioning_jobs (application_id, updated_at) VALUES (?, ?)",
+    )
+    .bind(application)
+    .bind(OffsetDateTime::now_utc())
+    .execute(db)
+    .await?;
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM provisioning_jobs WHERE application_id = ?"
+    ))
+    .bind(application)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Jobs whose time has come and whose lease is free.
+pub async fn due(db: &SqlitePool, now: OffsetDateTime) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT application_id FROM provisioning_jobs WHERE state IN ('Active', 'Quarantine') \
+         AND next_run_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY next_run_at",
+    )
+    .bind(now)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Takes the job's lease for `owner` if it is free; false when someone else holds it.
+pub async fn claim(
+    db: &SqlitePool,
+    application: Uuid,
+    owner: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE provisioning_jobs SET lease_owner = ?, lease_expires_at = ? WHERE application_id = ? \
+         AND (lease_expires_at IS NULL OR lease_expires_at < ? OR lease_owner = ?)",
+    )
+    .bind(owner)
+    .bind(now + LEASE)
+    .bind(application)
+    .bind(now)
+    .bind(owner)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn release(db: &SqlitePool, application: Uuid, owner: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE provisioning_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE application_id = ? AND lease_owner = ?",
+    )
+    .bind(application)
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Moves the watermark once every object it covers is recorded; an initial cycle is done.
+pub(super) async fn complete_cycle(
+    db: &SqlitePool,
+    application: Uuid,
+    head: i64,
+    initial: bool,
+) -> Result<()> {
+    let mut tx = crate::db::begin_write(db).await?;
+    sqlx::query(
+        "UPDATE provisioning_jobs SET watermark = ?, deletes_allowed = 0 WHERE application_id = ?",
+    )
+    .bind(head)
+    .bind(application)
+    .execute(&mut *tx)
+    .await?;
+    if initial {
+        sqlx::query("UPDATE provisioning SET needs_initial_cycle = 0 WHERE application_id = ?")
+            .bind(application)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn record_progress(
+    db: &SqlitePool,
+    application: Uuid,
+    progress: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE provisioning_jobs SET current_cycle = ?, updated_at = ? WHERE application_id = ?",
+    )
+    .bind(sqlx::types::Json(progress))
+    .bind(OffsetDateTime::now_utc())
+    .bind(application)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn record_report(
+    db: &SqlitePool,
+    application: Uuid,
+    report: &CycleReport,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE provisioning_jobs SET current_cycle = NULL, last_cycle = ?, updated_at = ? WHERE application_id = ?",
+    )
+    .bind(sqlx::types::Json(report))
+    .bind(OffsetDateTime::now_utc())
+    .bind(application)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// When a quarantined job runs again: 6 h, 12 h, 24 h after it began, then daily.
+pub fn quarantine_retry(series: i64) -> Duration {
+    match series {
+        0 | 1 => Duration::hours(6),
+        2 => Duration::hours(12),
+        _ => Duration::hours(24),
+    }
+}
+
+/// Decides the job's next state and run time after a cycle.
+pub(super) async fn after_cycle(
+    db: &SqlitePool,
+    application: Uuid,
+    settings: &Settings,
+    report: &CycleReport,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let job = load(db, application).await?;
+    let quarantine = match &report.outcome {
+        Outcome::Completed => None,
+        Outcome::Stopped { reason, .. } => Some(reason.clone()),
+        Outcome::DeletesStaged { planned, threshold } => Some(format!(
+            "{planned} disables and deletes were planned, more than the accidental-deletion threshold of {threshold}: review them, then Allow deletes"
+        )),
+    };
+    match quarantine {
+        None => {
+            // Changes that arrived while the cycle ran are for the next one, now.
+            let behind = crate::directory::feed::latest(db).await? > job.watermark;
+            let next = if behind {
+                now
+            } else {
+                now + Duration::minutes(i64::from(settings.cycle_interval_minutes.max(1)))
+            };
+            sqlx::query(
+                "UPDATE provisioning_jobs SET state = 'Active', next_run_at = ?, quarantine_reason = NULL, \
+                 quarantine_began_at = NULL, quarantine_series = 0 WHERE application_id = ? AND state IN ('Active', 'Quarantine', 'NotRun')",
+            )
+            .bind(next)
+            .bind(application)
+            .execute(db)
+            .await?;
+        }
+        Some(reason) => {
+            let began = job.quarantine_began_at.unwrap_or(now);
+            let series = job.quarantine_series + 1;
+            let state = if now - began >= QUARANTINE_LIMIT {
+                JobState::Disabled
+            } else {
+                JobState::Quarantine
+            };
+            sqlx::query(
+                "UPDATE provisioning_jobs SET state = ?, next_run_at = ?, quarantine_reason = ?, quarantine_began_at = ?, \
+                 quarantine_series = ? WHERE application_id = ?",
+            )
+            .bind(state)
+            .bind(now + quarantine_retry(series))
+            .bind(&reason)
+            .bind(began)
+            .bind(series)
+            .bind(application)
+            .execute(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    pub async fn job(&self, account: &Account, application: Uuid) -> Result<Job> {
+        self.application_for(account, application, Access::Read)
+            .await?;
+        load(&self.db, application).await
+    }
+
+    /// Follows a saved configuration: On with Automatic starts the job (an initial cycle if one is
+    /// pending), anything else pauses it. Quarantine and Disabled stay until Restart.
+    pub(crate) async fn follow_settings(
+        &self,
+        application: Uuid,
+        settings: &Settings,
+    ) -> Result<()> {
+        let job = load(&self.db, application).await?;
+        let on = settings.mode == Mode::Automatic && settings.status == Status::On;
+        let now = OffsetDateTime::now_utc();
+        let (state, next) = match (on, job.state) {
+            (_, JobState::Quarantine | JobState::Disabled) if on => (job.state, job.next_run_at),
+            (true, _) => (JobState::Active, Some(now)),
+            (false, JobState::NotRun) => (JobState::NotRun, None),
+            (false, _) => (JobState::Paused, None),
+        };
+        sqlx::query(
+            "UPDATE provisioning_jobs SET state = ?, next_run_at = ? WHERE application_id = ?",
+        )
+        .bind(state)
+        .bind(next)
+        .bind(application)
+        .execute(&self.db)
+        .await?;
+        self.scheduler_wake.notify_one();
+        Ok(())
+    }
+
+    /// Restart: the next cycle is an initial one, escrows and quarantine are cleared, and with
+    /// `clear_links` the links too (every account is matched again).
+    pub async fn restart_job(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        clear_links: bool,
+    ) -> Result<()> {
+        let app = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        load(&self.db, application).await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        sqlx::query(
+            "UPDATE provisioning_jobs SET watermark = 0, quarantine_reason = NULL, quarantine_began_at = NULL, \
+             quarantine_series = 0, state = CASE WHEN state IN ('Quarantine', 'Disabled') THEN 'Active' ELSE state END, \
+             next_run_at = ? WHERE application_id = ?",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(application)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE provisioning SET needs_initial_cycle = 1 WHERE application_id = ?")
+            .bind(application)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ?")
+            .bind(application)
+            .execute(&mut *tx)
+            .await?;
+        if clear_links {
+            sqlx::query("DELETE FROM provisioning_links WHERE application_id = ?")
+                .bind(application)
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(
+            &mut tx,
+            caller,
+            "Restart provisioning",
+            crate::applications::target(&app),
+            None,
+            Some(serde_json::json!({ "clearLinks": clear_links })),
+        )
+        .await?;
+        tx.commit().await?;
+        self.scheduler_wake.notify_one();
+        Ok(())
+    }
+
+    /// Allow deletes: the next cycle may disable and delete beyond the threshold, once.
+    pub async fn allow_deletes(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+    ) -> Result<()> {
+        let app = self
+            .application_for(account, application, Access::Configure)
+            .await?;
+        load(&self.db, application).await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        sqlx::query(
+            "UPDATE provisioning_jobs SET deletes_allowed = 1, state = CASE WHEN state = 'Quarantine' THEN 'Active' ELSE state END, \
+             quarantine_reason = NULL, quarantine_began_at = NULL, quarantine_series = 0, next_run_at = ? WHERE application_id = ?",
+        )
+        .bind(OffsetDateTime::now_utc())
+        .bind(application)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            caller,
+            "Allow deletes",
+            crate::applications::target(&app),
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.scheduler_wake.notify_one();
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Start (`true`) or Pause: Provisioning Status On or Off, saved like the blade's Save.
+    pub async fn set_provisioning_status(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        application: Uuid,
+        on: bool,
+    ) -> Result<()> {
+        let stored = self.provisioning(account, application).await?;
+        let mut settings = stored.settings;
+        settings.status = if on { Status::On } else { Status::Off };
+        self.save_provisioning(
+            caller,
+            account,
+            application,
+            stored.version,
+            settings,
+            Default::default(),
+        )
+        .await?;
+        Ok(())
+    }
+}

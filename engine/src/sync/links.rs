@@ -1,0 +1,98 @@
+//! Links: which account in the target a directory object is, and the resource last sent to it,
+//! so an update PATCHes only what changed. A link is written right after the target accepted
+//! the object; a crash in between is healed by matching (the next cycle finds the account by its
+//! matching attribute instead of creating it twice).
+
+use serde_json::Value;
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Result;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub target_id: String,
+    pub exported: Value,
+    pub disabled: bool,
+}
+
+pub async fn get(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<Option<Link>> {
+    let row: Option<(String, sqlx::types::Json<Value>, bool)> = sqlx::query_as(
+        "SELECT target_id, exported, disabled FROM provisioning_links WHERE application_id = ? AND source_id = ?",
+    )
+    .bind(application)
+    .bind(source)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(target_id, exported, disabled)| Link {
+        target_id,
+        exported: exported.0,
+        disabled,
+    }))
+}
+
+pub async fn put(
+    db: &SqlitePool,
+    application: Uuid,
+    source: Uuid,
+    object_type: &str,
+    link: &Link,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO provisioning_links (application_id, source_id, object_type, target_id, exported, disabled, exported_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
+         target_id = excluded.target_id, exported = excluded.exported, disabled = excluded.disabled, exported_at = excluded.exported_at",
+    )
+    .bind(application)
+    .bind(source)
+    .bind(object_type)
+    .bind(&link.target_id)
+    .bind(sqlx::types::Json(&link.exported))
+    .bind(link.disabled)
+    .bind(OffsetDateTime::now_utc())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn remove(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<()> {
+    sqlx::query("DELETE FROM provisioning_links WHERE application_id = ? AND source_id = ?")
+        .bind(application)
+        .bind(source)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Every linked source object of one type, for cycles that must visit what left scope.
+pub async fn linked(db: &SqlitePool, application: Uuid, object_type: &str) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT source_id FROM provisioning_links WHERE application_id = ? AND object_type = ?",
+    )
+    .bind(application)
+    .bind(object_type)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Target ids of linked, enabled users, by source id (group members are sent by target id).
+pub async fn target_ids(
+    db: &SqlitePool,
+    application: Uuid,
+    sources: &[Uuid],
+) -> Result<Vec<(Uuid, String)>> {
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT source_id, target_id FROM provisioning_links WHERE application_id = ? AND disabled = 0 \
+         AND source_id IN ({})",
+        crate::db::placeholders(sources.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(application);
+    for source in sources {
+        query = query.bind(source);
+    }
+    Ok(query.fetch_all(db).await?)
+}

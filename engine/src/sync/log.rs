@@ -1,0 +1,163 @@
+//! Provisioning logs: one entry per object decision in a cycle (identity, action, status, the
+//! steps taken, modified properties old -> new, error code and reason, duration). Entries are
+//! buffered and written in batches, each batch in one transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Result;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "TEXT")]
+pub enum Action {
+    Create,
+    Update,
+    Disable,
+    Delete,
+    StagedDelete,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "TEXT")]
+pub enum Status {
+    Success,
+    Failure,
+    Skipped,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub object_type: &'static str,
+    pub source_id: Uuid,
+    pub source_name: String,
+    pub target_id: Option<String>,
+    pub action: Action,
+    pub status: Status,
+    pub steps: Vec<String>,
+    /// (target attribute, old, new).
+    pub modified: Vec<(String, Value, Value)>,
+    pub error_code: Option<String>,
+    pub reason: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl Entry {
+    pub fn new(object_type: &'static str, source_id: Uuid, source_name: &str) -> Entry {
+        Entry {
+            object_type,
+            source_id,
+            source_name: source_name.to_owned(),
+            target_id: None,
+            action: Action::Other,
+            status: Status::Success,
+            steps: Vec::new(),
+            modified: Vec::new(),
+            error_code: None,
+            reason: None,
+            duration_ms: 0,
+        }
+    }
+}
+
+/// Entries waiting to be written.
+pub struct LogWriter {
+    application: Uuid,
+    cycle_id: Uuid,
+    pending: Vec<(OffsetDateTime, Entry)>,
+}
+
+const BATCH: usize = 200;
+
+impl LogWriter {
+    pub fn new(application: Uuid, cycle_id: Uuid) -> LogWriter {
+        LogWriter {
+            application,
+            cycle_id,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, entry: Entry) {
+        self.pending.push((OffsetDateTime::now_utc(), entry));
+    }
+
+    pub async fn flush_if_full(&mut self, db: &SqlitePool) -> Result<()> {
+        if self.pending.len() >= BATCH {
+            self.flush(db).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self, db: &SqlitePool) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut tx = crate::db::begin_write(db).await?;
+        for (at, entry) in self.pending.drain(..) {
+            let modified: Vec<Value> = entry
+                .modified
+                .iter()
+                .map(|(path, old, new)| json!({ "attribute": path, "old": old, "new": new }))
+                .collect();
+            sqlx::query(
+                "INSERT INTO provisioning_logs (application_id, at, cycle_id, change_id, object_type, source_id, \
+                 source_name, target_id, action, status, steps, modified, error_code, reason, duration_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(self.application)
+            .bind(at)
+            .bind(self.cycle_id)
+            .bind(Uuid::new_v4())
+            .bind(entry.object_type)
+            .bind(entry.source_id)
+            .bind(&entry.source_name)
+            .bind(&entry.target_id)
+            .bind(entry.action)
+            .bind(entry.status)
+            .bind(sqlx::types::Json(&entry.steps))
+            .bind(sqlx::types::Json(&modified))
+            .bind(&entry.error_code)
+            .bind(&entry.reason)
+            .bind(entry.duration_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A stored entry, as the Provisioning logs blade lists it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Row {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub cycle_id: Uuid,
+    pub object_type: String,
+    pub source_id: Uuid,
+    pub source_name: String,
+    pub target_id: Option<String>,
+    pub action: Action,
+    pub status: Status,
+    pub steps: sqlx::types::Json<Vec<String>>,
+    pub modified: sqlx::types::Json<Value>,
+    pub error_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The newest `limit` entries of an application, newest first.
+pub async fn latest(db: &SqlitePool, application: Uuid, limit: u32) -> Result<Vec<Row>> {
+    Ok(sqlx::query_as(
+        "SELECT id, at, cycle_id, object_type, source_id, source_name, target_id, action, status, steps, \
+         modified, error_code, reason FROM provisioning_logs WHERE application_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(application)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,158 @@
+//! The scheduler: runs due jobs, several at once under a global cap, each under its lease
+//! (renewed while the cycle runs). It wakes every second, when a configuration is saved, and
+//! shortly after directory changes (debounced by a second), which makes the active jobs due, so a
+//! change reaches the targets in seconds rather than at the next interval. Changes made by
+//! another process on the same database (the command line, a second server) are seen by the
+//! change feed's sequence moving, checked every second.
+
+use std::{sync::Arc, time::Duration};
+
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::jobs;
+use crate::{Engine, applications::provisioning};
+
+/// Cycles running at once across all applications.
+const PARALLEL_JOBS: usize = 4;
+/// Directory changes closer together than this wake the jobs once.
+const DEBOUNCE: Duration = Duration::from_secs(1);
+
+impl Engine {
+    /// Runs the scheduler until the process ends. `owner` names this process in leases.
+    pub fn spawn_scheduler(&self) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move { engine.schedule().await })
+    }
+
+    async fn schedule(self) {
+        let owner = format!("scimitar-{}", Uuid::new_v4().simple());
+        let slots = Arc::new(Semaphore::new(PARALLEL_JOBS));
+        let mut changes = self.directory_changes();
+        let mut seen = crate::directory::feed::latest(&self.db).await.unwrap_or(0);
+        loop {
+            // Another process's changes: the feed moved without a notification here.
+            if let Ok(latest) = crate::directory::feed::latest(&self.db).await
+                && latest > seen
+            {
+                seen = latest;
+                tokio::time::sleep(DEBOUNCE).await;
+                self.wake_active_jobs().await;
+            }
+            match jobs::due(&self.db, OffsetDateTime::now_utc()).await {
+                Ok(due) => {
+                    for application in due {
+                        let Ok(slot) = slots.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        match jobs::claim(&self.db, application, &owner, OffsetDateTime::now_utc())
+                            .await
+                        {
+                            Ok(true) => {
+                                let engine = self.clone();
+                                let owner = owner.clone();
+                                tokio::spawn(async move {
+                                    engine.run_job(application, &owner).await;
+                                    drop(slot);
+                                });
+                            }
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot claim a provisioning job")
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read the provisioning jobs"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = self.scheduler_wake.notified() => {}
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(DEBOUNCE).await;
+                    seen = seen.max(*changes.borrow_and_update());
+                    self.wake_active_jobs().await;
+                }
+            }
+        }
+    }
+
+    /// Makes every active job due now.
+    async fn wake_active_jobs(&self) {
+        let now = OffsetDateTime::now_utc();
+        if let Err(e) = sqlx::query(
+            "UPDATE provisioning_jobs SET next_run_at = ? WHERE state = 'Active' AND next_run_at > ?",
+        )
+        .bind(now)
+        .bind(now)
+        .execute(&self.db)
+        .await
+        {
+            tracing::error!(error = %e, "cannot wake the provisioning jobs");
+        }
+    }
+
+    /// One cycle under the lease, renewed every 20 seconds; then the job's next state.
+    async fn run_job(&self, application: Uuid, owner: &str) {
+        let renew = {
+            let engine = self.clone();
+            let owner = owner.to_owned();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(20)).await;
+                    let _ = jobs::claim(&engine.db, application, &owner, OffsetDateTime::now_utc())
+                        .await;
+                }
+            })
+        };
+        let now = OffsetDateTime::now_utc();
+        let result = self.run_cycle(application, now).await;
+        renew.abort();
+        match result {
+            Ok(report) => {
+                tracing::info!(
+                    %application, kind = ?report.kind, processed = report.counts.processed,
+                    created = report.counts.created, updated = report.counts.updated,
+                    failed = report.counts.failed, outcome = ?report.outcome, "provisioning cycle finished"
+                );
+                let settings = match provisioning::load(&self.db, application).await {
+                    Ok(c) => c.settings,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the provisioning configuration");
+                        let _ = jobs::release(&self.db, application, owner).await;
+                        return;
+                    }
+                };
+                if let Err(e) = jobs::after_cycle(
+                    &self.db,
+                    application,
+                    &settings,
+                    &report,
+                    OffsetDateTime::now_utc(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "cannot record the cycle's outcome");
+                }
+            }
+            Err(e) => {
+                tracing::error!(%application, error = %e, "provisioning cycle failed");
+                let retry = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+                let _ = sqlx::query(
+                    "UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?",
+                )
+                .bind(retry)
+                .bind(application)
+                .execute(&self.db)
+                .await;
+            }
+        }
+        if let Err(e) = jobs::release(&self.db, application, owner).await {
+            tracing::error!(error = %e, "cannot release a provisioning job's lease");
+        }
+    }
+}
