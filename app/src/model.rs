@@ -345,6 +345,8 @@ pub struct ProvisioningForm {
     pub needs_initial_cycle: bool,
     pub users_mapping_count: u32,
     pub groups_mapping_count: u32,
+    /// How an Authorize that just came back ended: (succeeded, message).
+    pub authorization_outcome: Option<(bool, String)>,
 }
 
 /// A Test Connection verdict.

@@ -81,7 +81,7 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   await page.locator('input[name="password"]').fill('anything');
   await page.locator('button[type="submit"]').click();
   await page.locator('button[type="submit"]').click();
-  await expect(page).toHaveURL(/\/provisioning\?authorization=succeeded/);
+  await expect(page).toHaveURL(/\/provisioning\?authorization=done/);
   await expect(page.getByText('Authorized. Test the connection, then Save.')).toBeVisible();
   await expect(page.getByText('Authorized by admin@contoso.com on')).toBeVisible();
 

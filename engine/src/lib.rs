@@ -33,6 +33,9 @@ pub struct Inner {
     http: reqwest::Client,
     /// Wakes the provisioning scheduler when a job's configuration changes.
     scheduler_wake: tokio::sync::Notify,
+    /// One OAuth token refresh at a time per application.
+    refresh_locks:
+        std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::ops::Deref for Engine {
@@ -79,6 +82,7 @@ impl Engine {
             keyring,
             http,
             scheduler_wake: tokio::sync::Notify::new(),
+            refresh_locks: Default::default(),
         })))
     }
 }

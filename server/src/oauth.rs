@@ -1,13 +1,17 @@
 //! `GET /oauth/callback`: where an OAuth provider sends the administrator back after
 //! "Authorize". The state must be the one this session started with; the code is exchanged
 //! (with the PKCE verifier kept in the session) and the administrator returns to the
-//! application's Provisioning blade, which says how it went.
+//! application's Provisioning blade, which says how it went (from the session, not the address,
+//! so no link can put words on that page).
 
 use std::net::SocketAddr;
 
 use app::api::{
     context::base_url_of,
-    provisioning::{PENDING_AUTHORIZATION, PendingAuthorization, redirect_uri},
+    provisioning::{
+        AUTHORIZATION_OUTCOME, AuthorizationOutcome, PENDING_AUTHORIZATION, PendingAuthorization,
+        redirect_uri,
+    },
 };
 use axum::{
     Extension,
@@ -45,56 +49,69 @@ pub async fn callback(
         return Redirect::to("/signin").into_response();
     };
     let pending: Option<PendingAuthorization> =
-        session.remove(PENDING_AUTHORIZATION).await.ok().flatten();
-    let Some(pending) = pending.filter(|p| Some(&p.state) == callback.state.as_ref()) else {
+        session.get(PENDING_AUTHORIZATION).await.ok().flatten();
+    // Only the callback of the authorization this session started consumes it.
+    let Some(pending) =
+        pending.filter(|p| Some(&p.state) == callback.state.as_ref() && p.is_fresh())
+    else {
         return (
             StatusCode::BAD_REQUEST,
-            "This authorization is not the one this session started, or it was already used. Select Authorize again.",
+            "This authorization is not the one this session started, it expired, or it was already used. Select Authorize again.",
         )
             .into_response();
     };
-    let back = |outcome: &str, message: Option<&str>| {
-        let mut url = format!(
-            "/applications/{}/provisioning?authorization={outcome}",
-            pending.application
-        );
-        if let Some(message) = message {
-            url.push_str("&message=");
-            url.extend(url::form_urlencoded::byte_serialize(message.as_bytes()));
+    let _ = session
+        .remove::<PendingAuthorization>(PENDING_AUTHORIZATION)
+        .await;
+    let application = pending.application;
+    let outcome = |succeeded: bool, message: String| AuthorizationOutcome {
+        application,
+        succeeded,
+        message,
+    };
+    let result = if let Some(error) = &callback.error {
+        let description = callback.error_description.as_deref().unwrap_or(error);
+        outcome(false, format!("The provider refused: {description}"))
+    } else if let Some(code) = callback.code {
+        let caller = Caller {
+            actor: Actor::Account {
+                id: account.id,
+                name: account.user_principal_name.clone(),
+            },
+            client: Some(peer.ip()),
+        };
+        let base = base_url_of(state.public_url.as_deref(), &headers);
+        match state
+            .engine
+            .complete_authorization(
+                &caller,
+                &account,
+                application,
+                &code,
+                &SecretString::from(pending.pkce_verifier.clone()),
+                &redirect_uri(&base),
+            )
+            .await
+        {
+            Ok(()) => outcome(true, "Authorized. Test the connection, then Save.".into()),
+            Err(engine::Error::Invalid { message, .. }) => outcome(false, message),
+            Err(e) => {
+                tracing::error!(error = %e, %application, "OAuth authorization could not be stored");
+                outcome(
+                    false,
+                    "The authorization could not be stored; the details are in the server's log."
+                        .into(),
+                )
+            }
         }
-        Redirect::to(&url).into_response()
+    } else {
+        outcome(false, "The provider sent no authorization code.".into())
     };
-    if let Some(error) = &callback.error {
-        let message = callback.error_description.as_deref().unwrap_or(error);
-        return back("failed", Some(&format!("The provider refused: {message}")));
+    if let Err(e) = session.insert(AUTHORIZATION_OUTCOME, result).await {
+        tracing::error!(error = %e, "session store");
     }
-    let Some(code) = callback.code else {
-        return back("failed", Some("The provider sent no authorization code."));
-    };
-    let caller = Caller {
-        actor: Actor::Account {
-            id: account.id,
-            name: account.user_principal_name.clone(),
-        },
-        client: Some(peer.ip()),
-    };
-    let base = base_url_of(state.public_url.as_deref(), &headers);
-    match state
-        .engine
-        .complete_authorization(
-            &caller,
-            &account,
-            pending.application,
-            &code,
-            &SecretString::from(pending.pkce_verifier.clone()),
-            &redirect_uri(&base),
-        )
-        .await
-    {
-        Ok(()) => back("succeeded", None),
-        Err(e) => {
-            tracing::warn!(error = %e, application = %pending.application, "OAuth authorization failed");
-            back("failed", Some(&e.to_string().replace("oauth: ", "")))
-        }
-    }
+    Redirect::to(&format!(
+        "/applications/{application}/provisioning?authorization=done"
+    ))
+    .into_response()
 }

@@ -16,17 +16,37 @@ use crate::model::{ConnectionVerdict, MappingsForm, PreviewResult, ProvisioningF
 #[cfg(feature = "ssr")]
 use super::applications::{parse_id, utc};
 
-/// What the browser must bring back to finish "Authorize": kept in the session.
+/// What the browser must bring back to finish "Authorize": kept in the session for ten minutes.
 #[cfg(feature = "ssr")]
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct PendingAuthorization {
     pub application: uuid::Uuid,
     pub state: String,
     pub pkce_verifier: String,
+    pub started_at: i64,
+}
+
+#[cfg(feature = "ssr")]
+impl PendingAuthorization {
+    pub fn is_fresh(&self) -> bool {
+        time::OffsetDateTime::now_utc().unix_timestamp() - self.started_at < 600
+    }
 }
 
 #[cfg(feature = "ssr")]
 pub const PENDING_AUTHORIZATION: &str = "oauth_pending";
+
+/// How the last Authorize ended, shown once by the Provisioning blade.
+#[cfg(feature = "ssr")]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct AuthorizationOutcome {
+    pub application: uuid::Uuid,
+    pub succeeded: bool,
+    pub message: String,
+}
+
+#[cfg(feature = "ssr")]
+pub const AUTHORIZATION_OUTCOME: &str = "oauth_outcome";
 
 /// Where the provider sends the administrator back.
 #[cfg(feature = "ssr")]
@@ -50,7 +70,21 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
     let c = engine.provisioning(&account, app.id).await?;
     let s = &c.settings;
     let template = app.template();
+    // The outcome of an Authorize that just came back, shown once.
+    let session = super::context::session().await?;
+    let outcome: Option<AuthorizationOutcome> = session
+        .get(AUTHORIZATION_OUTCOME)
+        .await
+        .ok()
+        .flatten()
+        .filter(|o: &AuthorizationOutcome| o.application == app.id);
+    if outcome.is_some() {
+        let _ = session
+            .remove::<AuthorizationOutcome>(AUTHORIZATION_OUTCOME)
+            .await;
+    }
     Ok(ProvisioningForm {
+        authorization_outcome: outcome.map(|o| (o.succeeded, o.message)),
         application_id: app.id.to_string(),
         application: app.display_name.clone(),
         version: c.version,
@@ -92,12 +126,12 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
     })
 }
 
-/// A whole number typed into a form field, or that field's error.
+/// A whole number typed into a form field; a wrong one is added to `errors`.
 #[cfg(feature = "ssr")]
-fn number(field: &str, text: &str) -> Result<u32, AppError> {
-    text.trim().parse().map_err(|_| AppError::Invalid {
-        field: field.into(),
-        message: "Enter a whole number.".into(),
+fn number(field: &str, text: &str, errors: &mut Vec<(String, String)>) -> u32 {
+    text.trim().parse().unwrap_or_else(|_| {
+        errors.push((field.into(), "Enter a whole number.".into()));
+        0
     })
 }
 
@@ -144,6 +178,7 @@ pub async fn save_provisioning(
     if intent.as_deref() == Some("test") {
         let verdict = engine
             .test_connection(
+                &caller,
                 &account,
                 app,
                 ConnectionInput {
@@ -185,9 +220,17 @@ pub async fn save_provisioning(
         Scope::AssignedOnly
     };
     settings.prevent_accidental_deletion = prevent_accidental_deletion.is_some();
-    settings.deletion_threshold = number("deletion_threshold", &deletion_threshold)?;
+    let mut wrong = Vec::new();
+    settings.deletion_threshold = number("deletion_threshold", &deletion_threshold, &mut wrong);
     settings.skip_out_of_scope_deletions = skip_out_of_scope_deletions.is_some();
-    settings.cycle_interval_minutes = number("cycle_interval_minutes", &cycle_interval_minutes)?;
+    settings.cycle_interval_minutes = number(
+        "cycle_interval_minutes",
+        &cycle_interval_minutes,
+        &mut wrong,
+    );
+    if !wrong.is_empty() {
+        return Err(AppError::InvalidFields(wrong));
+    }
     settings.status = if status == "On" {
         Status::On
     } else {
@@ -228,6 +271,7 @@ pub async fn save_provisioning(
                     application: app,
                     state: start.state,
                     pkce_verifier: start.pkce_verifier.expose_secret().to_owned(),
+                    started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
                 },
             )
             .await

@@ -51,10 +51,23 @@ pub fn FormField(
     }
 }
 
-/// Errors that are not about one field (wrong password, throttling, server trouble).
+/// Errors that are not about one field (wrong password, throttling, server trouble), and, when
+/// the form lists the `fields` it shows, errors about any other field.
 #[component]
-pub fn FormBanner(error: FormError) -> impl IntoView {
-    let message = move || error.get().and_then(|e| e.banner());
+pub fn FormBanner(
+    error: FormError,
+    #[prop(optional)] fields: Option<&'static [&'static str]>,
+) -> impl IntoView {
+    let message = move || {
+        error.get().and_then(|e| match (&e, fields) {
+            (AppError::Invalid { field, message }, Some(shown))
+                if !shown.contains(&field.as_str()) =>
+            {
+                Some(message.clone())
+            }
+            _ => e.banner(),
+        })
+    };
     view! {
         <Show when=move || message().is_some()>
             <div class="banner error" role="alert">{message}</div>

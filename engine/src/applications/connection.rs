@@ -107,12 +107,17 @@ fn describe(error: &reqwest::Error, url: &reqwest::Url) -> ConnectionResult {
     }
 }
 
-/// A SCIM error's `detail`, or the start of whatever the body was.
+/// A SCIM error's `detail`. Other bodies are not repeated: Test Connection must not become a
+/// way to read what any address answers.
 fn detail(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(200).collect())
+        .and_then(|v| {
+            v.get("detail")
+                .and_then(|d| d.as_str())
+                .map(|d| d.chars().take(300).collect())
+        })
+        .unwrap_or_else(|| "the answer is not a SCIM error".to_owned())
 }
 
 /// Sends the test request to `base` with `token` and judges the answer.
@@ -203,36 +208,50 @@ pub struct ConnectionInput {
 }
 
 impl Engine {
+    /// Test Connection. Stored credentials are only sent to the saved Tenant URL: to test
+    /// another one, type its Secret Token too (OAuth: save, then Authorize).
     pub async fn test_connection(
         &self,
+        caller: &crate::audit::Caller,
         account: &Account,
         application: Uuid,
         input: ConnectionInput,
     ) -> Result<ConnectionResult> {
-        self.application_for(account, application, Access::Configure)
+        let app = self
+            .application_for(account, application, Access::Configure)
             .await?;
         let configuration = provisioning::load(&self.db, application).await?;
+        let saved_target = same_url(&configuration.settings.scim_base_url, &input.scim_base_url);
+        let typed = input.secret_token.filter(|s| !s.expose_secret().is_empty());
         let token = match configuration.settings.authentication {
-            AuthenticationMethod::BearerToken => {
-                match input.secret_token.filter(|s| !s.expose_secret().is_empty()) {
-                    Some(typed) => Some(typed),
-                    None => {
-                        self.provisioning_secret(application, "secret_token")
-                            .await?
-                    }
+            AuthenticationMethod::BearerToken => match typed {
+                Some(typed) => Some(typed),
+                None if saved_target => {
+                    self.provisioning_secret(application, "secret_token")
+                        .await?
                 }
+                None => {
+                    return Ok(ConnectionResult::new(
+                        Cause::MissingCredentials,
+                        "The stored Secret Token is only sent to the saved Tenant URL: type the Secret Token to test this one.",
+                    ));
+                }
+            },
+            _ if !saved_target => {
+                return Ok(ConnectionResult::new(
+                    Cause::MissingCredentials,
+                    "The OAuth token is only sent to the saved Tenant URL: Save, then Authorize, then test.",
+                ));
             }
             _ => match self
                 .access_token(application, time::OffsetDateTime::now_utc())
                 .await
             {
                 Ok(token) => Some(token),
-                Err(e) => {
-                    return Ok(ConnectionResult::new(
-                        Cause::MissingCredentials,
-                        e.to_string(),
-                    ));
+                Err(crate::Error::Invalid { message, .. }) => {
+                    return Ok(ConnectionResult::new(Cause::MissingCredentials, message));
                 }
+                Err(e) => return Err(e),
             },
         };
         let Some(token) = token else {
@@ -241,6 +260,23 @@ impl Engine {
                 "Enter the Secret Token (or Authorize) before testing the connection.",
             ));
         };
-        Ok(probe(&self.http, &input.scim_base_url, token.expose_secret()).await)
+        let result = probe(&self.http, &input.scim_base_url, token.expose_secret()).await;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        crate::audit::record(
+            &mut tx,
+            caller,
+            "Test connection",
+            super::target(&app),
+            None,
+            Some(serde_json::json!({ "tenantUrl": input.scim_base_url.trim(), "result": result.cause })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(result)
     }
+}
+
+/// Two Tenant URLs that name the same endpoint (a trailing slash aside).
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
 }

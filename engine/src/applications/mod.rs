@@ -1,8 +1,7 @@
 //! Enterprise applications: created from a gallery template, with owners, app roles and the
 //! assignments of users and groups, and a provisioning configuration. Who may do what follows
 //! DESIGN.md's role table: administrators manage every application, Application Owners only the
-//! ones they own (they do not even see the others), Reports Readers read them (for their logs)
-//! and change nothing.
+//! ones they own (they do not even see the others), Reports Readers none.
 
 pub mod connection;
 pub mod gallery;
@@ -83,8 +82,8 @@ impl Properties {
     }
 }
 
-/// What the caller wants to do with an application: read it (every role that reads provisioning
-/// logs, Reports Readers included) or configure it (administrators, and owners for their own).
+/// What the caller wants to do with an application. Both need the right to configure
+/// applications today (administrators, and owners for their own); callers say which they mean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -135,12 +134,11 @@ impl Engine {
         id: Uuid,
         access: Access,
     ) -> Result<Application> {
-        let permission = match access {
-            // Reading an application is what reading its provisioning logs needs.
-            Access::Read => Permission::ReadLogs,
-            Access::Configure => Permission::ConfigureApplications,
-        };
-        if !account.may(permission) {
+        // Every role that may see an application may configure it (DESIGN.md's table); reading
+        // logs of applications (Reports Readers) gets its own narrow access with the logs.
+        if !account.may(match access {
+            Access::Read | Access::Configure => Permission::ConfigureApplications,
+        }) {
             return Err(Error::Forbidden);
         }
         let not_found = || Error::NotFound {
@@ -160,7 +158,7 @@ impl Engine {
         account: &Account,
         query: &ListQuery,
     ) -> Result<Page<Application>> {
-        if !account.may(Permission::ReadLogs) {
+        if !account.may(Permission::ConfigureApplications) {
             return Err(Error::Forbidden);
         }
         let base = if account.role == Role::ApplicationOwner {
@@ -367,6 +365,21 @@ impl Engine {
         let application = self.application_for(account, id, Access::Configure).await?;
         let owner = self.user(user).await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
+        if !add && account.role == Role::ApplicationOwner {
+            let owners: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM application_owners WHERE application_id = ? AND user_id <> ?",
+            )
+            .bind(id)
+            .bind(user)
+            .fetch_one(&mut *tx)
+            .await?;
+            if owners == 0 {
+                return Err(Error::invalid(
+                    "remove",
+                    "an application keeps at least one owner; add another owner first",
+                ));
+            }
+        }
         let changed = if add {
             sqlx::query(
                 "INSERT OR IGNORE INTO application_owners (application_id, user_id) VALUES (?, ?)",

@@ -75,6 +75,15 @@ fn describe<E: std::error::Error>(
 }
 
 impl Engine {
+    fn refresh_lock(&self, application: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.refresh_locks
+            .lock()
+            .expect("the refresh locks' map is never poisoned")
+            .entry(application)
+            .or_default()
+            .clone()
+    }
+
     /// Starts "Authorize" with the saved client registration.
     pub async fn start_authorization(
         &self,
@@ -146,14 +155,15 @@ impl Engine {
             .await
             .map_err(|e| oauth_error(describe(e)))?;
         let now = OffsetDateTime::now_utc();
+        let mut tx = crate::db::begin_write(&self.db).await?;
         self.store_tokens(
+            &mut tx,
             application,
             &response,
             now,
             Some(&account.user_principal_name),
         )
         .await?;
-        let mut tx = crate::db::begin_write(&self.db).await?;
         audit::record(
             &mut tx,
             caller,
@@ -169,6 +179,7 @@ impl Engine {
 
     async fn store_tokens(
         &self,
+        db: &mut sqlx::SqliteConnection,
         application: Uuid,
         response: &BasicTokenResponse,
         now: OffsetDateTime,
@@ -200,7 +211,7 @@ impl Engine {
         .bind(authorized_by)
         .bind(now)
         .bind(application)
-        .execute(&self.db)
+        .execute(db)
         .await?;
         Ok(())
     }
@@ -213,8 +224,20 @@ impl Engine {
         application: Uuid,
         now: OffsetDateTime,
     ) -> Result<SecretString> {
+        // One refresh at a time per application: a provider that rotates refresh tokens
+        // revokes the grant when the same one is used twice.
+        let lock = self.refresh_lock(application);
+        let _held = lock.lock().await;
         let configuration = provisioning::load(&self.db, application).await?;
         let settings = &configuration.settings;
+        if settings.authentication == AuthenticationMethod::Oauth2AuthorizationCode
+            && !configuration.has_access_token
+            && !configuration.has_refresh_token
+        {
+            return Err(oauth_error(
+                "not authorized yet: select Authorize and sign in at the application",
+            ));
+        }
         let fresh = configuration
             .token_expires_at
             .is_none_or(|expires| expires > now + REFRESH_MARGIN);
@@ -265,7 +288,9 @@ impl Engine {
                 ));
             }
         };
-        self.store_tokens(application, &response, now, None).await?;
+        let mut connection = self.db.acquire().await?;
+        self.store_tokens(&mut connection, application, &response, now, None)
+            .await?;
         Ok(SecretString::from(response.access_token().secret().clone()))
     }
 }

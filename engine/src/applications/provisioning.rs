@@ -142,6 +142,32 @@ impl Settings {
         }
     }
 
+    /// Which stored credentials a change from `self` to `other` sends elsewhere, so they must
+    /// be forgotten: the Secret Token when the Tenant URL's host changes; the client secret and
+    /// the OAuth grant when the token endpoint, the client or the method changes (and the grant
+    /// also when the Tenant URL's host changes: its access token is for that target).
+    fn forgets(&self, other: &Settings) -> Forget {
+        let host = |url: &str| {
+            reqwest::Url::parse(url.trim()).ok().and_then(|u| {
+                Some(format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str()?,
+                    u.port_or_known_default()?
+                ))
+            })
+        };
+        let new_target = host(&self.scim_base_url) != host(&other.scim_base_url);
+        let new_client = self.oauth.token_url.trim() != other.oauth.token_url.trim()
+            || self.oauth.client_id.trim() != other.oauth.client_id.trim()
+            || self.authentication != other.authentication;
+        Forget {
+            secret_token: new_target,
+            client_secret: new_client,
+            grant: new_client || new_target,
+        }
+    }
+
     /// Whether a change from `self` to `other` changes what is sent or to whom, which calls
     /// for a new initial cycle.
     fn reshapes(&self, other: &Settings) -> bool {
@@ -150,6 +176,12 @@ impl Settings {
             || self.scope != other.scope
             || self.scim_base_url != other.scim_base_url
     }
+}
+
+struct Forget {
+    secret_token: bool,
+    client_secret: bool,
+    grant: bool,
 }
 
 /// Secret fields as a Save submits them: `None` keeps what is stored.
@@ -381,6 +413,9 @@ fn validate(
         ("users", &settings.users, USER_ATTRIBUTES),
         ("groups", &settings.groups, GROUP_ATTRIBUTES),
     ] {
+        if !object.enabled {
+            continue;
+        }
         if let Err(problems) = object.mappings.compile(known, &[]) {
             errors.extend(
                 problems
@@ -432,9 +467,27 @@ impl Engine {
                 current: stored.version,
             });
         }
-        let mut errors = validate(&settings, &stored, &secrets);
+        // What Save will forget counts as absent when deciding what is missing.
+        let forget = stored.settings.forgets(&settings);
+        let remaining = Configuration {
+            has_secret_token: stored.has_secret_token && !forget.secret_token,
+            has_client_secret: stored.has_client_secret && !forget.client_secret,
+            has_access_token: stored.has_access_token && !forget.grant,
+            has_refresh_token: stored.has_refresh_token && !forget.grant,
+            ..stored.clone()
+        };
+        let mut errors = validate(&settings, &remaining, &secrets);
         // The application's own requirements apply to the mappings that are enabled.
         let template = app.template();
+        if settings.groups.enabled && !template.provisioning.groups_supported {
+            errors.push(FieldError::new(
+                "groups.enabled",
+                format!(
+                    "{} does not take groups; leave the Groups mapping disabled",
+                    template.name
+                ),
+            ));
+        }
         for (kind, object, defaults, known) in [
             ("users", &settings.users, &template.users, USER_ATTRIBUTES),
             (
@@ -482,6 +535,37 @@ impl Engine {
             });
         }
         let mut changed_secrets = Vec::new();
+        // Stored credentials only ever go where they were given for: a new destination needs
+        // them given again (or a new Authorize).
+        let provided = |value: &Option<SecretString>| {
+            value
+                .as_ref()
+                .is_some_and(|s| !s.expose_secret().is_empty())
+        };
+        let mut cleared: Vec<&str> = Vec::new();
+        if forget.secret_token && !provided(&secrets.secret_token) {
+            cleared.push("secret_token");
+        }
+        if forget.client_secret && !provided(&secrets.client_secret) {
+            cleared.push("client_secret");
+        }
+        if forget.grant {
+            cleared.extend(["access_token", "refresh_token"]);
+            sqlx::query(
+                "UPDATE provisioning SET token_expires_at = NULL, authorized_by = NULL, authorized_at = NULL                  WHERE application_id = ?",
+            )
+            .bind(application)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for column in &cleared {
+            sqlx::query(&format!(
+                "UPDATE provisioning SET {column} = NULL WHERE application_id = ?"
+            ))
+            .bind(application)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (column, value) in [
             ("secret_token", &secrets.secret_token),
             ("client_secret", &secrets.client_secret),
@@ -503,6 +587,9 @@ impl Engine {
         let mut after = serde_json::to_value(&settings).unwrap_or_default();
         if !changed_secrets.is_empty() {
             after["secretsChanged"] = json!(changed_secrets);
+        }
+        if !cleared.is_empty() {
+            after["secretsCleared"] = json!(cleared);
         }
         audit::record(
             &mut tx,

@@ -288,6 +288,15 @@ impl Engine {
                     enabled: change.enabled,
                     ..before.clone()
                 };
+                if before.display_name != role.display_name || before.value != role.value {
+                    // What AppRoleAssignmentsComplex sends changed for everyone holding the role.
+                    sqlx::query(
+                        "UPDATE provisioning SET needs_initial_cycle = 1 WHERE application_id = ?",
+                    )
+                    .bind(application)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 sqlx::query("UPDATE app_roles SET display_name = ?, value = ?, description = ?, enabled = ? WHERE id = ?")
                     .bind(&role.display_name)
                     .bind(&role.value)
@@ -335,11 +344,6 @@ impl Engine {
         let app = self
             .application_for(account, application, Access::Configure)
             .await?;
-        let role = roles(&self.db, application)
-            .await?
-            .into_iter()
-            .find(|r| r.id == role && r.enabled)
-            .ok_or_else(|| Error::invalid("role", "choose an enabled role of this application"))?;
         let name = match principal_type {
             PrincipalType::User => {
                 let user = self.user(principal).await?;
@@ -357,6 +361,16 @@ impl Engine {
             }
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
+        // Read under the write lock: the role cannot be disabled between this check and the insert.
+        let role: AppRole = sqlx::query_as(
+            "SELECT id, application_id, display_name, value, description, enabled, is_default FROM app_roles \
+             WHERE id = ? AND application_id = ? AND enabled = 1",
+        )
+        .bind(role)
+        .bind(application)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::invalid("role", "choose an enabled role of this application"))?;
         let inserted = sqlx::query(
             "INSERT OR IGNORE INTO app_role_assignments (id, application_id, role_id, principal_type, principal_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -408,15 +422,23 @@ impl Engine {
         let app: Application = self
             .application_for(account, application, Access::Configure)
             .await?;
-        let found = assignments(&self.db, application)
-            .await?
-            .into_iter()
-            .find(|a| a.id == assignment)
-            .ok_or(Error::NotFound {
-                kind: "assignment",
-                id: assignment.to_string(),
-            })?;
         let mut tx = crate::db::begin_write(&self.db).await?;
+        let found: Assignment = sqlx::query_as(
+            "SELECT a.id, a.role_id, r.display_name AS role_name, a.principal_type, a.principal_id, \
+             COALESCE(u.display_name, g.display_name, '(deleted)') AS principal_name, a.created_at \
+             FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
+             LEFT JOIN users u ON a.principal_type = 'User' AND u.id = a.principal_id \
+             LEFT JOIN groups g ON a.principal_type = 'Group' AND g.id = a.principal_id \
+             WHERE a.id = ? AND a.application_id = ?",
+        )
+        .bind(assignment)
+        .bind(application)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound {
+            kind: "assignment",
+            id: assignment.to_string(),
+        })?;
         sqlx::query("DELETE FROM app_role_assignments WHERE id = ?")
             .bind(assignment)
             .execute(&mut *tx)

@@ -167,12 +167,24 @@ async fn authorize_stores_sealed_tokens_that_reach_the_target_and_refresh_after_
     let landing = redirected_to(&finished);
     assert_eq!(
         landing,
-        format!("/applications/{id}/provisioning?authorization=succeeded")
+        format!("/applications/{id}/provisioning?authorization=done")
     );
     // The state is single-use: replaying the callback is refused.
     assert_eq!(browser.get(&back).send().await.unwrap().status(), 400);
 
     let after = provisioning(&console, &browser, &id).await;
+    assert_eq!(
+        after["authorization_outcome"],
+        serde_json::json!([true, "Authorized. Test the connection, then Save."]),
+        "the blade says how it went, once"
+    );
+    assert!(provisioning(&console, &browser, &id).await["authorization_outcome"].is_null());
+    assert_eq!(
+        after["authorization_outcome"],
+        serde_json::json!([true, "Authorized. Test the connection, then Save."]),
+        "the blade says how it went, once"
+    );
+    assert!(provisioning(&console, &browser, &id).await["authorization_outcome"].is_null());
     assert!(
         after["authorized"]
             .as_str()
@@ -329,8 +341,70 @@ async fn test_connection_names_the_cause_of_each_failure() {
         );
     }
 
+    // A stored Secret Token goes only to the saved Tenant URL, and is forgotten when it changes.
+    let form = provisioning_form(
+        &id,
+        &version,
+        &[
+            ("scim_base_url", &scim.url),
+            ("secret_token", "the-right-token"),
+            ("mode", "Manual"),
+        ],
+    );
+    json(&console, &browser, "provisioning/save", &form).await;
+    let saved = provisioning(&console, &browser, &id).await;
+    assert_eq!(saved["has_secret_token"], true);
+    let version = saved["version"].to_string();
+    let elsewhere = "http://127.0.0.1:9/scim/v2";
+    let form = provisioning_form(
+        &id,
+        &version,
+        &[
+            ("scim_base_url", elsewhere),
+            ("intent", "test"),
+            ("mode", "Manual"),
+        ],
+    );
+    let verdict = json(&console, &browser, "provisioning/save", &form).await;
+    assert!(
+        verdict["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("The stored Secret Token is only sent to the saved Tenant URL"),
+        "{verdict}"
+    );
+    let form = provisioning_form(
+        &id,
+        &version,
+        &[
+            ("scim_base_url", &scim.url),
+            ("intent", "test"),
+            ("mode", "Manual"),
+        ],
+    );
+    assert_eq!(
+        json(&console, &browser, "provisioning/save", &form).await["success"],
+        true
+    );
+    let form = provisioning_form(
+        &id,
+        &version,
+        &[("scim_base_url", elsewhere), ("mode", "Manual")],
+    );
+    json(&console, &browser, "provisioning/save", &form).await;
+    let moved = provisioning(&console, &browser, &id).await;
+    assert_eq!(
+        moved["has_secret_token"], false,
+        "a new Tenant URL needs its token typed again"
+    );
+    let version = moved["version"].to_string();
+
     // A custom application without a Tenant URL cannot be saved; the field says why.
-    let form = provisioning_form(&id, &version, &[("secret_token", "x")]);
+    let form = provisioning_form(
+        &id,
+        &version,
+        &[("secret_token", "x"), ("scim_base_url", "")],
+    );
     let refused = call(&console, &browser, "provisioning/save", &form).await;
     assert_eq!(refused.status(), 422);
     let error: Value = refused.json().await.unwrap();
@@ -354,7 +428,7 @@ async fn secrets_never_leave_the_server() {
         &bearer,
         &version,
         &[
-            ("scim_base_url", "https://scim.example.com/v2"),
+            ("scim_base_url", "http://127.0.0.1:9/v2"),
             ("secret_token", SENTINEL),
         ],
     );
@@ -422,6 +496,32 @@ async fn secrets_never_leave_the_server() {
             .await
             .to_string(),
     );
+    let everything = [("search", ""), ("category", "")];
+    seen.push_str(
+        &json(&console, &browser, "applications/gallery", &everything)
+            .await
+            .to_string(),
+    );
+    let version = provisioning(&console, &browser, &bearer).await["version"].to_string();
+    let test = provisioning_form(
+        &bearer,
+        &version,
+        &[
+            ("scim_base_url", "http://127.0.0.1:9/v2"),
+            ("intent", "test"),
+        ],
+    );
+    seen.push_str(
+        &json(&console, &browser, "provisioning/save", &test)
+            .await
+            .to_string(),
+    );
+    let check = [("text", "Join(\" \", [givenName])"), ("object", "users")];
+    seen.push_str(
+        &json(&console, &browser, "provisioning/expression/check", &check)
+            .await
+            .to_string(),
+    );
     seen.push_str(
         &json(&console, &browser, "audit/list", &[])
             .await
@@ -434,7 +534,10 @@ async fn secrets_never_leave_the_server() {
     assert!(!seen.contains(SENTINEL), "a secret reached the browser");
 
     // The audit log says that secrets changed, not what they are.
-    assert!(seen.contains("secretsChanged") || seen.contains("Update provisioning configuration"));
+    assert!(
+        seen.contains("secretsChanged"),
+        "the audit log says that a secret changed"
+    );
     assert!(
         !console
             .log

@@ -189,7 +189,7 @@ pub fn NewApplicationPage() -> impl IntoView {
                     <button type="submit" class="button">"Search"</button>
                 </form>
             </div>
-            <FormBanner error />
+            <FormBanner error fields=&[] />
             <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     match entries.await {

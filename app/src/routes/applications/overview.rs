@@ -31,7 +31,7 @@ pub fn ApplicationPage() -> impl IntoView {
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
-            <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     let app = match application.await {
                         Ok(app) => app,
@@ -137,7 +137,7 @@ pub fn ApplicationPage() -> impl IntoView {
                     }
                     .into_any()
                 })}
-            </Suspense>
+            </Transition>
         </BladePage>
     }
 }

@@ -5,7 +5,7 @@
 //! before the WASM loads too.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 
 use super::ApplicationHeader;
 use crate::{
@@ -18,7 +18,6 @@ use crate::{
 #[component]
 pub fn ProvisioningPage() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let save = ServerAction::<SaveProvisioning>::new();
     // Test Connection returns a verdict and changes nothing; only real saves reload the form.
@@ -35,14 +34,9 @@ pub fn ProvisioningPage() -> impl IntoView {
     );
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let verdict = move || save.value().get().and_then(Result::ok).flatten();
-    let outcome = move || {
-        let q = query.read();
-        q.get("authorization")
-            .map(|o| (o, q.get("message").unwrap_or_default()))
-    };
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
-            <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     let form = match form.await {
                         Ok(form) => form,
@@ -56,8 +50,8 @@ pub fn ProvisioningPage() -> impl IntoView {
                     };
                     view! {
                         <ApplicationHeader id=form.application_id.clone() name=form.application.clone() current="Provisioning" />
-                        {move || outcome().map(|(result, message)| if result == "succeeded" {
-                            view! { <div class="banner success" role="status">"Authorized. Test the connection, then Save."</div> }.into_any()
+                        {form.authorization_outcome.clone().map(|(succeeded, message)| if succeeded {
+                            view! { <div class="banner success" role="status">{message}</div> }.into_any()
                         } else {
                             view! { <div class="banner error" role="alert">{format!("Authorization failed. {message}")}</div> }.into_any()
                         })}
@@ -74,10 +68,28 @@ pub fn ProvisioningPage() -> impl IntoView {
                     }
                     .into_any()
                 })}
-            </Suspense>
+            </Transition>
         </BladePage>
     }
 }
+
+/// The inputs of the form; errors about anything else go to the banner.
+const FIELDS: &[&str] = &[
+    "scim_base_url",
+    "secret_token",
+    "client_id",
+    "client_secret",
+    "authorization_url",
+    "token_url",
+    "scopes",
+    "notification_email",
+    "notify_on_failure",
+    "prevent_accidental_deletion",
+    "deletion_threshold",
+    "skip_out_of_scope_deletions",
+    "cycle_interval_minutes",
+    "status",
+];
 
 #[component]
 fn ProvisioningFormView(
@@ -113,7 +125,7 @@ fn ProvisioningFormView(
             <input type="hidden" name="version" value=form.version.to_string() />
             // Enter in a field saves: the first submit button is the form's default.
             <button type="submit" class="default-submit" name="intent" value="save" tabindex="-1" aria-hidden="true">"Save"</button>
-            <FormBanner error />
+            <FormBanner error fields=FIELDS />
             <div class="form-field">
                 <label for="field-mode">"Provisioning Mode"</label>
                 <select id="field-mode" name="mode" on:change=move |ev| set_automatic.set(event_target_value(&ev) == "Automatic")>
@@ -217,7 +229,8 @@ fn ProvisioningFormView(
             </fieldset>
             <div class="actions">
                 <button type="submit" class="primary" name="intent" value="save" disabled=move || action.pending().get()>"Save"</button>
-                <a class="button" href=format!("/applications/{app}/provisioning")>"Discard"</a>
+                // A full reload: the server's copy, not the form's edits.
+                <a class="button" href=format!("/applications/{app}/provisioning") rel="external">"Discard"</a>
             </div>
         </ActionForm>
     }

@@ -29,7 +29,7 @@ pub fn UsersAndGroupsPage() -> impl IntoView {
     let suggestions = Resource::new(move || typed.get(), member_candidates);
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
-            <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     let data = match view_data.await {
                         Ok(data) => data,
@@ -131,7 +131,7 @@ pub fn UsersAndGroupsPage() -> impl IntoView {
                     }
                     .into_any()
                 })}
-            </Suspense>
+            </Transition>
         </BladePage>
     }
 }
@@ -149,7 +149,7 @@ pub fn AppRolesPage() -> impl IntoView {
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
-            <Suspense fallback=|| view! { <p class="loading">"Loading..."</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     let (app, roles) = match (application.await, roles.await) {
                         (Ok(app), Ok(roles)) => (app, roles),
@@ -165,6 +165,14 @@ pub fn AppRolesPage() -> impl IntoView {
                     let role_rows = roles.into_iter().map(|role| {
                         let form = format!("role-{}", role.id);
                         let app_id = app.id.clone();
+                        // Each row saves on its own, and says on its own line what went wrong.
+                        let row_save = ServerAction::<SaveAppRole>::new();
+                        let row_error = Signal::derive(move || row_save.value().get().and_then(Result::err));
+                        Effect::new(move |_| {
+                            if row_save.value().get().is_some_and(|r| r.is_ok()) {
+                                save.version().update(|v| *v += 1);
+                            }
+                        });
                         if role.is_default {
                             view! {
                                 <tr>
@@ -183,11 +191,12 @@ pub fn AppRolesPage() -> impl IntoView {
                                     <td><input form=form.clone() name="description" value=role.description.clone() aria-label="Description" /></td>
                                     <td><input form=form.clone() type="checkbox" name="enabled" checked=role.enabled aria-label=format!("{} enabled", role.display_name) /></td>
                                     <td>
-                                        <ActionForm action=save attr:id=form attr:class="inline">
+                                        <ActionForm action=row_save attr:id=form attr:class="inline">
                                             <input type="hidden" name="id" value=app_id />
                                             <input type="hidden" name="role" value=role.id.clone() />
                                             <button type="submit" class="button" aria-label=format!("Save {}", role.display_name)>"Save"</button>
                                         </ActionForm>
+                                        <FormBanner error=row_error fields=&[] />
                                     </td>
                                 </tr>
                             }.into_any()
@@ -222,7 +231,7 @@ pub fn AppRolesPage() -> impl IntoView {
                     }
                     .into_any()
                 })}
-            </Suspense>
+            </Transition>
         </BladePage>
     }
 }
