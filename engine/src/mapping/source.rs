@@ -91,7 +91,7 @@ impl Source for UserSource<'_> {
         let profile = &self.user.profile;
         let text = |value: &Option<String>| Value::from(value.as_deref());
         match name {
-            "objectId" => Value::Reference(self.user.id),
+            "objectId" => Value::Text(self.user.id.to_string()),
             "userPrincipalName" => Value::text(profile.user_principal_name.as_str()),
             "displayName" if profile.display_name.is_empty() => Value::Null,
             "displayName" => Value::text(profile.display_name.as_str()),
@@ -135,7 +135,7 @@ impl Source for GroupSource<'_> {
     fn attribute(&self, name: &str) -> Value {
         let profile = &self.group.profile;
         match name {
-            "objectId" => Value::Reference(self.group.id),
+            "objectId" => Value::Text(self.group.id.to_string()),
             "displayName" => Value::text(profile.display_name.as_str()),
             "description" => Value::from(profile.description.as_deref()),
             "mailNickname" => Value::from(profile.mail_nickname.as_deref()),

@@ -1590,7 +1590,10 @@ fn generic_group_mapping_sends_members_as_references() {
     let mapped = compiled
         .evaluate(&source, &mut environment, Operation::Create)
         .unwrap();
-    assert_eq!(mapped.get("externalId"), Some(&Value::Reference(group.id)));
+    assert_eq!(
+        mapped.get("externalId"),
+        Some(&Value::text(group.id.to_string()))
+    );
     assert_eq!(
         mapped.get("members"),
         Some(&Value::List(

@@ -585,7 +585,29 @@ impl Run<'_> {
                 continue;
             }
             let path = attribute.rule.target.to_string();
-            operations.push(json!({ "op": "replace", "path": path, "value": new }));
+            let target = &attribute.rule.target;
+            match (&target.filter, old.is_null()) {
+                // No entry of that type yet: a filter would match nothing (RFC 7644 noTarget),
+                // so the entry is added to the multi-valued attribute.
+                (Some(filter), true) => {
+                    let mut entry = serde_json::Map::new();
+                    entry.insert(filter.attribute.clone(), json!(filter.value));
+                    entry.insert(
+                        target
+                            .sub_attribute
+                            .clone()
+                            .unwrap_or_else(|| "value".into()),
+                        new.clone(),
+                    );
+                    let attribute_path = match &target.schema {
+                        Some(schema) => format!("{schema}:{}", target.attribute),
+                        None => target.attribute.clone(),
+                    };
+                    operations
+                        .push(json!({ "op": "add", "path": attribute_path, "value": [entry] }));
+                }
+                _ => operations.push(json!({ "op": "replace", "path": path, "value": new })),
+            }
             modified.push((path, old, new));
         }
         (operations, modified)

@@ -4,16 +4,23 @@
 use std::time::{Duration, Instant};
 
 use engine::{
+    Engine,
     accounts::{Account, Role},
     applications::{
+        Application,
         provisioning::{Mode, SecretChanges, Status},
         roles::PrincipalType,
     },
     audit::Caller,
-    directory::UserProfile,
-    sync::log::{self, Action, Status as LogStatus},
+    directory::{UserProfile, groups::GroupProfile},
+    mapping::scoping::{Clause, Operator, ScopingFilter, ScopingFilters},
+    sync::{
+        jobs::{self, JobState},
+        log::{self, Action, Status as LogStatus},
+    },
 };
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::{harness::Console, peers};
 
@@ -198,4 +205,350 @@ async fn assigned_users_land_change_and_leave_the_target() {
     })
     .await;
     assert_eq!(target_users(&scim.url).await.len(), 1, "nothing duplicated");
+}
+
+/// A console, its engine (from the test process: the server's scheduler runs the cycles), an
+/// administrator and a new application from `template`.
+async fn application(template: &str) -> (Console, Engine, Account, Application) {
+    let console = Console::start();
+    let engine = console.engine().await;
+    let system = Caller::system();
+    let admin_user = engine
+        .create_user(&system, profile("admin@contoso.com", "Ada", Some("Admin")))
+        .await
+        .unwrap();
+    let admin = Account {
+        id: admin_user.id,
+        user_principal_name: "admin@contoso.com".into(),
+        display_name: "Ada Admin".into(),
+        role: Role::GlobalAdministrator,
+    };
+    let app = engine
+        .create_application(&system, &admin, template, "Target")
+        .await
+        .unwrap();
+    (console, engine, admin, app)
+}
+
+/// Points the application at `scim_url` and turns provisioning on, with `change` applied.
+async fn turn_on(
+    engine: &Engine,
+    admin: &Account,
+    app: Uuid,
+    scim_url: &str,
+    change: impl FnOnce(&mut engine::applications::provisioning::Settings),
+) {
+    let config = engine.provisioning(admin, app).await.unwrap();
+    let mut settings = config.settings.clone();
+    settings.mode = Mode::Automatic;
+    settings.status = Status::On;
+    settings.scim_base_url = scim_url.to_owned();
+    change(&mut settings);
+    let secrets = SecretChanges {
+        secret_token: Some("any".to_owned().into()),
+        client_secret: None,
+    };
+    engine
+        .save_provisioning(
+            &Caller::system(),
+            admin,
+            app,
+            config.version,
+            settings,
+            secrets,
+        )
+        .await
+        .unwrap();
+}
+
+async fn role(engine: &Engine, admin: &Account, app: Uuid, name: &str) -> Uuid {
+    engine
+        .app_roles(admin, app)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.display_name == name)
+        .unwrap()
+        .id
+}
+
+async fn target_groups(scim: &str) -> Vec<Value> {
+    let answer: Value = reqwest::get(format!("{scim}/Groups?count=1000"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn groups_carry_their_linked_members_and_follow_membership_changes() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let system = Caller::system();
+    let grace = engine
+        .create_user(
+            &system,
+            profile("grace@contoso.com", "Grace", Some("Hopper")),
+        )
+        .await
+        .unwrap();
+    let alan = engine
+        .create_user(&system, profile("alan@contoso.com", "Alan", Some("Turing")))
+        .await
+        .unwrap();
+    let group = engine
+        .create_group(
+            &system,
+            GroupProfile {
+                display_name: "Engineers".into(),
+                ..Default::default()
+            },
+            &[grace.id, alan.id],
+        )
+        .await
+        .unwrap();
+    let default_access = role(&engine, &admin, app.id, "Default Access").await;
+    engine
+        .assign(
+            &system,
+            &admin,
+            app.id,
+            PrincipalType::Group,
+            group.id,
+            default_access,
+        )
+        .await
+        .unwrap();
+    turn_on(&engine, &admin, app.id, &scim.url, |_| {}).await;
+
+    until("the group with both members", || async {
+        target_groups(&scim.url).await.iter().any(|g| {
+            g["displayName"] == "Engineers" && g["members"].as_array().is_some_and(|m| m.len() == 2)
+        })
+    })
+    .await;
+    let users = target_users(&scim.url).await;
+    assert_eq!(
+        users.len(),
+        2,
+        "the group's members were provisioned with it"
+    );
+    let alan_id = users
+        .iter()
+        .find(|u| u["userName"] == "alan@contoso.com")
+        .unwrap()["id"]
+        .clone();
+    let engineers = target_groups(&scim.url)
+        .await
+        .into_iter()
+        .find(|g| g["displayName"] == "Engineers")
+        .unwrap();
+    assert_eq!(engineers["externalId"], group.id.to_string());
+
+    // Alan leaves the group: he leaves scope (disabled) and the group's members.
+    engine
+        .change_group_members(&system, group.id, &[], &[alan.id], None)
+        .await
+        .unwrap();
+    until("alan out of the group and disabled", || async {
+        let groups = target_groups(&scim.url).await;
+        let members = groups
+            .iter()
+            .find(|g| g["displayName"] == "Engineers")
+            .and_then(|g| g["members"].as_array().cloned())
+            .unwrap_or_default();
+        let users = target_users(&scim.url).await;
+        members.len() == 1
+            && !members.iter().any(|m| m["value"] == alan_id)
+            && users
+                .iter()
+                .any(|u| u["userName"] == "alan@contoso.com" && u["active"] == false)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scoping_filters_and_accounts_already_in_the_target() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let system = Caller::system();
+    let grace = engine
+        .create_user(
+            &system,
+            profile("grace@contoso.com", "Grace", Some("Hopper")),
+        )
+        .await
+        .unwrap();
+    let mut sales = profile("alan@contoso.com", "Alan", Some("Turing"));
+    sales.department = Some("Sales".into());
+    let alan = engine.create_user(&system, sales).await.unwrap();
+    // Grace already has an account in the target, made by someone else.
+    let existing: Value = reqwest::Client::new()
+        .post(format!("{}/Users", scim.url))
+        .header("Content-Type", "application/scim+json")
+        .body(
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "grace@contoso.com",
+                "title": "Programmer"
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    for user in [grace.id, alan.id] {
+        engine
+            .assign(&system, &admin, app.id, PrincipalType::User, user, access)
+            .await
+            .unwrap();
+    }
+    turn_on(&engine, &admin, app.id, &scim.url, |settings| {
+        settings.users.scoping = ScopingFilters(vec![ScopingFilter {
+            name: "Research only".into(),
+            clauses: vec![Clause {
+                attribute: "department".into(),
+                operator: Operator::Equals,
+                value: "Research".into(),
+            }],
+        }]);
+    })
+    .await;
+
+    // Grace is matched by userName and updated, not created twice; Alan is out of scope.
+    until("grace updated", || async {
+        target_users(&scim.url)
+            .await
+            .iter()
+            .any(|u| u["userName"] == "grace@contoso.com" && u["name"]["familyName"] == "Hopper")
+    })
+    .await;
+    let users = target_users(&scim.url).await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(
+        users[0]["id"], existing["id"],
+        "the existing account, not a new one"
+    );
+    let entries = log::latest(&engine.db, app.id, 50).await.unwrap();
+    let skipped = entries
+        .iter()
+        .find(|e| e.source_id == alan.id)
+        .expect("alan's entry");
+    assert_eq!(
+        (skipped.status, skipped.error_code.as_deref()),
+        (LogStatus::Skipped, Some("NotInScope"))
+    );
+    assert_eq!(
+        skipped.reason.as_deref(),
+        Some("The user does not pass the application's scoping filters.")
+    );
+
+    // Alan moves to Research: he comes into scope and arrives.
+    let mut moved = alan.profile.clone();
+    moved.department = Some("Research".into());
+    engine
+        .update_user(&system, alan.id, moved, None)
+        .await
+        .unwrap();
+    until("alan created", || async {
+        target_users(&scim.url)
+            .await
+            .iter()
+            .any(|u| u["userName"] == "alan@contoso.com")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn more_disables_than_the_threshold_wait_for_allow_deletes() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let system = Caller::system();
+    let mut members = Vec::new();
+    for n in 0..600 {
+        let upn = format!("user{n:03}@contoso.com");
+        members.push(
+            engine
+                .create_user(&system, profile(&upn, "User", Some(&format!("{n:03}"))))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let group = engine
+        .create_group(
+            &system,
+            GroupProfile {
+                display_name: "Everyone".into(),
+                ..Default::default()
+            },
+            &members,
+        )
+        .await
+        .unwrap();
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    engine
+        .assign(
+            &system,
+            &admin,
+            app.id,
+            PrincipalType::Group,
+            group.id,
+            access,
+        )
+        .await
+        .unwrap();
+    turn_on(&engine, &admin, app.id, &scim.url, |settings| {
+        settings.groups.enabled = false
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while target_users(&scim.url).await.len() < 600 {
+        assert!(Instant::now() < deadline, "600 users never arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Unassigning the group plans 600 disables, over the threshold of 500: none is sent.
+    let assignment = engine.app_assignments(&admin, app.id).await.unwrap()[0].id;
+    engine
+        .remove_assignment(&system, &admin, app.id, assignment)
+        .await
+        .unwrap();
+    until("the job in quarantine", || async {
+        jobs::load(&engine.db, app.id).await.unwrap().state == JobState::Quarantine
+    })
+    .await;
+    assert!(
+        target_users(&scim.url)
+            .await
+            .iter()
+            .all(|u| u["active"] == true),
+        "nothing disabled"
+    );
+    let entries = log::latest(&engine.db, app.id, 10).await.unwrap();
+    assert!(
+        entries.iter().all(|e| e.action == Action::StagedDelete),
+        "staged, not sent"
+    );
+
+    engine.allow_deletes(&system, &admin, app.id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !target_users(&scim.url)
+        .await
+        .iter()
+        .all(|u| u["active"] == false)
+    {
+        assert!(Instant::now() < deadline, "the disables never happened");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        jobs::load(&engine.db, app.id).await.unwrap().state,
+        JobState::Active
+    );
 }
