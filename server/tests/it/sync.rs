@@ -552,3 +552,159 @@ async fn more_disables_than_the_threshold_wait_for_allow_deletes() {
         JobState::Active
     );
 }
+
+#[tokio::test]
+async fn vonage_skips_default_access_and_names_the_missing_surname() {
+    const AUDIENCE: &str = "urn:scimitar:sync-test";
+    const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";
+    let (_console, engine, admin, app) = application("vonage").await;
+    let (_scim, scim_origin) = peers::scim_server(None);
+    let oidc = peers::oidc(
+        serde_json::json!([{
+            "client_id": "vonage", "client_secret": "vonage-secret",
+            "redirect_uris": [REDIRECT], "grant_types": ["authorization_code", "refresh_token"],
+        }]),
+        AUDIENCE,
+        600,
+    );
+    let proxy = peers::jwt_proxy(&scim_origin, &oidc.url, AUDIENCE);
+    let scim_url = format!("{}/v2", proxy.url);
+    let system = Caller::system();
+
+    // Admin Credentials: the client registration, then Authorize at the provider.
+    let config = engine.provisioning(&admin, app.id).await.unwrap();
+    let mut settings = config.settings.clone();
+    settings.mode = Mode::Automatic;
+    settings.scim_base_url = scim_url.clone();
+    settings.oauth.client_id = "vonage".into();
+    settings.oauth.authorization_url = format!("{}/auth", oidc.url);
+    settings.oauth.token_url = format!("{}/token", oidc.url);
+    settings.oauth.scopes = "openid offline_access scim".into();
+    let secrets = SecretChanges {
+        secret_token: None,
+        client_secret: Some("vonage-secret".to_owned().into()),
+    };
+    engine
+        .save_provisioning(&system, &admin, app.id, config.version, settings, secrets)
+        .await
+        .unwrap();
+    let start = engine
+        .start_authorization(&admin, app.id, REDIRECT)
+        .await
+        .unwrap();
+    let back = peers::sign_in_and_consent(&start.url, REDIRECT).await;
+    let code = reqwest::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    engine
+        .complete_authorization(
+            &system,
+            &admin,
+            app.id,
+            &code,
+            &start.pkce_verifier,
+            REDIRECT,
+        )
+        .await
+        .unwrap();
+
+    let grace = engine
+        .create_user(
+            &system,
+            profile("grace@contoso.com", "Grace", Some("Hopper")),
+        )
+        .await
+        .unwrap();
+    let cher = engine
+        .create_user(&system, profile("cher@contoso.com", "Cher", None))
+        .await
+        .unwrap();
+    let ada = engine
+        .create_user(&system, profile("ada@contoso.com", "Ada", Some("Lovelace")))
+        .await
+        .unwrap();
+    let user_role = role(&engine, &admin, app.id, "User").await;
+    let default_access = role(&engine, &admin, app.id, "Default Access").await;
+    for (user, role) in [
+        (grace.id, user_role),
+        (cher.id, user_role),
+        (ada.id, default_access),
+    ] {
+        engine
+            .assign(&system, &admin, app.id, PrincipalType::User, user, role)
+            .await
+            .unwrap();
+    }
+    let config = engine.provisioning(&admin, app.id).await.unwrap();
+    let mut settings = config.settings.clone();
+    settings.status = Status::On;
+    engine
+        .save_provisioning(
+            &system,
+            &admin,
+            app.id,
+            config.version,
+            settings,
+            SecretChanges::default(),
+        )
+        .await
+        .unwrap();
+
+    until("the initial cycle", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    // Only Grace, through the JWT-checking proxy: the OAuth access token reached the target.
+    let users = target_users(&scim_origin).await;
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["grace@contoso.com"]);
+    assert_eq!(
+        users[0]["name"],
+        serde_json::json!({ "givenName": "Grace", "familyName": "Hopper" })
+    );
+    assert_eq!(
+        users[0]["emails"],
+        serde_json::json!([{ "type": "work", "value": "grace@contoso.com" }])
+    );
+    assert_eq!(users[0]["active"], true);
+
+    let entries = log::latest(&engine.db, app.id, 20).await.unwrap();
+    let of = |id: Uuid| entries.iter().find(|e| e.source_id == id).unwrap();
+    let missing = of(cher.id);
+    assert_eq!(
+        (missing.status, missing.error_code.as_deref()),
+        (LogStatus::Failure, Some("MissingRequiredAttribute"))
+    );
+    assert!(
+        missing
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("name.familyName"),
+        "{:?}",
+        missing.reason
+    );
+    let skipped = of(ada.id);
+    assert_eq!(skipped.status, LogStatus::Skipped);
+    assert!(
+        skipped
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("Not effectively entitled"),
+        "{:?}",
+        skipped.reason
+    );
+    assert_eq!(of(grace.id).action, Action::Create);
+}
