@@ -188,3 +188,38 @@ pub async fn sign_in_and_consent(authorize_url: &str, back_to: &str) -> String {
     }
     panic!("the provider never sent the browser back to {back_to}");
 }
+
+/// The fault-injecting proxy (end2end/peers/fault-proxy.mjs) in front of `target`; its faults
+/// are set while it runs with [`set_faults`].
+pub fn fault_proxy(target: &str) -> Peer {
+    let (child, ready) = node_peer("fault-proxy.mjs", serde_json::json!({ "target": target }));
+    Peer {
+        child,
+        url: ready["url"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Replaces the proxy's faults (e.g. `{"status429Share": 0.5, "retryAfter": 2}`).
+pub async fn set_faults(proxy: &Peer, faults: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__faults", proxy.url))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
+/// What the proxy saw: counters and the last 200 requests.
+pub async fn faults_seen(proxy: &Peer) -> Value {
+    reqwest::get(format!("{}/__faults", proxy.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

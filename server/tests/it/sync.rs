@@ -708,3 +708,116 @@ async fn vonage_skips_default_access_and_names_the_missing_surname() {
     );
     assert_eq!(of(grace.id).action, Action::Create);
 }
+
+/// `count` users assigned to `app` with Default Access.
+async fn assigned_users(engine: &Engine, admin: &Account, app: Uuid, count: usize) -> Vec<Uuid> {
+    let system = Caller::system();
+    let access = role(engine, admin, app, "Default Access").await;
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let upn = format!("user{n:02}@contoso.com");
+        let user = engine
+            .create_user(&system, profile(&upn, "User", Some(&format!("N{n:02}"))))
+            .await
+            .unwrap();
+        engine
+            .assign(&system, admin, app, PrincipalType::User, user.id, access)
+            .await
+            .unwrap();
+        ids.push(user.id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_before_the_next_request() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "status429Share": 0.4, "retryAfter": 2, "only": "^POST ", "seed": 3 }),
+    )
+    .await;
+    assigned_users(&engine, &admin, app.id, 6).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while target_users(&origin).await.len() < 6 {
+        assert!(Instant::now() < deadline, "the users never all arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = peers::faults_seen(&proxy).await;
+    let log = seen["log"].as_array().unwrap();
+    let throttled: Vec<usize> = (0..log.len())
+        .filter(|i| log[*i]["outcome"] == "429")
+        .collect();
+    assert!(
+        !throttled.is_empty(),
+        "the proxy answered 429 at least once: {seen}"
+    );
+    for i in throttled {
+        let (at, next) = (&log[i], &log[i + 1]);
+        let waited = next["t"].as_i64().unwrap() - at["t"].as_i64().unwrap();
+        assert!(
+            waited >= 1990,
+            "a request {waited} ms after a 429 with Retry-After: 2"
+        );
+    }
+    assert_eq!(target_users(&origin).await.len(), 6, "no duplicate");
+}
+
+#[tokio::test]
+async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "status500Share": 0.1, "status503Share": 0.1, "resetShare": 0.1, "seed": 11 }),
+    )
+    .await;
+    assigned_users(&engine, &admin, app.id, 20).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+    until("the initial cycle", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    let report = jobs::load(&engine.db, app.id)
+        .await
+        .unwrap()
+        .last_cycle
+        .unwrap()
+        .0;
+    assert_eq!(
+        (report.counts.created, report.counts.failed),
+        (20, 0),
+        "{report:?}"
+    );
+    let mut names: Vec<String> = target_users(&origin)
+        .await
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..20).map(|n| format!("user{n:02}@contoso.com")).collect();
+    assert_eq!(names, expected, "every user exactly once");
+    let seen = peers::faults_seen(&proxy).await;
+    let injected = &seen["injected"];
+    assert!(
+        injected["500"].as_i64().unwrap()
+            + injected["503"].as_i64().unwrap()
+            + injected["reset"].as_i64().unwrap()
+            > 5,
+        "faults were injected: {seen}"
+    );
+}
