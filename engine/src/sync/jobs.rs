@@ -181,8 +181,9 @@ pub fn quarantine_retry(series: i64) -> Duration {
     }
 }
 
-/// Decides the job's next state and run time after a cycle.
-pub(super) async fn after_cycle(
+/// Decides the job's next state and run time after a cycle ended at `now` (injected, so tests
+/// can move time through a quarantine).
+pub async fn after_cycle(
     db: &SqlitePool,
     application: Uuid,
     settings: &Settings,

@@ -430,3 +430,87 @@ async fn provisioning_saves_check_every_field_refuse_stale_copies_and_seal_secre
         );
     }
 }
+
+#[tokio::test]
+async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28_days() {
+    use engine::sync::{
+        cycle::{Counts, CycleKind, CycleReport, Outcome},
+        jobs::{self, JobState},
+    };
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
+    let app = engine
+        .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
+        .await
+        .unwrap();
+    let settings = engine.provisioning(&admin, app.id).await.unwrap().settings;
+    let began = time::macros::datetime!(2026-11-01 08:00 UTC);
+    let report = |outcome: Outcome| CycleReport {
+        cycle_id: uuid::Uuid::new_v4(),
+        kind: CycleKind::Incremental,
+        started_at: began,
+        finished_at: began,
+        counts: Counts::default(),
+        outcome,
+        steady_state: false,
+    };
+    let refused = report(Outcome::Stopped {
+        code: "InvalidCredentials".into(),
+        reason: "the target refused the credentials (HTTP 401): bad token".into(),
+    });
+    let mut now = began;
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        jobs::after_cycle(&engine.db, app.id, &settings, &refused, now)
+            .await
+            .unwrap();
+        let job = jobs::load(&engine.db, app.id).await.unwrap();
+        assert_eq!(job.state, JobState::Quarantine);
+        assert_eq!(
+            job.quarantine_began_at,
+            Some(began),
+            "the quarantine keeps its start"
+        );
+        let next = job.next_run_at.unwrap();
+        waits.push((next - now).whole_hours());
+        now = next;
+    }
+    assert_eq!(waits, [6, 12, 24, 24, 24]);
+    jobs::after_cycle(
+        &engine.db,
+        app.id,
+        &settings,
+        &refused,
+        began + time::Duration::days(28),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs::load(&engine.db, app.id).await.unwrap().state,
+        JobState::Disabled
+    );
+
+    // A cycle that completes ends the quarantine.
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
+    let app = engine
+        .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
+        .await
+        .unwrap();
+    jobs::after_cycle(&engine.db, app.id, &settings, &refused, began)
+        .await
+        .unwrap();
+    jobs::after_cycle(
+        &engine.db,
+        app.id,
+        &settings,
+        &report(Outcome::Completed),
+        began + time::Duration::hours(6),
+    )
+    .await
+    .unwrap();
+    let job = jobs::load(&engine.db, app.id).await.unwrap();
+    assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
+}

@@ -821,3 +821,89 @@ async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() 
         "faults were injected: {seen}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(Some("the-right-token"));
+    assigned_users(&engine, &admin, app.id, 2).await;
+    let system = Caller::system();
+    let config = engine.provisioning(&admin, app.id).await.unwrap();
+    let mut settings = config.settings.clone();
+    settings.mode = Mode::Automatic;
+    settings.status = Status::On;
+    settings.scim_base_url = scim.url.clone();
+    settings.groups.enabled = false;
+    let wrong = SecretChanges {
+        secret_token: Some("a-wrong-token".to_owned().into()),
+        client_secret: None,
+    };
+    engine
+        .save_provisioning(&system, &admin, app.id, config.version, settings, wrong)
+        .await
+        .unwrap();
+    until("quarantine", || async {
+        jobs::load(&engine.db, app.id).await.unwrap().state == JobState::Quarantine
+    })
+    .await;
+    let job = jobs::load(&engine.db, app.id).await.unwrap();
+    assert!(
+        job.quarantine_reason
+            .as_deref()
+            .unwrap()
+            .starts_with("the target refused the credentials (HTTP 401)"),
+        "{:?}",
+        job.quarantine_reason
+    );
+    let next = job.next_run_at.unwrap() - job.quarantine_began_at.unwrap();
+    assert_eq!(
+        next,
+        time::Duration::hours(6),
+        "the first retry of a quarantine is after 6 hours"
+    );
+    let entries = log::latest(&engine.db, app.id, 10).await.unwrap();
+    assert_eq!(entries[0].error_code.as_deref(), Some("InvalidCredentials"));
+
+    // The right token, then Restart: the job leaves quarantine and the users arrive.
+    let config = engine.provisioning(&admin, app.id).await.unwrap();
+    let right = SecretChanges {
+        secret_token: Some("the-right-token".to_owned().into()),
+        client_secret: None,
+    };
+    engine
+        .save_provisioning(
+            &system,
+            &admin,
+            app.id,
+            config.version,
+            config.settings,
+            right,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs::load(&engine.db, app.id).await.unwrap().state,
+        JobState::Quarantine,
+        "fixing alone does not restart"
+    );
+    engine
+        .restart_job(&system, &admin, app.id, false)
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    until("both users in the target", || async {
+        let answer: Value = client
+            .get(format!("{}/Users", scim.url))
+            .bearer_auth("the-right-token")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["totalResults"] == 2
+    })
+    .await;
+    let job = jobs::load(&engine.db, app.id).await.unwrap();
+    assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
+}
