@@ -411,3 +411,15 @@ pub struct PreviewResult {
     /// The value as JSON, "(not sent)" for an ignored flow, or the error.
     pub text: String,
 }
+
+/// Settings > Email (the password only as "set or not").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailSettings {
+    pub host: String,
+    pub port: u16,
+    /// "none", "starttls" or "tls".
+    pub security: String,
+    pub username: String,
+    pub from_address: String,
+    pub has_password: bool,
+}

@@ -6,6 +6,7 @@ mod error;
 pub mod groups;
 pub mod provisioning;
 pub mod session;
+pub mod settings;
 pub mod tokens;
 pub mod users;
 

@@ -209,7 +209,8 @@ pub async fn after_cycle(
             };
             sqlx::query(
                 "UPDATE provisioning_jobs SET state = 'Active', next_run_at = ?, quarantine_reason = NULL, \
-                 quarantine_began_at = NULL, quarantine_series = 0 WHERE application_id = ? AND state IN ('Active', 'Quarantine', 'NotRun')",
+                 quarantine_began_at = NULL, quarantine_series = 0, notified_reason = NULL \
+                 WHERE application_id = ? AND state IN ('Active', 'Quarantine', 'NotRun')",
             )
             .bind(next)
             .bind(application)

@@ -6,4 +6,5 @@ pub mod cycle;
 pub mod jobs;
 pub mod links;
 pub mod log;
+pub mod notify;
 mod scheduler;

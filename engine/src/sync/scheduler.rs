@@ -138,6 +138,9 @@ impl Engine {
                 {
                     tracing::error!(error = %e, "cannot record the cycle's outcome");
                 }
+                if let Err(e) = self.announce_quarantine(application).await {
+                    tracing::warn!(%application, error = %e, "cannot send the quarantine notification");
+                }
             }
             Err(e) => {
                 tracing::error!(%application, error = %e, "provisioning cycle failed");

@@ -223,3 +223,54 @@ pub async fn faults_seen(proxy: &Peer) -> Value {
         .await
         .unwrap()
 }
+
+/// `aiosmtpd` keeping every message it receives in a maildir.
+pub struct SmtpSink {
+    _peer: Peer,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    maildir: PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("mail");
+        let child = Command::new(repo_root().join("end2end/.venv/bin/python"))
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd is installed (scripts/setup)");
+        wait_for_port(port, "aiosmtpd");
+        SmtpSink {
+            peer: Peer {
+                child,
+                url: format!("127.0.0.1:{port}"),
+            },
+            port,
+            _dir: dir,
+            maildir,
+        }
+    }
+
+    /// Every message received so far, as raw text.
+    pub fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect()
+    }
+}

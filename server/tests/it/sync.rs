@@ -17,6 +17,7 @@ use engine::{
     sync::{
         jobs::{self, JobState},
         log::{self, Action, Status as LogStatus},
+        notify::{Security, SmtpSettings},
     },
 };
 use serde_json::Value;
@@ -826,10 +827,39 @@ async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() 
 async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (scim, _) = peers::scim_server(Some("the-right-token"));
+    let smtp = peers::SmtpSink::start();
     assigned_users(&engine, &admin, app.id, 2).await;
     let system = Caller::system();
+    engine
+        .save_smtp_settings(
+            &system,
+            &admin,
+            SmtpSettings {
+                host: "127.0.0.1".into(),
+                port: smtp.port,
+                security: Security::None,
+                username: String::new(),
+                from_address: "scimitar@contoso.com".into(),
+                has_password: false,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    engine
+        .send_test_email(&admin, "ops@contoso.com")
+        .await
+        .unwrap();
+    assert!(
+        smtp.messages()
+            .iter()
+            .any(|m| m.contains("Subject: Scimitar test email")),
+        "the test email arrived"
+    );
     let config = engine.provisioning(&admin, app.id).await.unwrap();
     let mut settings = config.settings.clone();
+    settings.notification_email = "provisioning-alerts@contoso.com".into();
+    settings.notify_on_failure = true;
     settings.mode = Mode::Automatic;
     settings.status = Status::On;
     settings.scim_base_url = scim.url.clone();
@@ -863,6 +893,25 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     );
     let entries = log::latest(&engine.db, app.id, 10).await.unwrap();
     assert_eq!(entries[0].error_code.as_deref(), Some("InvalidCredentials"));
+    until("the quarantine email", || async {
+        smtp.messages()
+            .iter()
+            .any(|m| m.contains("Subject: Provisioning to Target is in quarantine"))
+    })
+    .await;
+    let email = smtp
+        .messages()
+        .into_iter()
+        .find(|m| m.contains("is in quarantine"))
+        .unwrap();
+    assert!(
+        email.contains("To: provisioning-alerts@contoso.com"),
+        "{email}"
+    );
+    assert!(
+        email.contains("the target refused the credentials (HTTP 401)"),
+        "{email}"
+    );
 
     // The right token, then Restart: the job leaves quarantine and the users arrive.
     let config = engine.provisioning(&admin, app.id).await.unwrap();
