@@ -254,7 +254,7 @@ impl SmtpSink {
             .expect("aiosmtpd is installed (scripts/setup)");
         wait_for_port(port, "aiosmtpd");
         SmtpSink {
-            peer: Peer {
+            _peer: Peer {
                 child,
                 url: format!("127.0.0.1:{port}"),
             },
