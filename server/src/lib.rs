@@ -254,6 +254,14 @@ async fn purge_deleted_objects(engine: Engine) {
             (Ok(_), Ok(_)) => {}
             (users, groups) => tracing::error!(?users, ?groups, "the daily purge failed"),
         }
+        match engine.purge_provisioning_logs(RETENTION).await {
+            Ok(0) => {}
+            Ok(entries) => tracing::info!(
+                entries,
+                "purged provisioning log entries older than 30 days"
+            ),
+            Err(e) => tracing::error!(error = %e, "the daily provisioning log purge failed"),
+        }
     }
 }
 

@@ -161,3 +161,18 @@ pub async fn latest(db: &SqlitePool, application: Uuid, limit: u32) -> Result<Ve
     .fetch_all(db)
     .await?)
 }
+
+impl crate::Engine {
+    /// The daily retention purge: entries older than `retention` go.
+    pub async fn purge_provisioning_logs(&self, retention: time::Duration) -> Result<u64> {
+        let cutoff = OffsetDateTime::now_utc() - retention;
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        let purged = sqlx::query("DELETE FROM provisioning_logs WHERE at < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(purged)
+    }
+}

@@ -514,3 +514,39 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
     let job = jobs::load(&engine.db, app.id).await.unwrap();
     assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
 }
+
+#[tokio::test]
+async fn provisioning_logs_older_than_the_retention_are_purged() {
+    use engine::sync::log::{self, Entry, LogWriter};
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path()).await.unwrap();
+    let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
+    let app = engine
+        .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
+        .await
+        .unwrap();
+    let mut writer = LogWriter::new(app.id, uuid::Uuid::new_v4());
+    writer.push(Entry::new("User", admin.id, "admin@contoso.com"));
+    writer.flush(&engine.db).await.unwrap();
+    assert_eq!(
+        engine
+            .purge_provisioning_logs(time::Duration::days(30))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(log::latest(&engine.db, app.id, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        engine
+            .purge_provisioning_logs(time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        log::latest(&engine.db, app.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
