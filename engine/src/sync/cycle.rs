@@ -81,7 +81,15 @@ pub enum Outcome {
         code: String,
         reason: String,
     },
+    /// The target stopped answering (several objects in a row): the rest waits for the next
+    /// cycle, soon, from the same watermark.
+    Interrupted {
+        reason: String,
+    },
 }
+
+/// Objects in a row that find the target unavailable before the cycle gives up for now.
+const UNAVAILABLE_IN_A_ROW: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,6 +137,7 @@ struct Run<'e> {
     deprovision: Vec<Deprovisioning>,
     touched_groups: BTreeSet<Uuid>,
     last_progress: Instant,
+    unavailable_in_a_row: u32,
 }
 
 fn compile_error(errors: Vec<crate::FieldError>) -> Error {
@@ -216,6 +225,7 @@ impl Engine {
             deprovision: Vec::new(),
             touched_groups: BTreeSet::new(),
             last_progress: Instant::now(),
+            unavailable_in_a_row: 0,
         };
         let (user_ids, group_ids) = match kind {
             CycleKind::Initial => run.everything().await?,
@@ -247,6 +257,9 @@ impl Engine {
             }
         }
         let outcome = match stopped {
+            Some(e @ ScimError::Unavailable(_)) => Outcome::Interrupted {
+                reason: e.to_string(),
+            },
             Some(e) => Outcome::Stopped {
                 code: e.code().into(),
                 reason: e.to_string(),
@@ -432,6 +445,9 @@ impl Run<'_> {
     }
 
     fn record(&mut self, entry: Entry) {
+        if entry.status != Status::Failure {
+            self.unavailable_in_a_row = 0;
+        }
         match (entry.status, entry.action) {
             (Status::Failure, _) => self.counts.failed += 1,
             (Status::Skipped, _) => self.counts.skipped += 1,
@@ -453,8 +469,12 @@ impl Run<'_> {
         .fetch_optional(&self.engine.db)
         .await?
         .unwrap_or(0);
-        // 1, 2, 4, ... minutes, at most a day.
-        let delay = time::Duration::minutes(1i64 << attempts.min(10)).min(time::Duration::days(1));
+        // The next cycle first, then 1, 2, 4, ... minutes, at most a day.
+        let delay = if attempts == 0 {
+            time::Duration::ZERO
+        } else {
+            time::Duration::minutes(1i64 << (attempts - 1).min(10)).min(time::Duration::days(1))
+        };
         sqlx::query(
             "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
              VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
@@ -499,6 +519,12 @@ impl Run<'_> {
         }
         self.escrow(entry.source_id, object_type, &error.to_string())
             .await?;
+        if matches!(error, ScimError::Unavailable(_)) {
+            self.unavailable_in_a_row += 1;
+            if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW {
+                return Ok(Err(Stop(error)));
+            }
+        }
         Ok(Ok(()))
     }
 
@@ -1160,9 +1186,14 @@ impl Run<'_> {
                 Err(error) => {
                     let object_type = item.object_type;
                     if let Err(Stop(e)) = self.failed(entry, object_type, error).await? {
-                        return Ok(Outcome::Stopped {
-                            code: e.code().into(),
-                            reason: e.to_string(),
+                        return Ok(match e {
+                            ScimError::Unavailable(_) => Outcome::Interrupted {
+                                reason: e.to_string(),
+                            },
+                            _ => Outcome::Stopped {
+                                code: e.code().into(),
+                                reason: e.to_string(),
+                            },
                         });
                     }
                 }

@@ -47,6 +47,8 @@ pub struct Job {
 
 /// How long a lease lasts; the runner renews it while a cycle runs.
 pub const LEASE: Duration = Duration::seconds(60);
+/// When a cycle the target interrupted runs again.
+pub const INTERRUPTED_RETRY: Duration = Duration::seconds(15);
 /// Quarantined jobs give up after this long.
 const QUARANTINE_LIMIT: Duration = Duration::days(28);
 
@@ -191,8 +193,17 @@ pub async fn after_cycle(
     now: OffsetDateTime,
 ) -> Result<()> {
     let job = load(db, application).await?;
+    if let Outcome::Interrupted { .. } = &report.outcome {
+        // The target is away: try again soon, from the same watermark.
+        sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
+            .bind(now + INTERRUPTED_RETRY)
+            .bind(application)
+            .execute(db)
+            .await?;
+        return Ok(());
+    }
     let quarantine = match &report.outcome {
-        Outcome::Completed => None,
+        Outcome::Completed | Outcome::Interrupted { .. } => None,
         Outcome::Stopped { reason, .. } => Some(reason.clone()),
         Outcome::DeletesStaged { planned, threshold } => Some(format!(
             "{planned} disables and deletes were planned, more than the accidental-deletion threshold of {threshold}: review them, then Allow deletes"

@@ -956,3 +956,62 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     let job = jobs::load(&engine.db, app.id).await.unwrap();
     assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
 }
+
+#[tokio::test]
+async fn a_target_that_is_down_gets_its_objects_when_it_is_back() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    peers::set_faults(&proxy, serde_json::json!({ "down": true })).await;
+    assigned_users(&engine, &admin, app.id, 4).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+    until("the cycle interrupted", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some_and(|c| {
+                matches!(
+                    c.0.outcome,
+                    engine::sync::cycle::Outcome::Interrupted { .. }
+                )
+            })
+    })
+    .await;
+    let entries = log::latest(&engine.db, app.id, 10).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.error_code.as_deref() == Some("TargetUnavailable")),
+        "escrowed as unavailable"
+    );
+    assert!(target_users(&origin).await.is_empty());
+    assert_eq!(
+        jobs::load(&engine.db, app.id).await.unwrap().state,
+        JobState::Active,
+        "not quarantined"
+    );
+
+    // Back up: the next cycle (soon, not at the 40-minute interval) brings everyone.
+    peers::set_faults(&proxy, serde_json::json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while target_users(&origin).await.len() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the users never arrived after recovery"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    until("the escrows cleared", || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM provisioning_escrows")
+            .fetch_one(&engine.db)
+            .await
+            .unwrap()
+            == 0
+    })
+    .await;
+    assert_eq!(target_users(&origin).await.len(), 4, "no duplicate");
+}
