@@ -45,8 +45,9 @@ pub struct Job {
     pub last_cycle: Option<sqlx::types::Json<CycleReport>>,
 }
 
-/// How long a lease lasts; the runner renews it while a cycle runs.
-pub const LEASE: Duration = Duration::seconds(60);
+/// How long a lease lasts; the runner renews it every 10 seconds while a cycle runs, so a
+/// crashed owner's job is taken over within half a minute.
+pub const LEASE: Duration = Duration::seconds(30);
 /// When a cycle the target interrupted runs again.
 pub const INTERRUPTED_RETRY: Duration = Duration::seconds(15);
 /// Quarantined jobs give up after this long.

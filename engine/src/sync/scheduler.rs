@@ -96,14 +96,14 @@ impl Engine {
         }
     }
 
-    /// One cycle under the lease, renewed every 20 seconds; then the job's next state.
+    /// One cycle under the lease, renewed every 10 seconds; then the job's next state.
     async fn run_job(&self, application: Uuid, owner: &str) {
         let renew = {
             let engine = self.clone();
             let owner = owner.to_owned();
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(Duration::from_secs(20)).await;
+                    tokio::time::sleep(Duration::from_secs(10)).await;
                     let _ = jobs::claim(&engine.db, application, &owner, OffsetDateTime::now_utc())
                         .await;
                 }

@@ -24,14 +24,34 @@ pub struct Console {
 impl Console {
     pub fn start() -> Console {
         let data_dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (child, base) = Console::spawn(data_dir.path(), log.clone());
+        Console {
+            child,
+            base,
+            log,
+            data_dir,
+        }
+    }
+
+    /// Kills the server as a crash would (SIGKILL, nothing flushed) and starts it again on the
+    /// same data directory.
+    pub fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, base) = Console::spawn(self.data_dir.path(), self.log.clone());
+        self.child = child;
+        self.base = base;
+    }
+
+    fn spawn(data_dir: &std::path::Path, log: Arc<Mutex<Vec<String>>>) -> (Child, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
+            .arg(data_dir)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let lines = log.clone();
@@ -51,12 +71,7 @@ impl Console {
         let base = address_rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the server never said where it listens");
-        Console {
-            child,
-            base,
-            log,
-            data_dir,
-        }
+        (child, base)
     }
 
     /// `scimitar admin create`, on the same data directory, while the server runs.

@@ -1015,3 +1015,119 @@ async fn a_target_that_is_down_gets_its_objects_when_it_is_back() {
     .await;
     assert_eq!(target_users(&origin).await.len(), 4, "no duplicate");
 }
+
+#[tokio::test]
+async fn a_crash_mid_cycle_resumes_without_duplicates_or_losses() {
+    const USERS: usize = 1000;
+    let (mut console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    // Slow enough to catch the cycle in the middle.
+    peers::set_faults(&proxy, serde_json::json!({ "delayMs": 5 })).await;
+    let system = Caller::system();
+    let mut members = Vec::new();
+    for n in 0..USERS {
+        let upn = format!("user{n:04}@contoso.com");
+        members.push(
+            engine
+                .create_user(&system, profile(&upn, "User", Some(&format!("N{n:04}"))))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let group = engine
+        .create_group(
+            &system,
+            GroupProfile {
+                display_name: "Everyone".into(),
+                ..Default::default()
+            },
+            &members,
+        )
+        .await
+        .unwrap();
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    engine
+        .assign(
+            &system,
+            &admin,
+            app.id,
+            PrincipalType::Group,
+            group.id,
+            access,
+        )
+        .await
+        .unwrap();
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+
+    // Kill -9 while the target holds between 20% and 80% of the users.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let count: Value = reqwest::get(format!("{origin}/v2/Users?count=0"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let held = count["totalResults"].as_u64().unwrap() as usize;
+        assert!(
+            held < USERS * 8 / 10,
+            "the cycle went past 80% before the crash ({held})"
+        );
+        if held >= USERS / 5 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the cycle never reached 20%");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    console.crash_and_restart();
+
+    // The restarted server takes the job over (its lease expired) and finishes the cycle.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let count: Value = reqwest::get(format!("{origin}/v2/Users?count=0"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if count["totalResults"].as_u64().unwrap() as usize >= USERS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cycle never finished after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    until("the initial cycle recorded", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    let mut names: Vec<String> = target_users(&origin)
+        .await
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), USERS, "every user is there");
+    let total: Value = reqwest::get(format!("{origin}/v2/Users?count=0"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        total["totalResults"], USERS,
+        "and only once (the list is capped at 1,000; the total is not)"
+    );
+}
