@@ -116,15 +116,15 @@ struct Deprovisioning {
 }
 
 /// Why processing an object ended the whole cycle.
-struct Stop(ScimError);
+pub(super) struct Stop(pub(super) ScimError);
 
 /// Everything a cycle needs, loaded once.
-struct Run<'e> {
+pub(super) struct Run<'e> {
     engine: &'e Engine,
     application: Uuid,
     template: &'static Template,
     settings: Settings,
-    users: Option<CompiledMappings>,
+    pub(super) users: Option<CompiledMappings>,
     groups: Option<CompiledMappings>,
     user_scope: Scope,
     group_scope: Scope,
@@ -132,12 +132,14 @@ struct Run<'e> {
     roles: HashMap<Uuid, Vec<AppRoleAssignment>>,
     client: ScimClient,
     now: OffsetDateTime,
-    log: LogWriter,
+    pub(super) log: LogWriter,
     counts: Counts,
     deprovision: Vec<Deprovisioning>,
     touched_groups: BTreeSet<Uuid>,
     last_progress: Instant,
     unavailable_in_a_row: u32,
+    /// The last decision recorded (what provision on demand reports).
+    pub(super) last_entry: Option<Entry>,
 }
 
 fn compile_error(errors: Vec<crate::FieldError>) -> Error {
@@ -145,10 +147,13 @@ fn compile_error(errors: Vec<crate::FieldError>) -> Error {
 }
 
 impl Engine {
-    /// Runs one cycle of `application` now. The caller holds the job's lease.
-    pub async fn run_cycle(&self, application: Uuid, now: OffsetDateTime) -> Result<CycleReport> {
-        let started = now;
-        let cycle_id = Uuid::new_v4();
+    /// Everything a cycle (or a provision on demand) needs for `application`, loaded once.
+    pub(super) async fn prepare(
+        &self,
+        application: Uuid,
+        now: OffsetDateTime,
+        cycle_id: Uuid,
+    ) -> Result<Run<'_>> {
         let configuration = provisioning::load(&self.db, application).await?;
         let app = applications::get(&self.db, application)
             .await?
@@ -158,10 +163,7 @@ impl Engine {
             })?;
         let template = app.template();
         let settings = configuration.settings.clone();
-        let required = |defaults: &crate::applications::gallery::ObjectDefaults| -> Vec<String> {
-            defaults.required.clone()
-        };
-        let compile = |object: &provisioning::ObjectSettings, known, required: Vec<String>| {
+        let compile = |object: &provisioning::ObjectSettings, known, required: &[String]| {
             let required: Vec<&str> = required.iter().map(String::as_str).collect();
             object
                 .mappings
@@ -171,14 +173,14 @@ impl Engine {
         let users = settings
             .users
             .enabled
-            .then(|| compile(&settings.users, USER_ATTRIBUTES, required(&template.users)))
+            .then(|| compile(&settings.users, USER_ATTRIBUTES, &template.users.required))
             .transpose()?;
         let groups = (settings.groups.enabled && template.provisioning.groups_supported)
             .then(|| {
                 compile(
                     &settings.groups,
                     GROUP_ATTRIBUTES,
-                    required(&template.groups),
+                    &template.groups.required,
                 )
             })
             .transpose()?;
@@ -200,15 +202,7 @@ impl Engine {
             _ => self.access_token(application, now).await?,
         };
         let client = ScimClient::new(&settings.scim_base_url, token, Limits::default());
-        let kind = if configuration.needs_initial_cycle {
-            CycleKind::Initial
-        } else {
-            CycleKind::Incremental
-        };
-        let job = jobs::load(&self.db, application).await?;
-        // Everything up to here is covered once the cycle completes.
-        let head = feed::latest(&self.db).await?;
-        let mut run = Run {
+        Ok(Run {
             engine: self,
             application,
             template,
@@ -226,7 +220,24 @@ impl Engine {
             touched_groups: BTreeSet::new(),
             last_progress: Instant::now(),
             unavailable_in_a_row: 0,
+            last_entry: None,
+        })
+    }
+
+    /// Runs one cycle of `application` now. The caller holds the job's lease.
+    pub async fn run_cycle(&self, application: Uuid, now: OffsetDateTime) -> Result<CycleReport> {
+        let started = now;
+        let cycle_id = Uuid::new_v4();
+        let configuration = provisioning::load(&self.db, application).await?;
+        let kind = if configuration.needs_initial_cycle {
+            CycleKind::Initial
+        } else {
+            CycleKind::Incremental
         };
+        let job = jobs::load(&self.db, application).await?;
+        // Everything up to here is covered once the cycle completes.
+        let head = feed::latest(&self.db).await?;
+        let mut run = self.prepare(application, now, cycle_id).await?;
         let (user_ids, group_ids) = match kind {
             CycleKind::Initial => run.everything().await?,
             CycleKind::Incremental => run.changed_since(job.watermark, head).await?,
@@ -457,6 +468,7 @@ impl Run<'_> {
             (_, Action::Delete) => self.counts.deleted += 1,
             _ => {}
         }
+        self.last_entry = Some(entry.clone());
         self.log.push(entry);
     }
 
@@ -639,7 +651,7 @@ impl Run<'_> {
         (operations, modified)
     }
 
-    async fn user(&mut self, id: Uuid) -> Result<std::result::Result<(), Stop>> {
+    pub(super) async fn user(&mut self, id: Uuid) -> Result<std::result::Result<(), Stop>> {
         let started = Instant::now();
         let user = users::get(&self.engine.db, id).await?;
         let link = links::get(&self.engine.db, self.application, id).await?;
@@ -1106,7 +1118,7 @@ impl Run<'_> {
 
     /// Sends the disables and deletes decided in this cycle, unless they are more than the
     /// accidental-deletion threshold allows.
-    async fn finish_deprovisioning(&mut self, allowed: bool) -> Result<Outcome> {
+    pub(super) async fn finish_deprovisioning(&mut self, allowed: bool) -> Result<Outcome> {
         let planned = std::mem::take(&mut self.deprovision);
         let threshold = self.settings.deletion_threshold;
         let limited = self.settings.prevent_accidental_deletion && !allowed;

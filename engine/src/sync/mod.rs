@@ -7,4 +7,5 @@ pub mod jobs;
 pub mod links;
 pub mod log;
 pub mod notify;
+pub mod on_demand;
 mod scheduler;

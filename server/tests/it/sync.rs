@@ -1131,3 +1131,96 @@ async fn a_crash_mid_cycle_resumes_without_duplicates_or_losses() {
         "and only once (the list is capped at 1,000; the total is not)"
     );
 }
+
+#[tokio::test]
+async fn provision_on_demand_reports_each_step_as_it_completes() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let system = Caller::system();
+    let grace = engine
+        .create_user(
+            &system,
+            profile("grace@contoso.com", "Grace", Some("Hopper")),
+        )
+        .await
+        .unwrap();
+    let alan = engine
+        .create_user(&system, profile("alan@contoso.com", "Alan", Some("Turing")))
+        .await
+        .unwrap();
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    engine
+        .assign(
+            &system,
+            &admin,
+            app.id,
+            PrincipalType::User,
+            grace.id,
+            access,
+        )
+        .await
+        .unwrap();
+    // Configured but Off: nothing runs by itself.
+    turn_on(&engine, &admin, app.id, &scim.url, |s| {
+        s.status = Status::Off
+    })
+    .await;
+
+    let steps = |user: Uuid| {
+        let engine = engine.clone();
+        let admin = admin.clone();
+        async move {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+            let run = tokio::spawn(async move {
+                engine
+                    .provision_on_demand(&admin, app.id, user, sender)
+                    .await
+            });
+            let mut seen = Vec::new();
+            while let Some(step) = receiver.recv().await {
+                seen.push((step.name, format!("{:?}", step.result), step.detail));
+            }
+            run.await.unwrap().unwrap();
+            seen
+        }
+    };
+    let grace_steps = steps(grace.id).await;
+    let names: Vec<&str> = grace_steps.iter().map(|s| s.0).collect();
+    assert_eq!(names, ["Connection", "Import", "Scope", "Match", "Action"]);
+    assert!(
+        grace_steps.iter().all(|s| s.1 == "Success"),
+        "{grace_steps:?}"
+    );
+    assert!(
+        grace_steps[4]
+            .2
+            .starts_with("Create: userName = \"grace@contoso.com\""),
+        "{:?}",
+        grace_steps[4]
+    );
+    let users = target_users(&scim.url).await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["name"]["familyName"], "Hopper");
+
+    let alan_steps = steps(alan.id).await;
+    assert_eq!(
+        alan_steps.last().unwrap(),
+        &(
+            "Scope",
+            "Skipped".to_owned(),
+            "The user is not assigned to the application.".to_owned()
+        )
+    );
+    assert_eq!(
+        target_users(&scim.url).await.len(),
+        1,
+        "nothing sent for Alan"
+    );
+    let entries = log::latest(&engine.db, app.id, 5).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.source_id == grace.id && e.action == Action::Create),
+        "logged like a cycle"
+    );
+}
