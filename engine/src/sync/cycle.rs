@@ -86,7 +86,17 @@ pub enum Outcome {
     Interrupted {
         reason: String,
     },
+    /// More than 40% of the objects tried (at least 50) failed at the target and were escrowed;
+    /// the cycle's work is recorded, and the job goes to quarantine.
+    TooManyFailures {
+        escrowed: u64,
+        tried: u64,
+    },
 }
+
+/// The escrow proportion that quarantines a job, once this many objects were tried.
+const ESCROW_SHARE: f64 = 0.4;
+const ESCROW_MINIMUM_TRIED: u64 = 50;
 
 /// Objects in a row that find the target unavailable before the cycle gives up for now.
 const UNAVAILABLE_IN_A_ROW: u32 = 3;
@@ -138,6 +148,9 @@ pub(super) struct Run<'e> {
     touched_groups: BTreeSet<Uuid>,
     last_progress: Instant,
     unavailable_in_a_row: u32,
+    /// Objects escrowed in this cycle (data problems such as a missing required attribute are
+    /// not, and do not count).
+    escrowed: u64,
     /// The last decision recorded (what provision on demand reports).
     pub(super) last_entry: Option<Entry>,
 }
@@ -220,6 +233,7 @@ impl Engine {
             touched_groups: BTreeSet::new(),
             last_progress: Instant::now(),
             unavailable_in_a_row: 0,
+            escrowed: 0,
             last_entry: None,
         })
     }
@@ -277,9 +291,25 @@ impl Engine {
             },
             None => run.finish_deprovisioning(job.deletes_allowed).await?,
         };
+        let tried = run.counts.processed;
+        let outcome = match outcome {
+            Outcome::Completed
+                if tried >= ESCROW_MINIMUM_TRIED
+                    && run.escrowed as f64 > ESCROW_SHARE * tried as f64 =>
+            {
+                Outcome::TooManyFailures {
+                    escrowed: run.escrowed,
+                    tried,
+                }
+            }
+            other => other,
+        };
         run.log.flush(&self.db).await?;
         let counts = run.counts.clone();
-        if outcome == Outcome::Completed {
+        if matches!(
+            outcome,
+            Outcome::Completed | Outcome::TooManyFailures { .. }
+        ) {
             jobs::complete_cycle(&self.db, application, head, kind == CycleKind::Initial).await?;
         }
         let steady_state = outcome == Outcome::Completed
@@ -472,7 +502,8 @@ impl Run<'_> {
         self.log.push(entry);
     }
 
-    async fn escrow(&self, source: Uuid, object_type: &str, error: &str) -> Result<()> {
+    async fn escrow(&mut self, source: Uuid, object_type: &str, error: &str) -> Result<()> {
+        self.escrowed += 1;
         let attempts: i64 = sqlx::query_scalar(
             "SELECT attempts FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
         )

@@ -206,6 +206,9 @@ pub async fn after_cycle(
     let quarantine = match &report.outcome {
         Outcome::Completed | Outcome::Interrupted { .. } => None,
         Outcome::Stopped { reason, .. } => Some(reason.clone()),
+        Outcome::TooManyFailures { escrowed, tried } => Some(format!(
+            "{escrowed} of the {tried} objects tried failed at the target (more than 40%): see the provisioning logs"
+        )),
         Outcome::DeletesStaged { planned, threshold } => Some(format!(
             "{planned} disables and deletes were planned, more than the accidental-deletion threshold of {threshold}: review them, then Allow deletes"
         )),

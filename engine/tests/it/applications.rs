@@ -513,6 +513,29 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
     .unwrap();
     let job = jobs::load(&engine.db, app.id).await.unwrap();
     assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
+
+    // Too many objects failing at the target quarantines too.
+    let failing = report(Outcome::TooManyFailures {
+        escrowed: 30,
+        tried: 60,
+    });
+    jobs::after_cycle(
+        &engine.db,
+        app.id,
+        &settings,
+        &failing,
+        began + time::Duration::hours(7),
+    )
+    .await
+    .unwrap();
+    let job = jobs::load(&engine.db, app.id).await.unwrap();
+    assert_eq!(job.state, JobState::Quarantine);
+    assert_eq!(
+        job.quarantine_reason.as_deref(),
+        Some(
+            "30 of the 60 objects tried failed at the target (more than 40%): see the provisioning logs"
+        )
+    );
 }
 
 #[tokio::test]
