@@ -692,24 +692,16 @@ impl Run<'_> {
             .unwrap_or_else(|| id.to_string());
         let mut entry = Entry::new("User", id, &name);
         let Some(user) = user else {
-            // Hard-deleted in the directory: delete the account.
-            if let Some(link) = link {
-                self.deprovision.push(Deprovisioning {
-                    object_type: "User",
-                    source_id: id,
-                    source_name: name,
-                    link,
-                    delete: true,
-                    reason: "The user was deleted permanently from the directory.".into(),
-                });
-            }
+            self.deleted_from_directory("User", id, name, link);
             return Ok(Ok(()));
         };
         let roles = self.roles.get(&id).cloned().unwrap_or_default();
         let in_scope = self.user_in_scope(&user, &roles, &mut entry);
-        if let Some(groups) = Some(groups::memberships(&self.engine.db, id).await?) {
+        // The user's groups carry them as a member: they are visited after the users.
+        if self.groups.is_some() {
+            let memberships = groups::memberships(&self.engine.db, id).await?;
             self.touched_groups
-                .extend(groups.into_iter().map(|(g, _)| g));
+                .extend(memberships.into_iter().map(|(g, _)| g));
         }
         if !in_scope {
             match link {
@@ -799,6 +791,30 @@ impl Run<'_> {
                 Ok(Ok(()))
             }
             Err(error) => self.failed(entry, "User", error).await,
+        }
+    }
+
+    /// An object deleted permanently from the directory: its account is deleted at the end of
+    /// the cycle, if it has one.
+    fn deleted_from_directory(
+        &mut self,
+        object_type: &'static str,
+        id: Uuid,
+        name: String,
+        link: Option<Link>,
+    ) {
+        if let Some(link) = link {
+            self.deprovision.push(Deprovisioning {
+                object_type,
+                source_id: id,
+                source_name: name,
+                link,
+                delete: true,
+                reason: format!(
+                    "The {} was deleted permanently from the directory.",
+                    object_type.to_lowercase()
+                ),
+            });
         }
     }
 
@@ -944,16 +960,7 @@ impl Run<'_> {
             .unwrap_or_else(|| id.to_string());
         let mut entry = Entry::new("Group", id, &name);
         let Some(group) = group else {
-            if let Some(link) = link {
-                self.deprovision.push(Deprovisioning {
-                    object_type: "Group",
-                    source_id: id,
-                    source_name: name,
-                    link,
-                    delete: true,
-                    reason: "The group was deleted permanently from the directory.".into(),
-                });
-            }
+            self.deleted_from_directory("Group", id, name, link);
             return Ok(Ok(()));
         };
         let roles = self.roles.get(&id).cloned().unwrap_or_default();

@@ -25,13 +25,21 @@ use uuid::Uuid;
 
 use super::{harness::Console, peers};
 
-/// Waits for `condition` on the target, up to 30 seconds.
-async fn until<F, Fut>(what: &str, mut condition: F)
+/// Waits for `condition`, up to 60 seconds (tests run side by side on two cores in CI).
+async fn until<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    until_within(what, Duration::from_secs(60), condition).await;
+}
+
+async fn until_within<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
     while !condition().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -521,9 +529,11 @@ async fn more_disables_than_the_threshold_wait_for_allow_deletes() {
         .remove_assignment(&system, &admin, app.id, assignment)
         .await
         .unwrap();
-    until("the job in quarantine", || async {
-        jobs::load(&engine.db, app.id).await.unwrap().state == JobState::Quarantine
-    })
+    until_within(
+        "the job in quarantine",
+        Duration::from_secs(180),
+        || async { jobs::load(&engine.db, app.id).await.unwrap().state == JobState::Quarantine },
+    )
     .await;
     assert!(
         target_users(&scim.url)
