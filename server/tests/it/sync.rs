@@ -478,41 +478,8 @@ async fn scoping_filters_and_accounts_already_in_the_target() {
 async fn more_disables_than_the_threshold_wait_for_allow_deletes() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (scim, _) = peers::scim_server(None);
+    everyone_assigned(&engine, &admin, app.id, 600).await;
     let system = Caller::system();
-    let mut members = Vec::new();
-    for n in 0..600 {
-        let upn = format!("user{n:03}@contoso.com");
-        members.push(
-            engine
-                .create_user(&system, profile(&upn, "User", Some(&format!("{n:03}"))))
-                .await
-                .unwrap()
-                .id,
-        );
-    }
-    let group = engine
-        .create_group(
-            &system,
-            GroupProfile {
-                display_name: "Everyone".into(),
-                ..Default::default()
-            },
-            &members,
-        )
-        .await
-        .unwrap();
-    let access = role(&engine, &admin, app.id, "Default Access").await;
-    engine
-        .assign(
-            &system,
-            &admin,
-            app.id,
-            PrincipalType::Group,
-            group.id,
-            access,
-        )
-        .await
-        .unwrap();
     turn_on(&engine, &admin, app.id, &scim.url, |settings| {
         settings.groups.enabled = false
     })
@@ -718,6 +685,30 @@ async fn vonage_skips_default_access_and_names_the_missing_surname() {
         skipped.reason
     );
     assert_eq!(of(grace.id).action, Action::Create);
+}
+
+/// `count` users in a group "Everyone", which is assigned to `app` with Default Access.
+async fn everyone_assigned(engine: &Engine, admin: &Account, app: Uuid, count: usize) {
+    let system = Caller::system();
+    let mut members = Vec::with_capacity(count);
+    for n in 0..count {
+        let upn = format!("user{n:04}@contoso.com");
+        let user = profile(&upn, "User", Some(&format!("N{n:04}")));
+        members.push(engine.create_user(&system, user).await.unwrap().id);
+    }
+    let everyone = GroupProfile {
+        display_name: "Everyone".into(),
+        ..Default::default()
+    };
+    let group = engine
+        .create_group(&system, everyone, &members)
+        .await
+        .unwrap();
+    let access = role(engine, admin, app, "Default Access").await;
+    engine
+        .assign(&system, admin, app, PrincipalType::Group, group.id, access)
+        .await
+        .unwrap();
 }
 
 /// `count` users assigned to `app` with Default Access.
@@ -1034,41 +1025,7 @@ async fn a_crash_mid_cycle_resumes_without_duplicates_or_losses() {
     let proxy = peers::fault_proxy(&origin);
     // Slow enough to catch the cycle in the middle.
     peers::set_faults(&proxy, serde_json::json!({ "delayMs": 5 })).await;
-    let system = Caller::system();
-    let mut members = Vec::new();
-    for n in 0..USERS {
-        let upn = format!("user{n:04}@contoso.com");
-        members.push(
-            engine
-                .create_user(&system, profile(&upn, "User", Some(&format!("N{n:04}"))))
-                .await
-                .unwrap()
-                .id,
-        );
-    }
-    let group = engine
-        .create_group(
-            &system,
-            GroupProfile {
-                display_name: "Everyone".into(),
-                ..Default::default()
-            },
-            &members,
-        )
-        .await
-        .unwrap();
-    let access = role(&engine, &admin, app.id, "Default Access").await;
-    engine
-        .assign(
-            &system,
-            &admin,
-            app.id,
-            PrincipalType::Group,
-            group.id,
-            access,
-        )
-        .await
-        .unwrap();
+    everyone_assigned(&engine, &admin, app.id, USERS).await;
     turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
         s.groups.enabled = false
     })
