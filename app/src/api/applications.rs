@@ -137,13 +137,13 @@ pub async fn get_application(id: String) -> Result<ApplicationDetails, AppError>
         .await?;
     let template = app.template();
     let owners = applications::owners(&engine.db, app.id).await?;
-    let assignments = applications::roles::assignments(&engine.db, app.id).await?;
+    let assignments = applications::roles::assignment_count(&engine.db, app.id).await?;
     let settings = provisioning::load(&engine.db, app.id).await?.settings;
     Ok(ApplicationDetails {
         id: app.id.to_string(),
         version: app.version,
         provisioning: provisioning_summary(&settings),
-        assignments: assignments.len() as u32,
+        assignments: assignments as u32,
         owners: owners
             .into_iter()
             .map(|(id, display_name, user_principal_name)| OwnerRow {

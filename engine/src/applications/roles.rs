@@ -136,6 +136,16 @@ pub async fn assignments(db: &SqlitePool, application: Uuid) -> Result<Vec<Assig
     .await?)
 }
 
+/// How many assignments `application` has (the Overview's figure, without loading them).
+pub async fn assignment_count(db: &SqlitePool, application: Uuid) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM app_role_assignments WHERE application_id = ?")
+            .bind(application)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// The roles `principal` holds in `application` (directly; group assignments are the engine's
 /// to expand), as the mapping language's `[appRoleAssignments]` reads them.
 pub async fn roles_of(

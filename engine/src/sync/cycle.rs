@@ -677,7 +677,12 @@ impl Run<'_> {
                 }
                 _ => operations.push(json!({ "op": "replace", "path": path, "value": new })),
             }
-            modified.push((path, old, new));
+            if attribute.rule.redacted {
+                // Redact(...): the value flows, the provisioning logs do not show it.
+                modified.push((path, json!("[Redact]"), json!("[Redact]")));
+            } else {
+                modified.push((path, old, new));
+            }
         }
         (operations, modified)
     }
@@ -1302,4 +1307,61 @@ fn modified_from_null(attributes: &[MappedAttribute<'_>]) -> Vec<(String, Value,
             (path.to_string(), Value::Null, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{SeedableRng, rngs::StdRng};
+    use serde_json::json;
+
+    use super::Run;
+    use crate::mapping::{
+        AttributeMapping, AttributeMappings, Environment, Operation, Value, source::USER_ATTRIBUTES,
+    };
+
+    #[test]
+    fn updates_patch_only_what_changed_and_redacted_values_stay_out_of_the_log() {
+        let mappings = AttributeMappings(vec![
+            AttributeMapping::direct("userPrincipalName", "userName").matching(1),
+            AttributeMapping::direct("jobTitle", "title"),
+            AttributeMapping::expression("Redact([employeeId])", "externalId"),
+            AttributeMapping::direct("mail", "emails[type eq \"work\"].value"),
+        ])
+        .compile(USER_ATTRIBUTES, &[])
+        .unwrap();
+        let source = vec![
+            ("userPrincipalName", Value::text("ada@contoso.com")),
+            ("jobTitle", Value::text("Analyst")),
+            ("employeeId", Value::text("E42")),
+            ("mail", Value::text("ada@contoso.com")),
+        ];
+        let mut random = StdRng::seed_from_u64(1);
+        let mut environment = Environment {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            random: &mut random,
+        };
+        let mapped = mappings
+            .evaluate(&source, &mut environment, Operation::Update)
+            .unwrap();
+        let current =
+            json!({ "userName": "ada@contoso.com", "title": "Intern", "externalId": "E41" });
+        let (operations, modified) = Run::changes(&current, &mapped.attributes);
+        assert_eq!(
+            operations,
+            [
+                json!({ "op": "replace", "path": "title", "value": "Analyst" }),
+                json!({ "op": "replace", "path": "externalId", "value": "E42" }),
+                json!({ "op": "add", "path": "emails", "value": [{ "type": "work", "value": "ada@contoso.com" }] }),
+            ]
+        );
+        let logged: Vec<(&str, &serde_json::Value)> = modified
+            .iter()
+            .map(|(p, _, new)| (p.as_str(), new))
+            .collect();
+        assert_eq!(logged[1], ("externalId", &json!("[Redact]")));
+        assert!(
+            !format!("{modified:?}").contains("E42"),
+            "the redacted value is not logged"
+        );
+    }
 }
