@@ -116,6 +116,9 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
         deletion_threshold: s.deletion_threshold,
         skip_out_of_scope_deletions: s.skip_out_of_scope_deletions,
         cycle_interval_minutes: s.cycle_interval_minutes,
+        concurrency: s.target.concurrency,
+        requests_per_second: s.target.requests_per_second,
+        use_target_capabilities: s.target.use_capabilities,
         on: s.status == Status::On,
         users_enabled: s.users.enabled,
         groups_enabled: s.groups.enabled,
@@ -157,6 +160,9 @@ pub async fn save_provisioning(
     deletion_threshold: String,
     skip_out_of_scope_deletions: Option<String>,
     cycle_interval_minutes: String,
+    concurrency: String,
+    requests_per_second: String,
+    use_target_capabilities: Option<String>,
     status: String,
 ) -> Result<Option<ConnectionVerdict>, AppError> {
     use engine::{
@@ -228,6 +234,10 @@ pub async fn save_provisioning(
         &cycle_interval_minutes,
         &mut wrong,
     );
+    settings.target.concurrency = number("concurrency", &concurrency, &mut wrong);
+    settings.target.requests_per_second =
+        number("requests_per_second", &requests_per_second, &mut wrong);
+    settings.target.use_capabilities = use_target_capabilities.is_some();
     if !wrong.is_empty() {
         return Err(AppError::InvalidFields(wrong));
     }

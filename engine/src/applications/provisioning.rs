@@ -94,7 +94,36 @@ pub struct Settings {
     pub skip_out_of_scope_deletions: bool,
     pub cycle_interval_minutes: u32,
     pub status: Status,
+    /// How hard cycles may drive the target (saved before this setting existed: the defaults).
+    #[serde(default)]
+    pub target: TargetUse,
 }
+
+/// How hard cycles may drive the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TargetUse {
+    /// Requests in flight at once.
+    pub concurrency: u32,
+    /// Requests per second; 0 for no limit.
+    pub requests_per_second: u32,
+    /// Use what the target's ServiceProviderConfig advertises: one listing instead of a filter
+    /// query per account on initial cycles, `/Bulk` for creates.
+    pub use_capabilities: bool,
+}
+
+impl Default for TargetUse {
+    fn default() -> TargetUse {
+        TargetUse {
+            concurrency: 4,
+            requests_per_second: 0,
+            use_capabilities: true,
+        }
+    }
+}
+
+/// The most requests in flight a job may send one target.
+pub const MAX_CONCURRENCY: u32 = 32;
 
 /// Entra's default accidental-deletion threshold.
 pub const DEFAULT_DELETION_THRESHOLD: u32 = 500;
@@ -139,6 +168,7 @@ impl Settings {
             skip_out_of_scope_deletions: false,
             cycle_interval_minutes: DEFAULT_CYCLE_MINUTES,
             status: Status::Off,
+            target: TargetUse::default(),
         }
     }
 
@@ -388,6 +418,18 @@ fn validate(
         error(
             "cycle_interval_minutes",
             "between 1 minute and 10,080 (a week)",
+        );
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&settings.target.concurrency) {
+        error(
+            "concurrency",
+            &format!("between 1 and {MAX_CONCURRENCY} requests at once"),
+        );
+    }
+    if settings.target.requests_per_second > 10_000 {
+        error(
+            "requests_per_second",
+            "at most 10,000 requests per second; 0 for no limit",
         );
     }
     if settings.status == Status::On {

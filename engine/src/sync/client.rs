@@ -15,6 +15,23 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+/// What the target's `/ServiceProviderConfig` advertises that cycles use to go faster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The largest page a list answers (`filter.maxResults`).
+    pub max_results: Option<usize>,
+    /// `sortBy` works, so pages of a listing do not overlap.
+    pub sort: bool,
+    pub bulk: Option<BulkLimits>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BulkLimits {
+    pub max_operations: usize,
+    pub max_payload_size: usize,
+}
 
 /// How a request to the target failed, in the terms the engine decides on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,12 +120,14 @@ impl ScimClient {
         }
     }
 
-    /// Waits for the rate limit's next slot.
+    /// Requests in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.limits.concurrency.max(1)
+    }
+
+    /// Waits until the target accepts requests again (after a `Retry-After`) and for the rate
+    /// limit's next slot.
     async fn pace(&self) {
-        if self.limits.rate == 0 {
-            return;
-        }
-        let interval = Duration::from_secs(1) / self.limits.rate;
         let wait = {
             let mut next = self
                 .next_slot
@@ -116,7 +135,9 @@ impl ScimClient {
                 .expect("the rate limiter's lock is never poisoned");
             let now = Instant::now();
             let slot = (*next).max(now);
-            *next = slot + interval;
+            if self.limits.rate > 0 {
+                *next = slot + Duration::from_secs(1) / self.limits.rate;
+            }
             slot - now
         };
         if !wait.is_zero() {
@@ -166,6 +187,14 @@ impl ScimClient {
             match retry_in {
                 Some(wait) if attempt < self.limits.retries && wait <= self.limits.max_wait => {
                     attempt += 1;
+                    if outcome
+                        .as_ref()
+                        .is_ok_and(|r| r.headers().contains_key("retry-after"))
+                    {
+                        // The target asked for a pause: no request of this client goes
+                        // before it ends, not only this one.
+                        self.hold_until(Instant::now() + wait);
+                    }
                     tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, "retrying a SCIM request");
                     tokio::time::sleep(wait).await;
                 }
@@ -191,6 +220,14 @@ impl ScimClient {
                 }
             }
         }
+    }
+
+    fn hold_until(&self, until: Instant) {
+        let mut next = self
+            .next_slot
+            .lock()
+            .expect("the rate limiter's lock is never poisoned");
+        *next = (*next).max(until);
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -295,6 +332,132 @@ impl ScimClient {
             200 | 204 | 404 => Ok(()),
             _ => Err(self.fail(resource, status, &answer)),
         }
+    }
+}
+
+impl ScimClient {
+    /// What the target advertises; nothing when it has no `/ServiceProviderConfig` or it cannot
+    /// be read (the cycle then uses plain requests).
+    pub async fn capabilities(&self) -> Capabilities {
+        let config = match self
+            .send(reqwest::Method::GET, "ServiceProviderConfig", &[], None)
+            .await
+        {
+            Ok((200, config)) => config,
+            _ => return Capabilities::default(),
+        };
+        let supported = |feature: &str| config[feature]["supported"].as_bool() == Some(true);
+        let number = |feature: &str, field: &str| {
+            config[feature][field]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| n as usize)
+        };
+        Capabilities {
+            max_results: number("filter", "maxResults"),
+            sort: supported("sort"),
+            bulk: supported("bulk")
+                .then(|| {
+                    Some(BulkLimits {
+                        max_operations: number("bulk", "maxOperations")?,
+                        max_payload_size: number("bulk", "maxPayloadSize")?,
+                    })
+                })
+                .flatten(),
+        }
+    }
+
+    /// One page of `resource` from `start_index` (1-based): the total and the resources.
+    /// `sort` orders by id, so consecutive pages neither overlap nor skip.
+    pub async fn page(
+        &self,
+        resource: &str,
+        start_index: usize,
+        count: usize,
+        sort: bool,
+    ) -> Result<(usize, Vec<Value>), ScimError> {
+        let (start, count) = (start_index.to_string(), count.to_string());
+        let mut query = vec![("startIndex", start.as_str()), ("count", count.as_str())];
+        if sort {
+            query.push(("sortBy", "id"));
+        }
+        if resource == "Groups" {
+            // Members can be many; matching does not need them.
+            query.push(("excludedAttributes", "members"));
+        }
+        let (status, body) = self
+            .send(reqwest::Method::GET, resource, &query, None)
+            .await?;
+        if status != 200 {
+            return Err(self.fail(resource, status, &body));
+        }
+        let total = body["totalResults"].as_u64().unwrap_or(0) as usize;
+        Ok((
+            total,
+            body["Resources"].as_array().cloned().unwrap_or_default(),
+        ))
+    }
+
+    /// Creates `bodies` in `resource` with one `/Bulk` request. `Ok` has one result per body, in
+    /// order (a created resource has at least its `id`); `Err` means the Bulk request itself
+    /// failed, and none of its results is known.
+    pub async fn bulk_create(
+        &self,
+        resource: &str,
+        bodies: &[&Value],
+    ) -> Result<Vec<Result<Value, ScimError>>, ScimError> {
+        let operations: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                json!({ "method": "POST", "path": format!("/{resource}"), "bulkId": i.to_string(), "data": body })
+            })
+            .collect();
+        let request = json!({ "schemas": [BULK_REQUEST], "Operations": operations });
+        let (status, answer) = self
+            .send(reqwest::Method::POST, "Bulk", &[], Some(&request))
+            .await?;
+        if status != 200 {
+            return Err(self.fail("Bulk", status, &answer));
+        }
+        let mut results: Vec<Result<Value, ScimError>> = bodies
+            .iter()
+            .map(|_| {
+                Err(ScimError::Unavailable(
+                    "the Bulk response left this operation out".into(),
+                ))
+            })
+            .collect();
+        for operation in answer["Operations"].as_array().into_iter().flatten() {
+            let Some(slot) = operation["bulkId"]
+                .as_str()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|i| results.get_mut(i))
+            else {
+                continue;
+            };
+            // RFC 7644 writes the status as a string; some servers write a number.
+            let status = match &operation["status"] {
+                Value::String(s) => s.parse().unwrap_or(0),
+                other => other.as_u64().unwrap_or(0) as u16,
+            };
+            *slot = match status {
+                200 | 201 => {
+                    let mut created = operation["response"].clone();
+                    if created.get("id").is_none() {
+                        // The id is the last segment of the location.
+                        let id = operation["location"]
+                            .as_str()
+                            .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
+                            .unwrap_or_default();
+                        created = json!({ "id": id });
+                    }
+                    Ok(created)
+                }
+                _ => Err(self.fail(resource, status, &operation["response"])),
+            };
+        }
+        Ok(results)
     }
 }
 

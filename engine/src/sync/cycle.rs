@@ -1,26 +1,31 @@
 //! One provisioning cycle of one application, as DESIGN.md's "The provisioning engine" says.
 //! Initial cycles visit every object in scope and every linked object; incremental cycles visit
 //! the objects the change feed names since the watermark, and escrowed objects that are due.
-//! Users come first, then groups (whose members are linked users). Each object is scoped,
-//! mapped, matched (link, else filter on the matching attributes, else create; a 409 on create
-//! matches again), and gets one decision with one log entry. Disables and deletes wait for the
-//! end of the cycle: more than the accidental-deletion threshold and none is sent (StagedDelete).
-//! The watermark moves only once every object it covers is recorded.
+//! Users come first, then groups (whose members are linked users), in batches: each object of a
+//! batch is scoped and mapped here, then the batch goes to the target many requests at once
+//! (export.rs), and each decision is recorded (link, escrow, one log entry) as it comes back.
+//! Disables and deletes wait for the end of the cycle: more than the accidental-deletion
+//! threshold and none is sent (StagedDelete). The watermark moves only once every object it
+//! covers is recorded.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap, HashSet},
+    sync::{Arc, atomic::AtomicBool},
     time::Instant,
 };
 
+use futures::{StreamExt, stream};
 use rand::thread_rng;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
+use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    client::{Limits, ScimClient, ScimError},
+    client::{Capabilities, Limits, ScimClient, ScimError},
+    export::{self, Created, Decision, Deprovisioning, Export, LinkChange, Located, TargetIndex},
     jobs,
     links::{self, Link},
     log::{Action, Entry, LogWriter, Status},
@@ -43,7 +48,7 @@ use crate::{
         Scope, UserSource, Value as Mapped,
         attribute_mappings::MappedAttribute,
         source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
-        target::{self, TargetPath},
+        target,
     },
 };
 
@@ -114,34 +119,45 @@ pub struct CycleReport {
     pub steady_state: bool,
 }
 
-/// A disable or delete decided during the cycle, sent (or staged) at its end.
-struct Deprovisioning {
-    object_type: &'static str,
-    source_id: Uuid,
-    source_name: String,
-    link: Link,
-    /// DELETE (hard-deleted source, or the template deletes) rather than PATCH active=false.
-    delete: bool,
-    reason: String,
-}
+/// Objects scoped and mapped before a batch goes to the target.
+const BATCH: usize = 500;
 
 /// Why processing an object ended the whole cycle.
 pub(super) struct Stop(pub(super) ScimError);
 
-/// Everything a cycle needs, loaded once.
+/// A cycle: what it reads, shared by the requests in flight, and what it writes.
 pub(super) struct Run<'e> {
-    engine: &'e Engine,
-    application: Uuid,
-    template: &'static Template,
-    settings: Settings,
-    pub(super) users: Option<CompiledMappings>,
-    groups: Option<CompiledMappings>,
+    pub(super) ctx: Context<'e>,
+    pub(super) books: Books,
+}
+
+/// What a cycle reads: configuration, compiled mappings and scope, the target.
+pub(super) struct Context<'e> {
+    pub(super) engine: &'e Engine,
+    pub(super) application: Uuid,
+    pub(super) template: &'static Template,
+    pub(super) settings: Settings,
+    pub(super) users: Option<Arc<CompiledMappings>>,
+    pub(super) groups: Option<Arc<CompiledMappings>>,
     user_scope: Scope,
     group_scope: Scope,
-    /// Roles of each user (directly or through an assigned group) and of each assigned group.
-    roles: HashMap<Uuid, Vec<AppRoleAssignment>>,
-    client: ScimClient,
+    pub(super) client: ScimClient,
+    /// What the target advertises (nothing when the settings say not to use it).
+    pub(super) capabilities: Capabilities,
+    /// A `/Bulk` request failed: the rest of the cycle creates one by one.
+    pub(super) bulk_failed: AtomicBool,
+    /// The target's users, listed once for matching (initial cycles with many to match).
+    pub(super) index: Option<TargetIndex>,
     now: OffsetDateTime,
+}
+
+/// What a cycle writes: links, escrows, log entries, progress.
+pub(super) struct Books {
+    db: SqlitePool,
+    application: Uuid,
+    now: OffsetDateTime,
+    kind: CycleKind,
+    started: OffsetDateTime,
     pub(super) log: LogWriter,
     counts: Counts,
     deprovision: Vec<Deprovisioning>,
@@ -151,12 +167,10 @@ pub(super) struct Run<'e> {
     /// Objects escrowed in this cycle (data problems such as a missing required attribute are
     /// not, and do not count).
     escrowed: u64,
+    /// Objects with an escrow row: only these need clearing when they succeed.
+    escrows: HashSet<Uuid>,
     /// The last decision recorded (what provision on demand reports).
     pub(super) last_entry: Option<Entry>,
-}
-
-fn compile_error(errors: Vec<crate::FieldError>) -> Error {
-    Error::InvalidFields(errors)
 }
 
 impl Engine {
@@ -166,6 +180,7 @@ impl Engine {
         application: Uuid,
         now: OffsetDateTime,
         cycle_id: Uuid,
+        kind: CycleKind,
     ) -> Result<Run<'_>> {
         let configuration = provisioning::load(&self.db, application).await?;
         let app = applications::get(&self.db, application)
@@ -181,7 +196,8 @@ impl Engine {
             object
                 .mappings
                 .compile(known, &required)
-                .map_err(compile_error)
+                .map(Arc::new)
+                .map_err(Error::InvalidFields)
         };
         let users = settings
             .users
@@ -201,12 +217,12 @@ impl Engine {
             .users
             .scoping
             .compile(USER_ATTRIBUTES)
-            .map_err(compile_error)?;
+            .map_err(Error::InvalidFields)?;
         let group_scope = settings
             .groups
             .scoping
             .compile(GROUP_ATTRIBUTES)
-            .map_err(compile_error)?;
+            .map_err(Error::InvalidFields)?;
         let token = match settings.authentication {
             AuthenticationMethod::BearerToken => self
                 .provisioning_secret(application, "secret_token")
@@ -214,27 +230,52 @@ impl Engine {
                 .unwrap_or_else(|| SecretString::from(String::new())),
             _ => self.access_token(application, now).await?,
         };
-        let client = ScimClient::new(&settings.scim_base_url, token, Limits::default());
+        let limits = Limits {
+            concurrency: settings.target.concurrency.max(1) as usize,
+            rate: settings.target.requests_per_second,
+            ..Limits::default()
+        };
+        let client = ScimClient::new(&settings.scim_base_url, token, limits);
+        let escrows = sqlx::query_scalar(
+            "SELECT source_id FROM provisioning_escrows WHERE application_id = ?",
+        )
+        .bind(application)
+        .fetch_all(&self.db)
+        .await?
+        .into_iter()
+        .collect();
         Ok(Run {
-            engine: self,
-            application,
-            template,
-            roles: assigned_roles(&self.db, application).await?,
-            settings,
-            users,
-            groups,
-            user_scope,
-            group_scope,
-            client,
-            now,
-            log: LogWriter::new(application, cycle_id),
-            counts: Counts::default(),
-            deprovision: Vec::new(),
-            touched_groups: BTreeSet::new(),
-            last_progress: Instant::now(),
-            unavailable_in_a_row: 0,
-            escrowed: 0,
-            last_entry: None,
+            ctx: Context {
+                engine: self,
+                application,
+                template,
+                settings,
+                users,
+                groups,
+                user_scope,
+                group_scope,
+                client,
+                capabilities: Capabilities::default(),
+                bulk_failed: AtomicBool::new(false),
+                index: None,
+                now,
+            },
+            books: Books {
+                db: self.db.clone(),
+                application,
+                now,
+                kind,
+                started: now,
+                log: LogWriter::new(application, cycle_id),
+                counts: Counts::default(),
+                deprovision: Vec::new(),
+                touched_groups: BTreeSet::new(),
+                last_progress: Instant::now(),
+                unavailable_in_a_row: 0,
+                escrowed: 0,
+                escrows,
+                last_entry: None,
+            },
         })
     }
 
@@ -251,34 +292,38 @@ impl Engine {
         let job = jobs::load(&self.db, application).await?;
         // Everything up to here is covered once the cycle completes.
         let head = feed::latest(&self.db).await?;
-        let mut run = self.prepare(application, now, cycle_id).await?;
+        let mut run = self.prepare(application, now, cycle_id, kind).await?;
         let (user_ids, group_ids) = match kind {
-            CycleKind::Initial => run.everything().await?,
-            CycleKind::Incremental => run.changed_since(job.watermark, head).await?,
+            CycleKind::Initial => run.ctx.everything().await?,
+            CycleKind::Incremental => run.ctx.changed_since(job.watermark, head).await?,
         };
-        run.counts.total = (user_ids.len() + group_ids.len()) as u64;
-        run.progress(kind, started).await?;
+        run.books.counts.total = (user_ids.len() + group_ids.len()) as u64;
+        run.books.progress().await?;
+        if !(user_ids.is_empty() && group_ids.is_empty()) {
+            run.ctx.discover(kind, &user_ids).await?;
+        }
 
         let mut stopped = None;
-        if run.users.is_some() {
-            for id in &user_ids {
-                if let Err(Stop(e)) = run.user(*id).await? {
+        if let Some(mappings) = run.ctx.users.clone() {
+            for batch in user_ids.chunks(BATCH) {
+                if let Err(Stop(e)) = run.users(&mappings, batch).await? {
                     stopped = Some(e);
                     break;
                 }
-                run.tick(kind, started).await?;
             }
         }
-        if stopped.is_none() && run.groups.is_some() {
+        // The listing is for users; free it before the groups.
+        run.ctx.index = None;
+        if let (None, Some(mappings)) = (&stopped, run.ctx.groups.clone()) {
             let mut all_groups: BTreeSet<Uuid> = group_ids.iter().copied().collect();
-            all_groups.extend(run.touched_groups.iter().copied());
-            run.counts.total += (all_groups.len() - group_ids.len()) as u64;
-            for id in all_groups {
-                if let Err(Stop(e)) = run.group(id).await? {
+            all_groups.extend(run.books.touched_groups.iter().copied());
+            run.books.counts.total += (all_groups.len() - group_ids.len()) as u64;
+            let all_groups: Vec<Uuid> = all_groups.into_iter().collect();
+            for batch in all_groups.chunks(BATCH) {
+                if let Err(Stop(e)) = run.groups(&mappings, batch).await? {
                     stopped = Some(e);
                     break;
                 }
-                run.tick(kind, started).await?;
             }
         }
         let outcome = match stopped {
@@ -291,21 +336,21 @@ impl Engine {
             },
             None => run.finish_deprovisioning(job.deletes_allowed).await?,
         };
-        let tried = run.counts.processed;
+        let tried = run.books.counts.processed;
         let outcome = match outcome {
             Outcome::Completed
                 if tried >= ESCROW_MINIMUM_TRIED
-                    && run.escrowed as f64 > ESCROW_SHARE * tried as f64 =>
+                    && run.books.escrowed as f64 > ESCROW_SHARE * tried as f64 =>
             {
                 Outcome::TooManyFailures {
-                    escrowed: run.escrowed,
+                    escrowed: run.books.escrowed,
                     tried,
                 }
             }
             other => other,
         };
-        run.log.flush(&self.db).await?;
-        let counts = run.counts.clone();
+        run.books.log.flush(&self.db).await?;
+        let counts = run.books.counts.clone();
         if matches!(
             outcome,
             Outcome::Completed | Outcome::TooManyFailures { .. }
@@ -329,57 +374,24 @@ impl Engine {
     }
 }
 
-/// The roles of every principal assigned to `application`; users in an assigned group get the
-/// group's roles too (direct members only, as in Entra).
-async fn assigned_roles(
-    db: &sqlx::SqlitePool,
-    application: Uuid,
-) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
-    let rows: Vec<(Uuid, String, Uuid, String, Option<String>)> = sqlx::query_as(
-        "SELECT a.principal_id, a.principal_type, r.id, r.display_name, r.value FROM app_role_assignments a \
-         JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ?",
-    )
-    .bind(application)
-    .fetch_all(db)
-    .await?;
-    let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
-    for (principal, kind, role_id, display_name, value) in rows {
-        let role = AppRoleAssignment {
-            role_id,
-            display_name,
-            value,
-        };
-        if kind == "Group" {
-            for member in groups::members(db, principal).await? {
-                if member.member_type == ObjectType::User {
-                    roles.entry(member.id).or_default().push(role.clone());
-                }
-            }
-        }
-        roles.entry(principal).or_default().push(role);
-    }
-    for list in roles.values_mut() {
-        list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-        list.dedup_by_key(|r| r.role_id);
-    }
-    Ok(roles)
-}
-
-/// A SCIM resource's id.
-fn id_of(resource: &Value) -> Option<String> {
-    resource
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-impl Run<'_> {
+impl Context<'_> {
     /// An initial cycle's objects: everyone in scope, and everyone linked (to disable those
     /// who left).
     async fn everything(&self) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
         let db = &self.engine.db;
         let mut users: BTreeSet<Uuid> = match self.settings.scope {
-            SyncScope::AssignedOnly => self.roles.keys().copied().collect(),
+            // Assigned directly, or a direct member of an assigned group.
+            SyncScope::AssignedOnly => sqlx::query_scalar(
+                "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'User' \
+                 UNION SELECT m.member_id FROM app_role_assignments a JOIN group_members m ON m.group_id = a.principal_id \
+                 WHERE a.application_id = ? AND a.principal_type = 'Group' AND m.member_type = 'User'",
+            )
+            .bind(self.application)
+            .bind(self.application)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect(),
             SyncScope::All => sqlx::query_scalar("SELECT id FROM users WHERE deleted_at IS NULL")
                 .fetch_all(db)
                 .await?
@@ -463,112 +475,90 @@ impl Run<'_> {
         Ok((users.into_iter().collect(), groups.into_iter().collect()))
     }
 
-    async fn progress(&mut self, kind: CycleKind, started: OffsetDateTime) -> Result<()> {
-        self.last_progress = Instant::now();
-        jobs::record_progress(
-            &self.engine.db,
-            self.application,
-            &json!({
-                "kind": kind, "startedAt": started, "counts": self.counts,
-            }),
-        )
-        .await
-    }
-
-    /// Counts one processed object; progress is written at least every second.
-    async fn tick(&mut self, kind: CycleKind, started: OffsetDateTime) -> Result<()> {
-        self.counts.processed += 1;
-        self.log.flush_if_full(&self.engine.db).await?;
-        if self.last_progress.elapsed().as_millis() >= 500 {
-            self.progress(kind, started).await?;
+    /// Reads what the target advertises (when the settings allow), and on an initial cycle
+    /// lists the target's users once when that takes fewer requests than one filter query per
+    /// user without a link.
+    async fn discover(&mut self, kind: CycleKind, user_ids: &[Uuid]) -> Result<()> {
+        if !self.settings.target.use_capabilities {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    fn record(&mut self, entry: Entry) {
-        if entry.status != Status::Failure {
-            self.unavailable_in_a_row = 0;
-        }
-        match (entry.status, entry.action) {
-            (Status::Failure, _) => self.counts.failed += 1,
-            (Status::Skipped, _) => self.counts.skipped += 1,
-            (_, Action::Create) => self.counts.created += 1,
-            (_, Action::Update) => self.counts.updated += 1,
-            (_, Action::Disable) => self.counts.disabled += 1,
-            (_, Action::Delete) => self.counts.deleted += 1,
-            _ => {}
-        }
-        self.last_entry = Some(entry.clone());
-        self.log.push(entry);
-    }
-
-    async fn escrow(&mut self, source: Uuid, object_type: &str, error: &str) -> Result<()> {
-        self.escrowed += 1;
-        let attempts: i64 = sqlx::query_scalar(
-            "SELECT attempts FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
-        )
-        .bind(self.application)
-        .bind(source)
-        .fetch_optional(&self.engine.db)
-        .await?
-        .unwrap_or(0);
-        // The next cycle first, then 1, 2, 4, ... minutes, at most a day.
-        let delay = if attempts == 0 {
-            time::Duration::ZERO
-        } else {
-            time::Duration::minutes(1i64 << (attempts - 1).min(10)).min(time::Duration::days(1))
+        self.capabilities = self.client.capabilities().await;
+        let Some(mappings) = self.users.as_ref().filter(|_| kind == CycleKind::Initial) else {
+            return Ok(());
         };
-        sqlx::query(
-            "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
-             VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
-             attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
-        )
-        .bind(self.application)
-        .bind(source)
-        .bind(object_type)
-        .bind(self.now + delay)
-        .bind(error)
-        .execute(&self.engine.db)
-        .await?;
-        Ok(())
-    }
-
-    async fn clear_escrow(&self, source: Uuid) -> Result<()> {
-        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ? AND source_id = ?")
-            .bind(self.application)
-            .bind(source)
-            .execute(&self.engine.db)
-            .await?;
-        Ok(())
-    }
-
-    /// A failed request: credentials and endpoint problems stop the cycle; others are logged
-    /// and escrowed (retried in later cycles with growing delay).
-    async fn failed(
-        &mut self,
-        mut entry: Entry,
-        object_type: &str,
-        error: ScimError,
-    ) -> Result<std::result::Result<(), Stop>> {
-        entry.status = Status::Failure;
-        entry.error_code = Some(error.code().into());
-        entry.reason = Some(error.to_string());
-        self.record(entry.clone());
-        if matches!(
-            error,
-            ScimError::Unauthorized { .. } | ScimError::NoEndpoint(_)
-        ) {
-            return Ok(Err(Stop(error)));
+        let linked = links::count(&self.engine.db, self.application, "User").await?;
+        let unlinked = user_ids.len().saturating_sub(linked);
+        let page_size = self.capabilities.max_results.unwrap_or(100).min(1000);
+        let paths: Vec<_> = mappings
+            .rules()
+            .iter()
+            .filter(|r| r.matching_precedence.is_some())
+            .map(|r| r.target.clone())
+            .collect();
+        if unlinked == 0 || paths.is_empty() {
+            return Ok(());
         }
-        self.escrow(entry.source_id, object_type, &error.to_string())
-            .await?;
-        if matches!(error, ScimError::Unavailable(_)) {
-            self.unavailable_in_a_row += 1;
-            if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW {
-                return Ok(Err(Stop(error)));
+        let total = match self.client.page("Users", 1, 0, false).await {
+            Ok((total, _)) => total,
+            Err(_) => return Ok(()),
+        };
+        if total.div_ceil(page_size) < unlinked {
+            self.index = TargetIndex::list(
+                &self.client,
+                "Users",
+                &paths,
+                page_size,
+                self.capabilities.sort,
+            )
+            .await;
+            if let Some(index) = &self.index {
+                tracing::debug!(
+                    accounts = index.len(),
+                    "listed the target's users for matching"
+                );
             }
         }
-        Ok(Ok(()))
+        Ok(())
+    }
+
+    /// The roles of `principals` for this application: their own assignments and, for users,
+    /// those of the assigned groups they are direct members of (as in Entra).
+    async fn roles_of(&self, principals: &[Uuid]) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
+        let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
+        if principals.is_empty() {
+            return Ok(roles);
+        }
+        let list = crate::db::placeholders(principals.len());
+        let sql = format!(
+            "SELECT a.principal_id, r.id, r.display_name, r.value FROM app_role_assignments a \
+             JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ? AND a.principal_id IN ({list}) \
+             UNION ALL SELECT m.member_id, r.id, r.display_name, r.value FROM group_members m \
+             JOIN app_role_assignments a ON a.principal_id = m.group_id AND a.principal_type = 'Group' \
+             JOIN app_roles r ON r.id = a.role_id \
+             WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
+        );
+        let mut query = sqlx::query_as(&sql).bind(self.application);
+        for id in principals {
+            query = query.bind(id);
+        }
+        query = query.bind(self.application);
+        for id in principals {
+            query = query.bind(id);
+        }
+        let rows: Vec<(Uuid, Uuid, String, Option<String>)> =
+            query.fetch_all(&self.engine.db).await?;
+        for (principal, role_id, display_name, value) in rows {
+            roles.entry(principal).or_default().push(AppRoleAssignment {
+                role_id,
+                display_name,
+                value,
+            });
+        }
+        for list in roles.values_mut() {
+            list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+            list.dedup_by_key(|r| r.role_id);
+        }
+        Ok(roles)
     }
 
     /// Translates directory references (a manager, group members) into target ids.
@@ -596,231 +586,6 @@ impl Run<'_> {
         }
         *attributes = resolved;
         Ok(())
-    }
-
-    /// Finds the target's account for an object without a link: each matching attribute in
-    /// precedence order, by filter. `Ok(None)`: no account; more than one: a failure.
-    async fn matched(
-        &self,
-        resource_type: &str,
-        attributes: &[MappedAttribute<'_>],
-    ) -> std::result::Result<Option<Value>, (String, ScimError)> {
-        let mut matching: Vec<&MappedAttribute> = attributes
-            .iter()
-            .filter(|a| a.rule.matching_precedence.is_some())
-            .collect();
-        matching.sort_by_key(|a| a.rule.matching_precedence);
-        for attribute in matching {
-            let Some(value) = attribute.value.as_text() else {
-                continue;
-            };
-            let path = attribute.rule.target.to_string();
-            let found = self
-                .client
-                .find(resource_type, &path, &value)
-                .await
-                .map_err(|e| ("TargetUnavailable".to_owned(), e))?;
-            match found.len() {
-                0 => continue,
-                1 => return Ok(found.into_iter().next()),
-                n => {
-                    return Err((
-                        "DuplicateTargetEntries".to_owned(),
-                        ScimError::Refused {
-                            status: 200,
-                            detail: format!("{n} accounts in the target have {path} = {value}"),
-                        },
-                    ));
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    /// The PATCH operations that bring `current` to what `attributes` say, with the properties
-    /// they modify (path, old, new). Attributes equal in both are not sent.
-    fn changes(
-        current: &Value,
-        attributes: &[MappedAttribute<'_>],
-    ) -> (Vec<Value>, Vec<(String, Value, Value)>) {
-        let mut operations = Vec::new();
-        let mut modified = Vec::new();
-        for attribute in attributes.iter().filter(|a| !a.choose_unique) {
-            let new = attribute.value.to_json();
-            let old = target::value_at(current, &attribute.rule.target)
-                .cloned()
-                .unwrap_or(Value::Null);
-            if same(&old, &new) {
-                continue;
-            }
-            let path = attribute.rule.target.to_string();
-            let target = &attribute.rule.target;
-            match (&target.filter, old.is_null()) {
-                // No entry of that type yet: a filter would match nothing (RFC 7644 noTarget),
-                // so the entry is added to the multi-valued attribute.
-                (Some(filter), true) => {
-                    let mut entry = serde_json::Map::new();
-                    entry.insert(filter.attribute.clone(), json!(filter.value));
-                    entry.insert(
-                        target
-                            .sub_attribute
-                            .clone()
-                            .unwrap_or_else(|| "value".into()),
-                        new.clone(),
-                    );
-                    let attribute_path = match &target.schema {
-                        Some(schema) => format!("{schema}:{}", target.attribute),
-                        None => target.attribute.clone(),
-                    };
-                    operations
-                        .push(json!({ "op": "add", "path": attribute_path, "value": [entry] }));
-                }
-                _ => operations.push(json!({ "op": "replace", "path": path, "value": new })),
-            }
-            if attribute.rule.redacted {
-                // Redact(...): the value flows, the provisioning logs do not show it.
-                modified.push((path, json!("[Redact]"), json!("[Redact]")));
-            } else {
-                modified.push((path, old, new));
-            }
-        }
-        (operations, modified)
-    }
-
-    pub(super) async fn user(&mut self, id: Uuid) -> Result<std::result::Result<(), Stop>> {
-        let started = Instant::now();
-        let user = users::get(&self.engine.db, id).await?;
-        let link = links::get(&self.engine.db, self.application, id).await?;
-        let name = user
-            .as_ref()
-            .map(|u| u.profile.user_principal_name.clone())
-            .unwrap_or_else(|| id.to_string());
-        let mut entry = Entry::new("User", id, &name);
-        let Some(user) = user else {
-            self.deleted_from_directory("User", id, name, link);
-            return Ok(Ok(()));
-        };
-        let roles = self.roles.get(&id).cloned().unwrap_or_default();
-        let in_scope = self.user_in_scope(&user, &roles, &mut entry);
-        // The user's groups carry them as a member: they are visited after the users.
-        if self.groups.is_some() {
-            let memberships = groups::memberships(&self.engine.db, id).await?;
-            self.touched_groups
-                .extend(memberships.into_iter().map(|(g, _)| g));
-        }
-        if !in_scope {
-            match link {
-                Some(link) if !link.disabled => self.deprovision.push(Deprovisioning {
-                    object_type: "User",
-                    source_id: id,
-                    source_name: name,
-                    delete: self.template.provisioning.deprovision == Deprovision::Delete,
-                    link,
-                    reason: entry.reason.clone().unwrap_or_default(),
-                }),
-                Some(_) => {}
-                None => {
-                    entry.action = Action::Other;
-                    entry.status = Status::Skipped;
-                    entry.duration_ms = started.elapsed().as_millis() as i64;
-                    self.record(entry);
-                }
-            }
-            return Ok(Ok(()));
-        }
-        let source = UserSource {
-            user: &user,
-            in_scope: true,
-            app_roles: &roles,
-        };
-        let operation = if link.is_some() {
-            Operation::Update
-        } else {
-            Operation::Create
-        };
-        let result = {
-            let mut random = thread_rng();
-            let mut environment = Environment {
-                now: self.now,
-                random: &mut random,
-            };
-            let mappings = self
-                .users
-                .as_ref()
-                .expect("users are enabled in this cycle");
-            mappings
-                .evaluate(&source, &mut environment, operation)
-                .map(|mapped| mapped.attributes)
-        };
-        let mut attributes = match result {
-            Ok(attributes) => attributes,
-            Err(error) => {
-                entry.steps.push("Mapping".into());
-                entry.action = if link.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                };
-                entry.status = Status::Failure;
-                entry.error_code = Some(
-                    match &error {
-                        MappingError::MissingRequired(_) => "MissingRequiredAttribute",
-                        _ => "MappingError",
-                    }
-                    .into(),
-                );
-                entry.reason = Some(error.to_string());
-                entry.duration_ms = started.elapsed().as_millis() as i64;
-                self.record(entry);
-                // A data problem: retried when the user changes, not by escrow.
-                self.clear_escrow(id).await?;
-                return Ok(Ok(()));
-            }
-        };
-        self.resolve(&mut attributes).await?;
-        let resource = target::resource(
-            crate::scim::USER,
-            attributes
-                .iter()
-                .filter(|a| !a.choose_unique)
-                .map(|a| (&a.rule.target, &a.value)),
-        );
-        let outcome = self
-            .export("Users", "User", id, link, &attributes, resource, &mut entry)
-            .await?;
-        entry.duration_ms = started.elapsed().as_millis() as i64;
-        match outcome {
-            Ok(()) => {
-                self.clear_escrow(id).await?;
-                self.record(entry);
-                Ok(Ok(()))
-            }
-            Err(error) => self.failed(entry, "User", error).await,
-        }
-    }
-
-    /// An object deleted permanently from the directory: its account is deleted at the end of
-    /// the cycle, if it has one.
-    fn deleted_from_directory(
-        &mut self,
-        object_type: &'static str,
-        id: Uuid,
-        name: String,
-        link: Option<Link>,
-    ) {
-        if let Some(link) = link {
-            self.deprovision.push(Deprovisioning {
-                object_type,
-                source_id: id,
-                source_name: name,
-                link,
-                delete: true,
-                reason: format!(
-                    "The {} was deleted permanently from the directory.",
-                    object_type.to_lowercase()
-                ),
-            });
-        }
     }
 
     /// Scope rules for users; the entry gets the reason when out of scope.
@@ -853,168 +618,106 @@ impl Run<'_> {
         reason.is_none()
     }
 
-    /// Creates or updates one object in the target and records its link.
-    #[allow(clippy::too_many_arguments)]
-    async fn export(
+    /// Scope rules for groups: the reason when out of scope.
+    fn group_out_of_scope(
         &self,
-        resource_type: &str,
-        object_type: &str,
-        source: Uuid,
-        link: Option<Link>,
-        attributes: &[MappedAttribute<'_>],
-        resource: Value,
-        entry: &mut Entry,
-    ) -> Result<std::result::Result<(), ScimError>> {
-        let db = &self.engine.db;
-        let current = match link {
-            Some(link) => Some((link.target_id, link.exported)),
-            None => {
-                entry.steps.push("Match".into());
-                match self.matched(resource_type, attributes).await {
-                    Ok(found) => found.and_then(|r| id_of(&r).map(|id| (id, r))),
-                    Err((code, error)) => {
-                        entry.error_code = Some(code);
-                        return Ok(Err(error));
-                    }
-                }
-            }
-        };
-        let (target_id, current) = match current {
-            Some(found) => found,
-            None => {
-                entry.steps.push("Create".into());
-                entry.action = Action::Create;
-                match self.client.create(resource_type, &resource).await {
-                    Ok(created) => {
-                        let target_id = id_of(&created).unwrap_or_default();
-                        entry.target_id = Some(target_id.clone());
-                        entry.modified = modified_from_null(attributes);
-                        let link = Link {
-                            target_id,
-                            exported: resource,
-                            disabled: false,
-                        };
-                        links::put(db, self.application, source, object_type, &link).await?;
-                        return Ok(Ok(()));
-                    }
-                    Err(ScimError::Conflict(_)) => {
-                        // It exists after all: match again and update it.
-                        entry.steps.push("Match after conflict".into());
-                        match self.matched(resource_type, attributes).await {
-                            Ok(Some(found)) => match id_of(&found) {
-                                Some(id) => (id, found),
-                                None => {
-                                    return Ok(Err(ScimError::Refused {
-                                        status: 409,
-                                        detail: "the conflicting account has no id".into(),
-                                    }));
-                                }
-                            },
-                            Ok(None) => {
-                                return Ok(Err(ScimError::Refused {
-                                    status: 409,
-                                    detail: "the target reports a conflict but no account matches"
-                                        .into(),
-                                }));
-                            }
-                            Err((code, error)) => {
-                                entry.error_code = Some(code);
-                                return Ok(Err(error));
-                            }
-                        }
-                    }
-                    Err(error) => return Ok(Err(error)),
-                }
-            }
-        };
-        entry.target_id = Some(target_id.clone());
-        let (operations, modified) = Self::changes(&current, attributes);
-        entry.action = Action::Update;
-        if operations.is_empty() {
-            entry.steps.push("No change".into());
-            entry.status = Status::Skipped;
-            entry.reason = Some("The account in the target already has these values.".into());
-        } else {
-            entry.steps.push("Update".into());
-            if let Err(error) = self
-                .client
-                .patch(resource_type, &target_id, operations)
-                .await
-            {
-                return Ok(Err(error));
-            }
-            entry.modified = modified;
-        }
-        let link = Link {
-            target_id,
-            exported: merge(current, resource),
-            disabled: false,
-        };
-        links::put(db, self.application, source, object_type, &link).await?;
-        Ok(Ok(()))
-    }
-
-    async fn group(&mut self, id: Uuid) -> Result<std::result::Result<(), Stop>> {
-        let started = Instant::now();
-        let db = &self.engine.db;
-        let group: Option<Group> = groups::get(db, id).await?;
-        let link = links::get(db, self.application, id).await?;
-        let name = group
-            .as_ref()
-            .map(|g| g.profile.display_name.clone())
-            .unwrap_or_else(|| id.to_string());
-        let mut entry = Entry::new("Group", id, &name);
-        let Some(group) = group else {
-            self.deleted_from_directory("Group", id, name, link);
-            return Ok(Ok(()));
-        };
-        let roles = self.roles.get(&id).cloned().unwrap_or_default();
-        let members: Vec<Uuid> = groups::members(db, id)
-            .await?
-            .into_iter()
-            .filter(|m| m.member_type == ObjectType::User)
-            .map(|m| m.id)
-            .collect();
-        entry.steps.push("Scope".into());
-        let out_of_scope = if group.deleted_at.is_some() {
+        group: &Group,
+        members: &[Uuid],
+        roles: &[AppRoleAssignment],
+    ) -> Option<&'static str> {
+        if group.deleted_at.is_some() {
             Some("The group is deleted in the directory.")
         } else if self.settings.scope == SyncScope::AssignedOnly && roles.is_empty() {
             Some("The group is not assigned to the application.")
         } else if !self.group_scope.admits(&GroupSource {
-            group: &group,
-            members: &members,
+            group,
+            members,
             in_scope: true,
-            app_roles: &roles,
+            app_roles: roles,
         }) {
             Some("The group does not pass the application's scoping filters.")
         } else {
             None
-        };
-        if let Some(reason) = out_of_scope {
-            match link {
-                Some(link) => self.deprovision.push(Deprovisioning {
-                    object_type: "Group",
-                    source_id: id,
-                    source_name: name,
-                    link,
-                    delete: true,
-                    reason: reason.into(),
-                }),
-                None => {
-                    entry.status = Status::Skipped;
-                    entry.action = Action::Other;
-                    entry.reason = Some(reason.into());
-                    entry.error_code = Some("NotInScope".into());
-                    self.record(entry);
-                }
-            }
-            return Ok(Ok(()));
         }
-        let source = GroupSource {
-            group: &group,
-            members: &members,
+    }
+}
+
+impl Run<'_> {
+    /// Scopes and maps a batch of users, then sends the batch.
+    pub(super) async fn users(
+        &mut self,
+        mappings: &CompiledMappings,
+        ids: &[Uuid],
+    ) -> Result<std::result::Result<(), Stop>> {
+        let roles = self.ctx.roles_of(ids).await?;
+        let mut exports = Vec::new();
+        for &id in ids {
+            let roles = roles.get(&id).map(Vec::as_slice).unwrap_or_default();
+            if let Some(export) = self.plan_user(mappings, id, roles).await? {
+                exports.push(export);
+            }
+        }
+        self.send(exports).await
+    }
+
+    /// Scopes and maps a batch of groups, then sends the batch.
+    async fn groups(
+        &mut self,
+        mappings: &CompiledMappings,
+        ids: &[Uuid],
+    ) -> Result<std::result::Result<(), Stop>> {
+        let roles = self.ctx.roles_of(ids).await?;
+        let mut exports = Vec::new();
+        for &id in ids {
+            let roles = roles.get(&id).map(Vec::as_slice).unwrap_or_default();
+            if let Some(export) = self.plan_group(mappings, id, roles).await? {
+                exports.push(export);
+            }
+        }
+        self.send(exports).await
+    }
+
+    /// What to do with one user: recorded here when the target has no part in it (out of
+    /// scope, a mapping problem), otherwise returned to be sent.
+    async fn plan_user<'m>(
+        &mut self,
+        mappings: &'m CompiledMappings,
+        id: Uuid,
+        roles: &[AppRoleAssignment],
+    ) -> Result<Option<Export<'m>>> {
+        let started = Instant::now();
+        let db = &self.ctx.engine.db;
+        let user = users::get(db, id).await?;
+        let link = links::get(db, self.ctx.application, id).await?;
+        let name = user
+            .as_ref()
+            .map(|u| u.profile.user_principal_name.clone())
+            .unwrap_or_else(|| id.to_string());
+        let mut entry = Entry::new("User", id, &name);
+        let Some(user) = user else {
+            self.books.deleted_from_directory("User", id, name, link);
+            self.books.tick().await?;
+            return Ok(None);
+        };
+        let in_scope = self.ctx.user_in_scope(&user, roles, &mut entry);
+        // The user's groups carry them as a member: they are visited after the users.
+        if self.ctx.groups.is_some() {
+            let memberships = groups::memberships(db, id).await?;
+            self.books
+                .touched_groups
+                .extend(memberships.into_iter().map(|(g, _)| g));
+        }
+        if !in_scope {
+            self.books.out_of_scope(entry, link, started, || {
+                self.ctx.template.provisioning.deprovision == Deprovision::Delete
+            });
+            self.books.tick().await?;
+            return Ok(None);
+        }
+        let source = UserSource {
+            user: &user,
             in_scope: true,
-            app_roles: &roles,
+            app_roles: roles,
         };
         let operation = if link.is_some() {
             Operation::Update
@@ -1024,147 +727,243 @@ impl Run<'_> {
         let result = {
             let mut random = thread_rng();
             let mut environment = Environment {
-                now: self.now,
+                now: self.ctx.now,
                 random: &mut random,
             };
-            self.groups
-                .as_ref()
-                .expect("groups are enabled in this cycle")
+            mappings
+                .evaluate(&source, &mut environment, operation)
+                .map(|mapped| mapped.attributes)
+        };
+        let mut attributes = match result {
+            Ok(attributes) => attributes,
+            Err(error) => {
+                entry.steps.push("Mapping".into());
+                self.books
+                    .mapping_failed(entry, link.is_some(), &error, started)
+                    .await?;
+                return Ok(None);
+            }
+        };
+        self.ctx.resolve(&mut attributes).await?;
+        let resource = target::resource(
+            crate::scim::USER,
+            attributes
+                .iter()
+                .filter(|a| !a.choose_unique)
+                .map(|a| (&a.rule.target, &a.value)),
+        );
+        Ok(Some(Export {
+            object_type: "User",
+            link,
+            attributes,
+            resource,
+            entry,
+            started,
+            members: None,
+        }))
+    }
+
+    /// What to do with one group, as [`Run::plan_user`] for users. Members go by PATCH in
+    /// batches once the group exists: they stay out of the resource.
+    async fn plan_group<'m>(
+        &mut self,
+        mappings: &'m CompiledMappings,
+        id: Uuid,
+        roles: &[AppRoleAssignment],
+    ) -> Result<Option<Export<'m>>> {
+        let started = Instant::now();
+        let db = &self.ctx.engine.db;
+        let group: Option<Group> = groups::get(db, id).await?;
+        let link = links::get(db, self.ctx.application, id).await?;
+        let name = group
+            .as_ref()
+            .map(|g| g.profile.display_name.clone())
+            .unwrap_or_else(|| id.to_string());
+        let mut entry = Entry::new("Group", id, &name);
+        let Some(group) = group else {
+            self.books.deleted_from_directory("Group", id, name, link);
+            self.books.tick().await?;
+            return Ok(None);
+        };
+        let members: Vec<Uuid> = groups::members(db, id)
+            .await?
+            .into_iter()
+            .filter(|m| m.member_type == ObjectType::User)
+            .map(|m| m.id)
+            .collect();
+        entry.steps.push("Scope".into());
+        if let Some(reason) = self.ctx.group_out_of_scope(&group, &members, roles) {
+            entry.reason = Some(reason.into());
+            entry.error_code = Some("NotInScope".into());
+            self.books.out_of_scope(entry, link, started, || true);
+            self.books.tick().await?;
+            return Ok(None);
+        }
+        let source = GroupSource {
+            group: &group,
+            members: &members,
+            in_scope: true,
+            app_roles: roles,
+        };
+        let operation = if link.is_some() {
+            Operation::Update
+        } else {
+            Operation::Create
+        };
+        let result = {
+            let mut random = thread_rng();
+            let mut environment = Environment {
+                now: self.ctx.now,
+                random: &mut random,
+            };
+            mappings
                 .evaluate(&source, &mut environment, operation)
                 .map(|m| m.attributes)
         };
         let attributes = match result {
             Ok(attributes) => attributes,
             Err(error) => {
-                entry.status = Status::Failure;
-                entry.action = if link.is_some() {
-                    Action::Update
-                } else {
-                    Action::Create
-                };
-                entry.error_code = Some("MissingRequiredAttribute".into());
-                entry.reason = Some(error.to_string());
-                self.record(entry);
-                return Ok(Ok(()));
+                self.books
+                    .mapping_failed(entry, link.is_some(), &error, started)
+                    .await?;
+                return Ok(None);
             }
         };
-        // Members go by PATCH in batches, after the group exists: keep them out of the body.
         let (member_rules, mut attributes): (Vec<_>, Vec<_>) = attributes
             .into_iter()
             .partition(|a| a.rule.target.attribute.eq_ignore_ascii_case("members"));
-        self.resolve(&mut attributes).await?;
+        self.ctx.resolve(&mut attributes).await?;
         let resource = target::resource(
             crate::scim::GROUP,
             attributes.iter().map(|a| (&a.rule.target, &a.value)),
         );
-        let previous_members = link
-            .as_ref()
-            .map(|l| exported_members(&l.exported))
-            .unwrap_or_default();
-        if let Err(error) = self
-            .export(
-                "Groups",
-                "Group",
-                id,
-                link,
-                &attributes,
-                resource,
-                &mut entry,
-            )
-            .await?
-        {
-            entry.duration_ms = started.elapsed().as_millis() as i64;
-            return self.failed(entry, "Group", error).await;
-        }
-        if !member_rules.is_empty() {
-            let outcome = self
-                .members(id, &members, previous_members, &mut entry)
-                .await?;
-            if let Err(error) = outcome {
-                entry.duration_ms = started.elapsed().as_millis() as i64;
-                return self.failed(entry, "Group", error).await;
-            }
-        }
-        entry.duration_ms = started.elapsed().as_millis() as i64;
-        self.clear_escrow(id).await?;
-        self.record(entry);
-        Ok(Ok(()))
+        Ok(Some(Export {
+            object_type: "Group",
+            link,
+            attributes,
+            resource,
+            entry,
+            started,
+            members: (!member_rules.is_empty()).then_some(members),
+        }))
     }
 
-    /// Brings the group's members in the target to the linked users among `members`: adds in
-    /// batches of the template's limit, removes by value path (`members[value eq "id"]`).
-    async fn members(
-        &self,
-        group: Uuid,
-        members: &[Uuid],
-        previous: BTreeSet<String>,
-        entry: &mut Entry,
-    ) -> Result<std::result::Result<(), ScimError>> {
-        let db = &self.engine.db;
-        let Some(mut link) = links::get(db, self.application, group).await? else {
-            return Ok(Ok(()));
-        };
-        let wanted: BTreeSet<String> = links::target_ids(db, self.application, members)
-            .await?
+    /// Sends a batch to the target, many requests at once: accounts are looked for, missing
+    /// ones created (with `/Bulk` when the target offers it), existing ones updated. Each
+    /// decision is recorded as it comes back.
+    async fn send(&mut self, exports: Vec<Export<'_>>) -> Result<std::result::Result<(), Stop>> {
+        let Run { ctx, books } = self;
+        let ctx = &*ctx;
+        let concurrency = ctx.client.concurrency();
+        let mut missing = Vec::new();
+        let mut existing = Vec::new();
+        let mut located = stream::iter(
+            exports
+                .into_iter()
+                .map(|e| ctx.locate(e))
+                .collect::<Vec<_>>(),
+        )
+        .buffer_unordered(concurrency);
+        while let Some(found) = located.next().await {
+            match found {
+                Located::Found(export, Some((id, current))) => existing.push((export, id, current)),
+                Located::Found(export, None) => missing.push(export),
+                Located::Failed(decision) => {
+                    if let Err(stop) = books.settle(decision).await? {
+                        return Ok(Err(stop));
+                    }
+                }
+            }
+        }
+        drop(located);
+
+        let bulk = ctx
+            .capabilities
+            .bulk
+            .filter(|_| !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed));
+        let (bulked, single): (Vec<_>, Vec<_>) = missing
             .into_iter()
-            .map(|(_, target)| target)
-            .collect();
-        let added: Vec<&String> = wanted.difference(&previous).collect();
-        let removed: Vec<&String> = previous.difference(&wanted).collect();
-        let batch = (self.template.provisioning.max_members_per_patch.max(1)) as usize;
-        for chunk in added.chunks(batch) {
-            let value: Vec<Value> = chunk.iter().map(|id| json!({ "value": id })).collect();
-            let operation = json!({ "op": "add", "path": "members", "value": value });
-            if let Err(e) = self
-                .client
-                .patch("Groups", &link.target_id, vec![operation])
-                .await
-            {
-                return Ok(Err(e));
-            }
-        }
-        for chunk in removed.chunks(batch) {
-            let operations: Vec<Value> = chunk
-                .iter()
-                .map(|id| json!({ "op": "remove", "path": format!("members[value eq \"{id}\"]") }))
+            .partition(|e| bulk.is_some() && e.object_type == "User");
+        let mut conflicts = Vec::new();
+        {
+            let mut chunks = match bulk {
+                Some(limits) if bulked.len() > 1 => {
+                    export::bulk_chunks(bulked, limits, concurrency)
+                }
+                _ => bulked.into_iter().map(|e| vec![e]).collect(),
+            };
+            chunks.extend(single.into_iter().map(|e| vec![e]));
+            let creates: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| async move {
+                    match chunk.len() {
+                        1 => ctx
+                            .create(chunk.into_iter().next().expect("one"))
+                            .await
+                            .map(|c| vec![c]),
+                        _ => ctx.bulk_create(chunk).await,
+                    }
+                })
                 .collect();
-            if let Err(e) = self
-                .client
-                .patch("Groups", &link.target_id, operations)
-                .await
-            {
-                return Ok(Err(e));
+            let mut created = stream::iter(creates).buffer_unordered(concurrency);
+            while let Some(results) = created.next().await {
+                for result in results? {
+                    match result {
+                        Created::Done(decision) => {
+                            if let Err(stop) = books.settle(decision).await? {
+                                return Ok(Err(stop));
+                            }
+                        }
+                        Created::Conflict(export) => conflicts.push(export),
+                    }
+                }
             }
         }
-        if !added.is_empty() || !removed.is_empty() {
-            entry.steps.push("Members".into());
-            if entry.status == Status::Skipped {
-                entry.status = Status::Success;
-                entry.reason = None;
+        let mut rematched = stream::iter(
+            conflicts
+                .into_iter()
+                .map(|e| ctx.rematch(e))
+                .collect::<Vec<_>>(),
+        )
+        .buffer_unordered(concurrency);
+        while let Some(found) = rematched.next().await {
+            match found {
+                Located::Found(export, Some((id, current))) => existing.push((export, id, current)),
+                Located::Found(export, None) => unreachable!(
+                    "rematch finds an account or fails: {}",
+                    export.entry.source_name
+                ),
+                Located::Failed(decision) => {
+                    if let Err(stop) = books.settle(decision).await? {
+                        return Ok(Err(stop));
+                    }
+                }
             }
-            entry.modified.push((
-                "members".into(),
-                json!(previous.len()),
-                json!(format!(
-                    "{} (+{} -{})",
-                    wanted.len(),
-                    added.len(),
-                    removed.len()
-                )),
-            ));
         }
-        link.exported["members"] =
-            Value::Array(wanted.iter().map(|id| json!({ "value": id })).collect());
-        links::put(db, self.application, group, "Group", &link).await?;
+        drop(rematched);
+        let mut updated = stream::iter(
+            existing
+                .into_iter()
+                .map(|(export, id, current)| ctx.update(export, id, current))
+                .collect::<Vec<_>>(),
+        )
+        .buffer_unordered(concurrency);
+        while let Some(decision) = updated.next().await {
+            if let Err(stop) = books.settle(decision?).await? {
+                return Ok(Err(stop));
+            }
+        }
         Ok(Ok(()))
     }
 
     /// Sends the disables and deletes decided in this cycle, unless they are more than the
     /// accidental-deletion threshold allows.
     pub(super) async fn finish_deprovisioning(&mut self, allowed: bool) -> Result<Outcome> {
-        let planned = std::mem::take(&mut self.deprovision);
-        let threshold = self.settings.deletion_threshold;
-        let limited = self.settings.prevent_accidental_deletion && !allowed;
+        let Run { ctx, books } = self;
+        let ctx = &*ctx;
+        let planned = std::mem::take(&mut books.deprovision);
+        let threshold = ctx.settings.deletion_threshold;
+        let limited = ctx.settings.prevent_accidental_deletion && !allowed;
         if limited && planned.len() as u64 > u64::from(threshold) {
             for item in &planned {
                 let mut entry = Entry::new(item.object_type, item.source_id, &item.source_name);
@@ -1177,191 +976,266 @@ impl Run<'_> {
                     planned.len(),
                     item.reason
                 ));
-                self.record(entry);
+                books.record(entry);
             }
             return Ok(Outcome::DeletesStaged {
                 planned: planned.len() as u64,
                 threshold,
             });
         }
-        for item in planned {
-            let started = Instant::now();
-            let mut entry = Entry::new(item.object_type, item.source_id, &item.source_name);
-            entry.target_id = Some(item.link.target_id.clone());
-            entry.reason = Some(item.reason.clone());
-            let resource_type = if item.object_type == "Group" {
-                "Groups"
-            } else {
-                "Users"
-            };
-            let skip = self.settings.skip_out_of_scope_deletions && !item.delete;
-            let result = if skip {
-                entry.action = Action::Other;
-                entry.status = Status::Skipped;
-                entry.reason = Some(format!(
-                    "{} Skip out of scope deletions is on.",
-                    item.reason
-                ));
-                Ok(())
-            } else if item.delete {
-                entry.action = Action::Delete;
-                self.client
-                    .delete(resource_type, &item.link.target_id)
-                    .await
-            } else {
-                entry.action = Action::Disable;
-                let operation = json!({ "op": "replace", "path": "active", "value": false });
-                self.client
-                    .patch(resource_type, &item.link.target_id, vec![operation])
-                    .await
-            };
-            entry.duration_ms = started.elapsed().as_millis() as i64;
-            match result {
-                Ok(()) if skip => self.record(entry),
-                Ok(()) => {
-                    if item.delete {
-                        links::remove(&self.engine.db, self.application, item.source_id).await?;
-                    } else {
-                        let mut link = item.link;
-                        entry.modified = vec![("active".into(), json!(true), json!(false))];
-                        link.exported["active"] = json!(false);
-                        link.disabled = true;
-                        links::put(
-                            &self.engine.db,
-                            self.application,
-                            item.source_id,
-                            item.object_type,
-                            &link,
-                        )
-                        .await?;
-                    }
-                    self.clear_escrow(item.source_id).await?;
-                    self.record(entry);
-                }
-                Err(error) => {
-                    let object_type = item.object_type;
-                    if let Err(Stop(e)) = self.failed(entry, object_type, error).await? {
-                        return Ok(match e {
-                            ScimError::Unavailable(_) => Outcome::Interrupted {
-                                reason: e.to_string(),
-                            },
-                            _ => Outcome::Stopped {
-                                code: e.code().into(),
-                                reason: e.to_string(),
-                            },
-                        });
-                    }
-                }
+        let mut sent = stream::iter(
+            planned
+                .into_iter()
+                .map(|item| ctx.deprovision(item))
+                .collect::<Vec<_>>(),
+        )
+        .buffer_unordered(ctx.client.concurrency());
+        while let Some(decision) = sent.next().await {
+            if let Err(Stop(e)) = books.settle_deprovisioning(decision).await? {
+                return Ok(match e {
+                    ScimError::Unavailable(_) => Outcome::Interrupted {
+                        reason: e.to_string(),
+                    },
+                    _ => Outcome::Stopped {
+                        code: e.code().into(),
+                        reason: e.to_string(),
+                    },
+                });
             }
         }
         Ok(Outcome::Completed)
     }
 }
 
-/// Two JSON values equal for provisioning: strings compare exactly, booleans also as text.
-fn same(old: &Value, new: &Value) -> bool {
-    old == new
-        || match (old, new) {
-            (Value::String(a), Value::Bool(b)) | (Value::Bool(b), Value::String(a)) => {
-                a.eq_ignore_ascii_case(&b.to_string())
-            }
-            (Value::Object(a), Value::Object(b)) => a.get("value") == b.get("value"),
-            _ => false,
-        }
-}
+impl Books {
+    async fn progress(&mut self) -> Result<()> {
+        self.last_progress = Instant::now();
+        jobs::record_progress(
+            &self.db,
+            self.application,
+            &json!({
+                "kind": self.kind, "startedAt": self.started, "counts": self.counts,
+            }),
+        )
+        .await
+    }
 
-/// What was last sent: the target's view updated with what this cycle sent.
-fn merge(mut current: Value, sent: Value) -> Value {
-    if let (Some(current), Value::Object(sent)) = (current.as_object_mut(), sent) {
-        for (key, value) in sent {
-            current.insert(key, value);
+    /// Counts one processed object; progress is written at least every half second.
+    async fn tick(&mut self) -> Result<()> {
+        self.counts.processed += 1;
+        self.log.flush_if_full(&self.db).await?;
+        if self.last_progress.elapsed().as_millis() >= 500 {
+            self.progress().await?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, entry: Entry) {
+        if entry.status != Status::Failure {
+            self.unavailable_in_a_row = 0;
+        }
+        match (entry.status, entry.action) {
+            (Status::Failure, _) => self.counts.failed += 1,
+            (Status::Skipped, _) => self.counts.skipped += 1,
+            (_, Action::Create) => self.counts.created += 1,
+            (_, Action::Update) => self.counts.updated += 1,
+            (_, Action::Disable) => self.counts.disabled += 1,
+            (_, Action::Delete) => self.counts.deleted += 1,
+            _ => {}
+        }
+        self.last_entry = Some(entry.clone());
+        self.log.push(entry);
+    }
+
+    /// Records an object the target answered for: its link, then its entry (and escrow when
+    /// it failed).
+    async fn settle(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
+        let Decision { entry, link, error } = decision;
+        let source = entry.source_id;
+        match link {
+            LinkChange::Keep => {}
+            LinkChange::Put(link) => {
+                links::put(&self.db, self.application, source, entry.object_type, &link).await?
+            }
+            LinkChange::Remove => links::remove(&self.db, self.application, source).await?,
+        }
+        let outcome = match error {
+            None => {
+                self.clear_escrow(source).await?;
+                self.record(entry);
+                Ok(())
+            }
+            Some(error) => self.failed(entry, error).await?,
+        };
+        self.tick().await?;
+        Ok(outcome)
+    }
+
+    /// As [`Books::settle`], for the disables and deletes at the end of the cycle (already
+    /// counted when they were decided).
+    async fn settle_deprovisioning(
+        &mut self,
+        decision: Decision,
+    ) -> Result<std::result::Result<(), Stop>> {
+        let processed = self.counts.processed;
+        let outcome = self.settle(decision).await;
+        self.counts.processed = processed;
+        outcome
+    }
+
+    async fn escrow(&mut self, source: Uuid, object_type: &str, error: &str) -> Result<()> {
+        self.escrowed += 1;
+        self.escrows.insert(source);
+        let attempts: i64 = sqlx::query_scalar(
+            "SELECT attempts FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
+        )
+        .bind(self.application)
+        .bind(source)
+        .fetch_optional(&self.db)
+        .await?
+        .unwrap_or(0);
+        // The next cycle first, then 1, 2, 4, ... minutes, at most a day.
+        let delay = if attempts == 0 {
+            time::Duration::ZERO
+        } else {
+            time::Duration::minutes(1i64 << (attempts - 1).min(10)).min(time::Duration::days(1))
+        };
+        sqlx::query(
+            "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
+             VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
+             attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
+        )
+        .bind(self.application)
+        .bind(source)
+        .bind(object_type)
+        .bind(self.now + delay)
+        .bind(error)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn clear_escrow(&mut self, source: Uuid) -> Result<()> {
+        if !self.escrows.remove(&source) {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ? AND source_id = ?")
+            .bind(self.application)
+            .bind(source)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// A failed request: credentials and endpoint problems stop the cycle; others are logged
+    /// and escrowed (retried in later cycles with growing delay).
+    async fn failed(
+        &mut self,
+        mut entry: Entry,
+        error: ScimError,
+    ) -> Result<std::result::Result<(), Stop>> {
+        entry.status = Status::Failure;
+        entry.error_code.get_or_insert_with(|| error.code().into());
+        entry.reason = Some(error.to_string());
+        let (source, object_type) = (entry.source_id, entry.object_type);
+        self.record(entry);
+        if matches!(
+            error,
+            ScimError::Unauthorized { .. } | ScimError::NoEndpoint(_)
+        ) {
+            return Ok(Err(Stop(error)));
+        }
+        self.escrow(source, object_type, &error.to_string()).await?;
+        if matches!(error, ScimError::Unavailable(_)) {
+            self.unavailable_in_a_row += 1;
+            if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW {
+                return Ok(Err(Stop(error)));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// A mapping that cannot give the target what it needs: a data problem, retried when the
+    /// object changes rather than by escrow.
+    async fn mapping_failed(
+        &mut self,
+        mut entry: Entry,
+        linked: bool,
+        error: &MappingError,
+        started: Instant,
+    ) -> Result<()> {
+        entry.action = if linked {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        entry.status = Status::Failure;
+        entry.error_code = Some(
+            match error {
+                MappingError::MissingRequired(_) => "MissingRequiredAttribute",
+                _ => "MappingError",
+            }
+            .into(),
+        );
+        entry.reason = Some(error.to_string());
+        entry.duration_ms = started.elapsed().as_millis() as i64;
+        let source = entry.source_id;
+        self.record(entry);
+        self.clear_escrow(source).await?;
+        self.tick().await
+    }
+
+    /// An object out of scope: its account (if enabled) is disabled or deleted at the end of
+    /// the cycle; without one, it is Skipped with the entry's reason.
+    fn out_of_scope(
+        &mut self,
+        mut entry: Entry,
+        link: Option<Link>,
+        started: Instant,
+        delete: impl FnOnce() -> bool,
+    ) {
+        match link {
+            Some(link) if !link.disabled || entry.object_type == "Group" => {
+                self.deprovision.push(Deprovisioning {
+                    object_type: entry.object_type,
+                    source_id: entry.source_id,
+                    source_name: entry.source_name,
+                    delete: delete(),
+                    link,
+                    reason: entry.reason.unwrap_or_default(),
+                })
+            }
+            Some(_) => {}
+            None => {
+                entry.action = Action::Other;
+                entry.status = Status::Skipped;
+                entry.duration_ms = started.elapsed().as_millis() as i64;
+                self.record(entry);
+            }
         }
     }
-    current
-}
 
-fn exported_members(exported: &Value) -> BTreeSet<String> {
-    exported["members"]
-        .as_array()
-        .map(|members| {
-            members
-                .iter()
-                .filter_map(|m| m["value"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A created object's properties: every attribute sent, from nothing.
-fn modified_from_null(attributes: &[MappedAttribute<'_>]) -> Vec<(String, Value, Value)> {
-    attributes
-        .iter()
-        .filter(|a| !a.choose_unique)
-        .map(|a| {
-            let path: &TargetPath = &a.rule.target;
-            let value = if a.rule.redacted {
-                json!("[Redact]")
-            } else {
-                a.value.to_json()
-            };
-            (path.to_string(), Value::Null, value)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use rand::{SeedableRng, rngs::StdRng};
-    use serde_json::json;
-
-    use super::Run;
-    use crate::mapping::{
-        AttributeMapping, AttributeMappings, Environment, Operation, Value, source::USER_ATTRIBUTES,
-    };
-
-    #[test]
-    fn updates_patch_only_what_changed_and_redacted_values_stay_out_of_the_log() {
-        let mappings = AttributeMappings(vec![
-            AttributeMapping::direct("userPrincipalName", "userName").matching(1),
-            AttributeMapping::direct("jobTitle", "title"),
-            AttributeMapping::expression("Redact([employeeId])", "externalId"),
-            AttributeMapping::direct("mail", "emails[type eq \"work\"].value"),
-        ])
-        .compile(USER_ATTRIBUTES, &[])
-        .unwrap();
-        let source = vec![
-            ("userPrincipalName", Value::text("ada@contoso.com")),
-            ("jobTitle", Value::text("Analyst")),
-            ("employeeId", Value::text("E42")),
-            ("mail", Value::text("ada@contoso.com")),
-        ];
-        let mut random = StdRng::seed_from_u64(1);
-        let mut environment = Environment {
-            now: time::OffsetDateTime::UNIX_EPOCH,
-            random: &mut random,
-        };
-        let mapped = mappings
-            .evaluate(&source, &mut environment, Operation::Update)
-            .unwrap();
-        let current =
-            json!({ "userName": "ada@contoso.com", "title": "Intern", "externalId": "E41" });
-        let (operations, modified) = Run::changes(&current, &mapped.attributes);
-        assert_eq!(
-            operations,
-            [
-                json!({ "op": "replace", "path": "title", "value": "Analyst" }),
-                json!({ "op": "replace", "path": "externalId", "value": "E42" }),
-                json!({ "op": "add", "path": "emails", "value": [{ "type": "work", "value": "ada@contoso.com" }] }),
-            ]
-        );
-        let logged: Vec<(&str, &serde_json::Value)> = modified
-            .iter()
-            .map(|(p, _, new)| (p.as_str(), new))
-            .collect();
-        assert_eq!(logged[1], ("externalId", &json!("[Redact]")));
-        assert!(
-            !format!("{modified:?}").contains("E42"),
-            "the redacted value is not logged"
-        );
+    /// An object deleted permanently from the directory: its account is deleted at the end of
+    /// the cycle, if it has one.
+    fn deleted_from_directory(
+        &mut self,
+        object_type: &'static str,
+        id: Uuid,
+        name: String,
+        link: Option<Link>,
+    ) {
+        if let Some(link) = link {
+            self.deprovision.push(Deprovisioning {
+                object_type,
+                source_id: id,
+                source_name: name,
+                link,
+                delete: true,
+                reason: format!(
+                    "The {} was deleted permanently from the directory.",
+                    object_type.to_lowercase()
+                ),
+            });
+        }
     }
 }

@@ -76,6 +76,18 @@ pub async fn linked(db: &SqlitePool, application: Uuid, object_type: &str) -> Re
     .await?)
 }
 
+/// How many source objects of one type are linked.
+pub async fn count(db: &SqlitePool, application: Uuid, object_type: &str) -> Result<usize> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM provisioning_links WHERE application_id = ? AND object_type = ?",
+    )
+    .bind(application)
+    .bind(object_type)
+    .fetch_one(db)
+    .await?;
+    Ok(count as usize)
+}
+
 /// Target ids of linked, enabled users, by source id (group members are sent by target id).
 pub async fn target_ids(
     db: &SqlitePool,

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod cycle;
+mod export;
 pub mod jobs;
 pub mod links;
 pub mod log;

@@ -7,7 +7,10 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::log::{Action, Status};
+use super::{
+    cycle::CycleKind,
+    log::{Action, Status},
+};
 use crate::{Engine, Result, accounts::Account, applications::Access, directory::users};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -50,17 +53,22 @@ impl Engine {
             }
         };
         let now = OffsetDateTime::now_utc();
-        let mut run = match self.prepare(application, now, Uuid::new_v4()).await {
-            Ok(run) if run.users.is_some() => run,
-            Ok(_) => {
-                send(
-                    "Connection",
-                    StepResult::Failure,
-                    "The Users mapping is disabled.".into(),
-                )
-                .await;
-                return Ok(());
-            }
+        let prepared = self
+            .prepare(application, now, Uuid::new_v4(), CycleKind::Incremental)
+            .await;
+        let (mut run, mappings) = match prepared {
+            Ok(run) => match run.ctx.users.clone() {
+                Some(mappings) => (run, mappings),
+                None => {
+                    send(
+                        "Connection",
+                        StepResult::Failure,
+                        "The Users mapping is disabled.".into(),
+                    )
+                    .await;
+                    return Ok(());
+                }
+            },
             Err(e) => {
                 send("Connection", StepResult::Failure, e.to_string()).await;
                 return Ok(());
@@ -91,12 +99,12 @@ impl Engine {
         )
         .await;
         // A refused credential stops here; the user's entry says so.
-        if run.user(user).await?.is_ok() {
+        if run.users(&mappings, &[user]).await?.is_ok() {
             // Disables and deletes decided for this one user are sent now, without the threshold.
             run.finish_deprovisioning(true).await?;
         }
-        run.log.flush(&self.db).await?;
-        let Some(entry) = run.last_entry.clone() else {
+        run.books.log.flush(&self.db).await?;
+        let Some(entry) = run.books.last_entry.clone() else {
             send(
                 "Scope",
                 StepResult::Skipped,

@@ -87,6 +87,9 @@ fn provisioning_form<'a>(
         ("prevent_accidental_deletion", "on"),
         ("deletion_threshold", "500"),
         ("cycle_interval_minutes", "40"),
+        ("concurrency", "4"),
+        ("requests_per_second", "0"),
+        ("use_target_capabilities", "on"),
         ("status", "Off"),
         ("intent", "save"),
     ];

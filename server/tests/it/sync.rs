@@ -760,19 +760,31 @@ async fn retry_after_is_honoured_before_the_next_request() {
         !throttled.is_empty(),
         "the proxy answered 429 at least once: {seen}"
     );
+    // Requests run four at a time: one already on its way when the 429 left the proxy may
+    // arrive just after it; nothing sent once the client read the 429 may arrive before 2 s.
+    let at = |entry: &Value| entry["t"].as_i64().unwrap();
     for i in throttled {
-        let (at, next) = (&log[i], &log[i + 1]);
-        let waited = next["t"].as_i64().unwrap() - at["t"].as_i64().unwrap();
-        assert!(
-            waited >= 1990,
-            "a request {waited} ms after a 429 with Retry-After: 2"
-        );
+        for later in &log[i + 1..] {
+            let waited = at(later) - at(&log[i]);
+            assert!(
+                !(250..1990).contains(&waited),
+                "a request {waited} ms after a 429 with Retry-After: 2: {later}"
+            );
+        }
     }
     assert_eq!(target_users(&origin).await.len(), 6, "no duplicate");
 }
 
 #[tokio::test]
 async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() {
+    // One request per object, then /Bulk: a Bulk request reset after the target applied it is
+    // sent again, and the creates it repeats answer 409 and are matched instead.
+    for use_capabilities in [false, true] {
+        through_errors_and_resets(use_capabilities).await;
+    }
+}
+
+async fn through_errors_and_resets(use_capabilities: bool) {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (_scim, origin) = peers::scim_server(None);
     let proxy = peers::fault_proxy(&origin);
@@ -783,7 +795,8 @@ async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() 
     .await;
     assigned_users(&engine, &admin, app.id, 20).await;
     turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
-        s.groups.enabled = false
+        s.groups.enabled = false;
+        s.target.use_capabilities = use_capabilities;
     })
     .await;
     until("the initial cycle", || async {
@@ -815,11 +828,12 @@ async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() 
     assert_eq!(names, expected, "every user exactly once");
     let seen = peers::faults_seen(&proxy).await;
     let injected = &seen["injected"];
+    let faults = injected["500"].as_i64().unwrap()
+        + injected["503"].as_i64().unwrap()
+        + injected["reset"].as_i64().unwrap();
+    // Without capabilities, about 60 requests; with them, a handful.
     assert!(
-        injected["500"].as_i64().unwrap()
-            + injected["503"].as_i64().unwrap()
-            + injected["reset"].as_i64().unwrap()
-            > 5,
+        faults > if use_capabilities { 0 } else { 5 },
         "faults were injected: {seen}"
     );
 }

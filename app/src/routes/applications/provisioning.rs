@@ -88,6 +88,9 @@ const FIELDS: &[&str] = &[
     "deletion_threshold",
     "skip_out_of_scope_deletions",
     "cycle_interval_minutes",
+    "concurrency",
+    "requests_per_second",
+    "use_target_capabilities",
     "status",
 ];
 
@@ -220,6 +223,9 @@ fn ProvisioningFormView(
                 {number("deletion_threshold", "Accidental deletion threshold", form.deletion_threshold, "A cycle that would delete or disable more accounts than this stops and waits for you")}
                 {checkbox("skip_out_of_scope_deletions", "Skip out of scope deletions", form.skip_out_of_scope_deletions)}
                 {number("cycle_interval_minutes", "Cycle interval (minutes)", form.cycle_interval_minutes, "Time between incremental cycles; changes also start one within seconds")}
+                {number("concurrency", "Requests at once", form.concurrency, "How many requests a cycle may have in flight to the application (1 to 32)")}
+                {number("requests_per_second", "Requests per second", form.requests_per_second, "The most requests a cycle sends each second; 0 for no limit")}
+                {checkbox("use_target_capabilities", "Use the application's SCIM capabilities (list once to match, Bulk to create)", form.use_target_capabilities)}
             </fieldset>
             <fieldset class="status">
                 <legend>"Provisioning Status"</legend>

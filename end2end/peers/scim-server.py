@@ -1,0 +1,59 @@
+"""scim2-server's SCIM application served by waitress: HTTP/1.1 keep-alive, four threads.
+
+The package's own command speaks HTTP/1.0 and closes every connection; benchmarks measure the
+client, so they serve the same application this way (reference/scim-peers.md). Prints
+"ready <port>" once it listens.
+"""
+
+import argparse
+import socket
+
+import waitress
+from scim2_models import ScimProvider
+from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.testserver.application import (
+    BEARER_TOKEN_SCHEME,
+    BearerTokenApplication,
+)
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--bearer-token", action="append", default=[])
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    config = load_default_service_provider_config()
+    if args.bearer_token:
+        config.authentication_schemes = [
+            *(config.authentication_schemes or []),
+            BEARER_TOKEN_SCHEME,
+        ]
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(),
+        load_default_resource_types().values(),
+        config=config,
+    )
+    app = BearerTokenApplication(
+        InMemoryStorage(),
+        provider,
+        service=ScimService(provider, secret=None),
+        bearer_tokens=args.bearer_token,
+    )
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((args.host, args.port))
+    print(f"ready {listener.getsockname()[1]}", flush=True)
+    waitress.serve(app, sockets=[listener], threads=args.threads, _quiet=True)
+
+
+if __name__ == "__main__":
+    main()
