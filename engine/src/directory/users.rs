@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{SqliteConnection, types::Json};
+use sqlx::{SqliteConnection, SqlitePool, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -318,6 +318,22 @@ pub async fn find_by_upn(db: impl sqlx::SqliteExecutor<'_>, upn: &str) -> Result
 pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?");
     Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
+}
+
+/// The users among `ids` that exist, in no particular order.
+pub async fn get_many(db: &SqlitePool, ids: &[Uuid]) -> Result<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
+        crate::db::placeholders(ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db).await?)
 }
 
 /// Whether an enabled, undeleted Global Administrator who can sign in exists.

@@ -46,7 +46,6 @@ use crate::{
     mapping::{
         AppRoleAssignment, CompiledMappings, Environment, GroupSource, MappingError, Operation,
         Scope, UserSource, Value as Mapped,
-        attribute_mappings::MappedAttribute,
         source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
         target,
     },
@@ -561,31 +560,72 @@ impl Context<'_> {
         Ok(roles)
     }
 
-    /// Translates directory references (a manager, group members) into target ids.
-    async fn resolve(&self, attributes: &mut Vec<MappedAttribute<'_>>) -> Result<()> {
-        let mut resolved = Vec::with_capacity(attributes.len());
-        for mut attribute in attributes.drain(..) {
-            if let Mapped::Reference(id) = attribute.value {
-                match links::get(&self.engine.db, self.application, id).await? {
-                    Some(link)
-                        if attribute
-                            .rule
-                            .target
-                            .attribute
-                            .eq_ignore_ascii_case("manager") =>
-                    {
-                        attribute.value =
-                            Mapped::Object(vec![("value", Mapped::Text(link.target_id))]);
-                    }
-                    Some(link) => attribute.value = Mapped::Text(link.target_id),
-                    // The referenced object is not in the target (yet): nothing to send.
-                    None => continue,
-                }
-            }
-            resolved.push(attribute);
+    /// Translates the directory references of a batch (a manager) into target ids, then
+    /// builds each object's SCIM resource.
+    async fn resolve(&self, exports: &mut [Export<'_>]) -> Result<()> {
+        let references: Vec<Uuid> = exports
+            .iter()
+            .flat_map(|e| &e.attributes)
+            .filter_map(|a| match a.value {
+                Mapped::Reference(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let targets: HashMap<Uuid, String> =
+            links::target_ids(&self.engine.db, self.application, &references)
+                .await?
+                .into_iter()
+                .collect();
+        for export in exports {
+            export.attributes.retain_mut(|attribute| {
+                let Mapped::Reference(id) = attribute.value else {
+                    return true;
+                };
+                // The referenced object is not in the target (yet): nothing to send.
+                let Some(target_id) = targets.get(&id).cloned() else {
+                    return false;
+                };
+                let manager = attribute
+                    .rule
+                    .target
+                    .attribute
+                    .eq_ignore_ascii_case("manager");
+                attribute.value = if manager {
+                    Mapped::Object(vec![("value", Mapped::Text(target_id))])
+                } else {
+                    Mapped::Text(target_id)
+                };
+                true
+            });
+            let schema = if export.object_type == "Group" {
+                crate::scim::GROUP
+            } else {
+                crate::scim::USER
+            };
+            export.resource = target::resource(
+                schema,
+                export
+                    .attributes
+                    .iter()
+                    .filter(|a| !a.choose_unique)
+                    .map(|a| (&a.rule.target, &a.value)),
+            );
         }
-        *attributes = resolved;
         Ok(())
+    }
+
+    /// The groups (not deleted) that any of `users` is a direct member of.
+    async fn groups_of(&self, users: &[Uuid]) -> Result<Vec<Uuid>> {
+        let sql = format!(
+            "SELECT DISTINCT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id \
+             WHERE g.deleted_at IS NULL AND m.member_id IN ({})",
+            crate::db::placeholders(users.len())
+        );
+        let mut query = sqlx::query_scalar(&sql);
+        for id in users {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.engine.db).await?)
     }
 
     /// Scope rules for users; the entry gets the reason when out of scope.
@@ -649,19 +689,33 @@ impl Run<'_> {
         mappings: &CompiledMappings,
         ids: &[Uuid],
     ) -> Result<std::result::Result<(), Stop>> {
+        let db = &self.ctx.engine.db;
         let roles = self.ctx.roles_of(ids).await?;
+        let mut users: HashMap<Uuid, User> = users::get_many(db, ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let mut links = links::get_many(db, self.ctx.application, ids).await?;
+        if self.ctx.groups.is_some() {
+            // Their groups carry them as members: they are visited after the users.
+            let touched = self.ctx.groups_of(ids).await?;
+            self.books.touched_groups.extend(touched);
+        }
         let mut exports = Vec::new();
         for &id in ids {
             let roles = roles.get(&id).map(Vec::as_slice).unwrap_or_default();
-            if let Some(export) = self.plan_user(mappings, id, roles).await? {
+            let (user, link) = (users.remove(&id), links.remove(&id));
+            if let Some(export) = self.plan_user(mappings, id, user, link, roles).await? {
                 exports.push(export);
             }
         }
+        self.ctx.resolve(&mut exports).await?;
         self.send(exports).await
     }
 
     /// Scopes and maps a batch of groups, then sends the batch.
-    async fn groups(
+    pub(super) async fn groups(
         &mut self,
         mappings: &CompiledMappings,
         ids: &[Uuid],
@@ -674,6 +728,7 @@ impl Run<'_> {
                 exports.push(export);
             }
         }
+        self.ctx.resolve(&mut exports).await?;
         self.send(exports).await
     }
 
@@ -683,12 +738,11 @@ impl Run<'_> {
         &mut self,
         mappings: &'m CompiledMappings,
         id: Uuid,
+        user: Option<User>,
+        link: Option<Link>,
         roles: &[AppRoleAssignment],
     ) -> Result<Option<Export<'m>>> {
         let started = Instant::now();
-        let db = &self.ctx.engine.db;
-        let user = users::get(db, id).await?;
-        let link = links::get(db, self.ctx.application, id).await?;
         let name = user
             .as_ref()
             .map(|u| u.profile.user_principal_name.clone())
@@ -700,13 +754,6 @@ impl Run<'_> {
             return Ok(None);
         };
         let in_scope = self.ctx.user_in_scope(&user, roles, &mut entry);
-        // The user's groups carry them as a member: they are visited after the users.
-        if self.ctx.groups.is_some() {
-            let memberships = groups::memberships(db, id).await?;
-            self.books
-                .touched_groups
-                .extend(memberships.into_iter().map(|(g, _)| g));
-        }
         if !in_scope {
             self.books.out_of_scope(entry, link, started, || {
                 self.ctx.template.provisioning.deprovision == Deprovision::Delete
@@ -734,7 +781,7 @@ impl Run<'_> {
                 .evaluate(&source, &mut environment, operation)
                 .map(|mapped| mapped.attributes)
         };
-        let mut attributes = match result {
+        let attributes = match result {
             Ok(attributes) => attributes,
             Err(error) => {
                 entry.steps.push("Mapping".into());
@@ -744,19 +791,11 @@ impl Run<'_> {
                 return Ok(None);
             }
         };
-        self.ctx.resolve(&mut attributes).await?;
-        let resource = target::resource(
-            crate::scim::USER,
-            attributes
-                .iter()
-                .filter(|a| !a.choose_unique)
-                .map(|a| (&a.rule.target, &a.value)),
-        );
         Ok(Some(Export {
             object_type: "User",
             link,
             attributes,
-            resource,
+            resource: serde_json::Value::Null,
             entry,
             started,
             members: None,
@@ -829,19 +868,14 @@ impl Run<'_> {
                 return Ok(None);
             }
         };
-        let (member_rules, mut attributes): (Vec<_>, Vec<_>) = attributes
+        let (member_rules, attributes): (Vec<_>, Vec<_>) = attributes
             .into_iter()
             .partition(|a| a.rule.target.attribute.eq_ignore_ascii_case("members"));
-        self.ctx.resolve(&mut attributes).await?;
-        let resource = target::resource(
-            crate::scim::GROUP,
-            attributes.iter().map(|a| (&a.rule.target, &a.value)),
-        );
         Ok(Some(Export {
             object_type: "Group",
             link,
             attributes,
-            resource,
+            resource: serde_json::Value::Null,
             entry,
             started,
             members: (!member_rules.is_empty()).then_some(members),
@@ -887,10 +921,15 @@ impl Run<'_> {
         let mut conflicts = Vec::new();
         {
             let mut chunks = match bulk {
-                Some(limits) if bulked.len() > 1 => {
-                    export::bulk_chunks(bulked, limits, concurrency)
-                }
+                Some(limits) if bulked.len() > 1 => export::bulk_chunks(bulked, limits),
                 _ => bulked.into_iter().map(|e| vec![e]).collect(),
+            };
+            // Bulk requests go one at a time: each carries many objects already, and a target
+            // works through several large requests at once more slowly, not faster.
+            let at_once = if chunks.iter().any(|c| c.len() > 1) {
+                1
+            } else {
+                concurrency
             };
             chunks.extend(single.into_iter().map(|e| vec![e]));
             let creates: Vec<_> = chunks
@@ -905,7 +944,7 @@ impl Run<'_> {
                     }
                 })
                 .collect();
-            let mut created = stream::iter(creates).buffer_unordered(concurrency);
+            let mut created = stream::iter(creates).buffer_unordered(at_once);
             while let Some(results) = created.next().await {
                 for result in results? {
                     match result {

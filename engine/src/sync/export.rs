@@ -453,18 +453,15 @@ pub(super) struct Deprovisioning {
     pub(super) reason: String,
 }
 
-/// Splits creates into `/Bulk` requests within the target's limits, about `parts` of them so
-/// they go out together.
+/// Splits creates into `/Bulk` requests within the target's limits (operations, payload).
 pub(super) fn bulk_chunks<'m>(
     exports: Vec<Export<'m>>,
     limits: BulkLimits,
-    parts: usize,
 ) -> Vec<Vec<Export<'m>>> {
     // Room for the request's envelope and each operation's method, path and bulkId.
     const ENVELOPE: usize = 200;
     const PER_OPERATION: usize = 100;
-    let per_part = exports.len().div_ceil(parts.max(1));
-    let most = per_part.clamp(1, limits.max_operations.max(1));
+    let most = limits.max_operations.max(1);
     let mut chunks: Vec<Vec<Export>> = Vec::new();
     let mut size = ENVELOPE;
     for export in exports {

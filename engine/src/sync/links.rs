@@ -3,6 +3,8 @@
 //! the object; a crash in between is healed by matching (the next cycle finds the account by its
 //! matching attribute instead of creating it twice).
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
@@ -30,6 +32,38 @@ pub async fn get(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<Opt
         exported: exported.0,
         disabled,
     }))
+}
+
+/// The links of the linked objects among `sources`.
+pub async fn get_many(
+    db: &SqlitePool,
+    application: Uuid,
+    sources: &[Uuid],
+) -> Result<HashMap<Uuid, Link>> {
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT source_id, target_id, exported, disabled FROM provisioning_links WHERE application_id = ? \
+         AND source_id IN ({})",
+        crate::db::placeholders(sources.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(application);
+    for source in sources {
+        query = query.bind(source);
+    }
+    let rows: Vec<(Uuid, String, sqlx::types::Json<Value>, bool)> = query.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(source, target_id, exported, disabled)| {
+            let link = Link {
+                target_id,
+                exported: exported.0,
+                disabled,
+            };
+            (source, link)
+        })
+        .collect())
 }
 
 pub async fn put(

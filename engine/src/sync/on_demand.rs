@@ -1,6 +1,8 @@
-//! Provision on demand: one user through the whole pipeline now (connection, import, scope,
-//! match, action), each step's result sent on a channel as it completes, so the console can show
-//! them one by one. The decision is also written to the provisioning logs, like a cycle's.
+//! Provision on demand: one user, or one group of at most five members (Entra's limit), through
+//! the whole pipeline now (connection, import, scope, match, action), each step's result sent on
+//! a channel as it completes, so the console can show them one by one. A group's members go
+//! first, each reported as a step, then the group. Decisions are written to the provisioning
+//! logs, like a cycle's.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -8,10 +10,22 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    cycle::CycleKind,
-    log::{Action, Status},
+    cycle::{CycleKind, Run},
+    log::{Action, Entry, Status},
 };
-use crate::{Engine, Result, accounts::Account, applications::Access, directory::users};
+use crate::{
+    Engine, Result,
+    accounts::Account,
+    applications::Access,
+    directory::{
+        feed::ObjectType,
+        groups::{self},
+        users,
+    },
+};
+
+/// The most members a group provisioned on demand may have.
+pub const MAX_GROUP_MEMBERS: usize = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum StepResult {
@@ -28,141 +42,181 @@ pub struct Step {
     pub detail: String,
 }
 
+/// Sends steps to whoever watches; one who went away does not stop the provisioning.
+struct Steps(mpsc::Sender<Step>);
+
+impl Steps {
+    async fn send(&self, name: &'static str, result: StepResult, detail: String) {
+        let _ = self
+            .0
+            .send(Step {
+                name,
+                result,
+                detail,
+            })
+            .await;
+    }
+
+    /// Scope, Match and Action for the decision `entry`.
+    async fn decision(&self, entry: &Entry) {
+        let in_scope = entry.error_code.as_deref() != Some("NotInScope");
+        if !in_scope {
+            let reason = entry.reason.clone().unwrap_or_default();
+            self.send("Scope", StepResult::Skipped, reason).await;
+            return;
+        }
+        self.send("Scope", StepResult::Success, "In scope.".into())
+            .await;
+        let matched = entry.steps.iter().any(|s| s == "Match") || entry.action == Action::Update;
+        let detail = match (&entry.target_id, entry.action) {
+            (Some(id), Action::Update) => format!("Matched the account {id} in the application."),
+            (_, Action::Create) => "No account in the application: it will be created.".into(),
+            _ if matched => "Matched.".into(),
+            _ => "Not matched.".into(),
+        };
+        self.send("Match", StepResult::Success, detail).await;
+        self.send("Action", result_of(entry), summary(entry)).await;
+    }
+}
+
+fn result_of(entry: &Entry) -> StepResult {
+    match entry.status {
+        Status::Success => StepResult::Success,
+        Status::Skipped => StepResult::Skipped,
+        Status::Failure | Status::Warning => StepResult::Failure,
+    }
+}
+
+/// The action and what it changed, or why it did not happen.
+fn summary(entry: &Entry) -> String {
+    let modified: Vec<String> = entry
+        .modified
+        .iter()
+        .map(|(path, _, new)| format!("{path} = {new}"))
+        .collect();
+    match (&entry.reason, modified.is_empty()) {
+        (Some(reason), _) if entry.status != Status::Success => {
+            format!("{:?}: {reason}", entry.action)
+        }
+        (_, false) => format!("{:?}: {}", entry.action, modified.join(", ")),
+        _ => format!("{:?}", entry.action),
+    }
+}
+
 impl Engine {
-    /// Provisions the user `user` to `application` now, sending each step on `steps`.
+    /// Provisions the user or group `object` to `application` now, sending each step on
+    /// `steps`.
     pub async fn provision_on_demand(
         &self,
         account: &Account,
         application: Uuid,
-        user: Uuid,
+        object: Uuid,
         steps: mpsc::Sender<Step>,
     ) -> Result<()> {
         self.application_for(account, application, Access::Configure)
             .await?;
-        let send = |name: &'static str, result: StepResult, detail: String| {
-            let steps = steps.clone();
-            async move {
-                // A reader that went away does not stop the provisioning.
-                let _ = steps
-                    .send(Step {
-                        name,
-                        result,
-                        detail,
-                    })
-                    .await;
-            }
-        };
+        let steps = Steps(steps);
         let now = OffsetDateTime::now_utc();
-        let prepared = self
+        let mut run = match self
             .prepare(application, now, Uuid::new_v4(), CycleKind::Incremental)
-            .await;
-        let (mut run, mappings) = match prepared {
-            Ok(run) => match run.ctx.users.clone() {
-                Some(mappings) => (run, mappings),
-                None => {
-                    send(
-                        "Connection",
-                        StepResult::Failure,
-                        "The Users mapping is disabled.".into(),
-                    )
-                    .await;
-                    return Ok(());
-                }
-            },
+            .await
+        {
+            Ok(run) => run,
             Err(e) => {
-                send("Connection", StepResult::Failure, e.to_string()).await;
+                steps
+                    .send("Connection", StepResult::Failure, e.to_string())
+                    .await;
                 return Ok(());
             }
         };
-        send(
-            "Connection",
-            StepResult::Success,
-            "The credentials and mappings are ready.".into(),
-        )
-        .await;
-        let Some(found) = users::get(&self.db, user).await? else {
-            send(
-                "Import",
-                StepResult::Failure,
-                "The user is not in the directory.".into(),
-            )
-            .await;
+        if let Some(user) = users::get(&self.db, object).await? {
+            let Some(mappings) = run.ctx.users.clone() else {
+                let detail = "The Users mapping is disabled.".to_owned();
+                steps.send("Connection", StepResult::Failure, detail).await;
+                return Ok(());
+            };
+            steps.send("Connection", StepResult::Success, ready()).await;
+            let detail = format!(
+                "{} ({})",
+                user.profile.display_name, user.profile.user_principal_name
+            );
+            steps.send("Import", StepResult::Success, detail).await;
+            // A refused credential stops here; the user's entry says so.
+            if run.users(&mappings, &[object]).await?.is_ok() {
+                // Disables and deletes decided for this user are sent now, without the
+                // threshold.
+                run.finish_deprovisioning(true).await?;
+            }
+            return self.report(&mut run, &steps).await;
+        }
+        let Some(group) = groups::get(&self.db, object).await? else {
+            steps
+                .send(
+                    "Import",
+                    StepResult::Failure,
+                    "The user or group is not in the directory.".into(),
+                )
+                .await;
             return Ok(());
         };
-        send(
-            "Import",
-            StepResult::Success,
-            format!(
-                "{} ({})",
-                found.profile.display_name, found.profile.user_principal_name
-            ),
-        )
-        .await;
-        // A refused credential stops here; the user's entry says so.
-        if run.users(&mappings, &[user]).await?.is_ok() {
-            // Disables and deletes decided for this one user are sent now, without the threshold.
+        let (Some(user_mappings), Some(group_mappings)) =
+            (run.ctx.users.clone(), run.ctx.groups.clone())
+        else {
+            let detail = "The Users and Groups mappings must both be enabled.".to_owned();
+            steps.send("Connection", StepResult::Failure, detail).await;
+            return Ok(());
+        };
+        steps.send("Connection", StepResult::Success, ready()).await;
+        let members: Vec<groups::Member> = groups::members(&self.db, object)
+            .await?
+            .into_iter()
+            .filter(|m| m.member_type == ObjectType::User)
+            .collect();
+        if members.len() > MAX_GROUP_MEMBERS {
+            let detail = format!(
+                "{} has {} members; provision on demand takes a group of at most {MAX_GROUP_MEMBERS}. Its members go in the next cycle.",
+                group.profile.display_name,
+                members.len()
+            );
+            steps.send("Import", StepResult::Failure, detail).await;
+            return Ok(());
+        }
+        let detail = format!(
+            "{} with {} member{}",
+            group.profile.display_name,
+            members.len(),
+            if members.len() == 1 { "" } else { "s" }
+        );
+        steps.send("Import", StepResult::Success, detail).await;
+        for member in &members {
+            if run.users(&user_mappings, &[member.id]).await?.is_err() {
+                return self.report(&mut run, &steps).await;
+            }
+            if let Some(entry) = run.books.last_entry.take() {
+                let detail = format!("{}: {}", entry.source_name, summary(&entry));
+                steps.send("Member", result_of(&entry), detail).await;
+            }
+        }
+        if run.groups(&group_mappings, &[object]).await?.is_ok() {
             run.finish_deprovisioning(true).await?;
         }
+        self.report(&mut run, &steps).await
+    }
+
+    /// Writes the decisions to the logs and reports the last one's steps.
+    async fn report(&self, run: &mut Run<'_>, steps: &Steps) -> Result<()> {
         run.books.log.flush(&self.db).await?;
-        let Some(entry) = run.books.last_entry.clone() else {
-            send(
-                "Scope",
-                StepResult::Skipped,
-                "Nothing to do for this user.".into(),
-            )
-            .await;
-            return Ok(());
-        };
-        let in_scope = entry.error_code.as_deref() != Some("NotInScope");
-        send(
-            "Scope",
-            if in_scope {
-                StepResult::Success
-            } else {
-                StepResult::Skipped
-            },
-            if in_scope {
-                "In scope.".into()
-            } else {
-                entry.reason.clone().unwrap_or_default()
-            },
-        )
-        .await;
-        if !in_scope {
-            return Ok(());
-        }
-        let matched = entry.steps.iter().any(|s| s == "Match") || entry.action == Action::Update;
-        send(
-            "Match",
-            StepResult::Success,
-            match (&entry.target_id, entry.action) {
-                (Some(id), Action::Update) => {
-                    format!("Matched the account {id} in the application.")
-                }
-                (_, Action::Create) => "No account in the application: it will be created.".into(),
-                _ if matched => "Matched.".into(),
-                _ => "Not matched.".into(),
-            },
-        )
-        .await;
-        let result = match entry.status {
-            Status::Success => StepResult::Success,
-            Status::Skipped => StepResult::Skipped,
-            Status::Failure | Status::Warning => StepResult::Failure,
-        };
-        let modified: Vec<String> = entry
-            .modified
-            .iter()
-            .map(|(path, _, new)| format!("{path} = {new}"))
-            .collect();
-        let detail = match (&entry.reason, modified.is_empty()) {
-            (Some(reason), _) if entry.status != Status::Success => {
-                format!("{:?}: {reason}", entry.action)
+        match run.books.last_entry.take() {
+            Some(entry) => steps.decision(&entry).await,
+            None => {
+                let detail = "Nothing to do.".to_owned();
+                steps.send("Scope", StepResult::Skipped, detail).await;
             }
-            (_, false) => format!("{:?}: {}", entry.action, modified.join(", ")),
-            _ => format!("{:?}", entry.action),
-        };
-        send("Action", result, detail).await;
+        }
         Ok(())
     }
+}
+
+fn ready() -> String {
+    "The credentials and mappings are ready.".into()
 }

@@ -742,8 +742,10 @@ async fn retry_after_is_honoured_before_the_next_request() {
     )
     .await;
     assigned_users(&engine, &admin, app.id, 6).await;
+    // One POST per user (no Bulk), so that several of them draw.
     turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
-        s.groups.enabled = false
+        s.groups.enabled = false;
+        s.target.use_capabilities = false;
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -777,8 +779,7 @@ async fn retry_after_is_honoured_before_the_next_request() {
 
 #[tokio::test]
 async fn a_cycle_through_errors_and_resets_ends_with_the_target_exactly_right() {
-    // One request per object, then /Bulk: a Bulk request reset after the target applied it is
-    // sent again, and the creates it repeats answer 409 and are matched instead.
+    // One request per object, then all of them in one /Bulk request.
     for use_capabilities in [false, true] {
         through_errors_and_resets(use_capabilities).await;
     }
@@ -788,11 +789,13 @@ async fn through_errors_and_resets(use_capabilities: bool) {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (_scim, origin) = peers::scim_server(None);
     let proxy = peers::fault_proxy(&origin);
-    peers::set_faults(
-        &proxy,
-        serde_json::json!({ "status500Share": 0.1, "status503Share": 0.1, "resetShare": 0.1, "seed": 11 }),
-    )
-    .await;
+    let faults = if use_capabilities {
+        // Only the Bulk request draws: the same seed gives the same faults.
+        serde_json::json!({ "status500Share": 0.2, "resetShare": 0.3, "only": "^POST /v2/Bulk", "seed": 7 })
+    } else {
+        serde_json::json!({ "status500Share": 0.1, "status503Share": 0.1, "resetShare": 0.1, "seed": 11 })
+    };
+    peers::set_faults(&proxy, faults).await;
     assigned_users(&engine, &admin, app.id, 20).await;
     turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
         s.groups.enabled = false;
@@ -831,11 +834,14 @@ async fn through_errors_and_resets(use_capabilities: bool) {
     let faults = injected["500"].as_i64().unwrap()
         + injected["503"].as_i64().unwrap()
         + injected["reset"].as_i64().unwrap();
-    // Without capabilities, about 60 requests; with them, a handful.
+    // Without capabilities, about 60 requests; with them, one Bulk request and its retries.
     assert!(
         faults > if use_capabilities { 0 } else { 5 },
         "faults were injected: {seen}"
     );
+    if use_capabilities {
+        assert!(seen["forwarded"].as_i64().unwrap() > 0, "{seen}");
+    }
 }
 
 #[tokio::test]
@@ -1204,4 +1210,193 @@ async fn provision_on_demand_reports_each_step_as_it_completes() {
             .any(|e| e.source_id == grace.id && e.action == Action::Create),
         "logged like a cycle"
     );
+}
+
+#[tokio::test]
+async fn an_account_created_in_the_target_between_match_and_create_is_matched_after_the_409() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    // Creates wait two seconds in the proxy: time for the account to appear meanwhile.
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "delayMs": 2000, "only": "^POST /v2/Users" }),
+    )
+    .await;
+    let ada = assigned_users(&engine, &admin, app.id, 1).await[0];
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+    until("Scimitar's create reaching the proxy", || async {
+        let seen = peers::faults_seen(&proxy).await;
+        seen["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/v2/Users")
+    })
+    .await;
+    let created = reqwest::Client::new()
+        .post(format!("{origin}/v2/Users"))
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "user00@contoso.com", "title": "Made by hand", "displayName": "Someone else",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    until("the initial cycle", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    let report = jobs::load(&engine.db, app.id)
+        .await
+        .unwrap()
+        .last_cycle
+        .unwrap()
+        .0;
+    assert_eq!(
+        (
+            report.counts.created,
+            report.counts.updated,
+            report.counts.failed
+        ),
+        (0, 1, 0),
+        "{report:?}"
+    );
+    let users = target_users(&origin).await;
+    assert_eq!(users.len(), 1, "never duplicated: {users:?}");
+    assert_eq!(users[0]["displayName"], "User N00", "updated: {users:?}");
+    let entry = log::latest(&engine.db, app.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.source_id == ada)
+        .unwrap();
+    assert!(
+        entry.steps.0.iter().any(|s| s == "Match after conflict"),
+        "{:?}",
+        entry.steps
+    );
+}
+
+#[tokio::test]
+async fn provision_on_demand_takes_a_small_group_with_its_members() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let system = Caller::system();
+    let mut members = Vec::new();
+    for (upn, given, surname) in [
+        ("grace@contoso.com", "Grace", "Hopper"),
+        ("alan@contoso.com", "Alan", "Turing"),
+    ] {
+        let user = engine
+            .create_user(&system, profile(upn, given, Some(surname)))
+            .await
+            .unwrap();
+        members.push(user.id);
+    }
+    let group_profile = |name: &str| GroupProfile {
+        display_name: name.into(),
+        ..GroupProfile::default()
+    };
+    let pioneers = engine
+        .create_group(&system, group_profile("Pioneers"), &members)
+        .await
+        .unwrap();
+    let mut many = Vec::new();
+    for n in 0..6 {
+        let user = engine
+            .create_user(
+                &system,
+                profile(&format!("m{n}@contoso.com"), "M", Some("Many")),
+            )
+            .await
+            .unwrap();
+        many.push(user.id);
+    }
+    let crowd = engine
+        .create_group(&system, group_profile("Crowd"), &many)
+        .await
+        .unwrap();
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    for group in [pioneers.id, crowd.id] {
+        engine
+            .assign(&system, &admin, app.id, PrincipalType::Group, group, access)
+            .await
+            .unwrap();
+    }
+    turn_on(&engine, &admin, app.id, &scim.url, |s| {
+        s.status = Status::Off
+    })
+    .await;
+    let steps = |object: Uuid| {
+        let engine = engine.clone();
+        let admin = admin.clone();
+        async move {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+            let run = tokio::spawn(async move {
+                engine
+                    .provision_on_demand(&admin, app.id, object, sender)
+                    .await
+            });
+            let mut seen = Vec::new();
+            while let Some(step) = receiver.recv().await {
+                seen.push((step.name, format!("{:?}", step.result), step.detail));
+            }
+            run.await.unwrap().unwrap();
+            seen
+        }
+    };
+
+    let seen = steps(pioneers.id).await;
+    let names: Vec<&str> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(
+        names,
+        [
+            "Connection",
+            "Import",
+            "Member",
+            "Member",
+            "Scope",
+            "Match",
+            "Action"
+        ],
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|s| s.1 == "Success"), "{seen:?}");
+    assert_eq!(seen[1].2, "Pioneers with 2 members");
+    let users = target_users(&scim.url).await;
+    assert_eq!(users.len(), 2);
+    let groups = target_groups(&scim.url).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["displayName"], "Pioneers");
+    let mut sent: Vec<&str> = groups[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = users.iter().map(|u| u["id"].as_str().unwrap()).collect();
+    sent.sort();
+    expected.sort();
+    assert_eq!(sent, expected, "the group holds its two members");
+
+    let seen = steps(crowd.id).await;
+    assert_eq!(
+        seen.last().unwrap(),
+        &(
+            "Import",
+            "Failure".to_owned(),
+            "Crowd has 6 members; provision on demand takes a group of at most 5. Its members go in the next cycle."
+                .to_owned()
+        )
+    );
+    assert_eq!(target_users(&scim.url).await.len(), 2, "nothing sent");
 }

@@ -1,0 +1,551 @@
+//! Measures the provisioning engine (issue 6's figures) against scim2-server served by waitress
+//! with keep-alive (end2end/peers/scim-server.py), the "Create your own application" template and
+//! generated users that are all complete. Run with `scripts/bench-sync`, which runs each part in
+//! its own process so that peak memory belongs to that part:
+//!
+//! - `initial`: an initial cycle of 10,000 users and 200 groups (5 to 100 members), three runs of
+//!   each of: a plain client sending the naive requests (one filter query and one POST per user,
+//!   one POST and one members PATCH per group) at the same concurrency, Scimitar with the
+//!   target's capabilities off, and with them on. Each run gets a fresh SCIM server.
+//! - `incremental`: 100,000 users loaded once, then incremental cycles with no change, and after
+//!   changing 1% of the users, with the requests the target received; peak RSS of the process.
+//! - `latency`: the scheduler running as in the console; 100 directory changes one after the
+//!   other, each timed until the target shows it.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use engine::{
+    Engine,
+    accounts::{Account, Role},
+    applications::provisioning::{Mode, Scope, SecretChanges, Settings, Status},
+    audit::Caller,
+    directory::{UserProfile, generator::Spec},
+    mapping::{Environment, Operation, UserSource, source::USER_ATTRIBUTES},
+    sync::cycle::CycleReport,
+};
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const CONCURRENCY: usize = 4;
+const RUNS: usize = 3;
+
+type Failure = Box<dyn std::error::Error>;
+
+/// scim2-server under waitress, on a free port, stopped when dropped.
+struct Target {
+    child: Child,
+    url: String,
+}
+
+impl Target {
+    fn start() -> Target {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = Command::new(root.join("end2end/.venv/bin/python"))
+            .arg(root.join("end2end/peers/scim-server.py"))
+            .args(["--port", "0", "--count-requests"])
+            .stdout(Stdio::piped())
+            // waitress reports its queue depth whenever the client keeps it busy.
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the test peers are installed (scripts/setup test)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the SCIM server starts");
+        let port = line.trim().trim_start_matches("ready ").to_owned();
+        Target {
+            child,
+            url: format!("http://127.0.0.1:{port}/v2"),
+        }
+    }
+
+    async fn total(&self, resource: &str) -> u64 {
+        let answer: Value = reqwest::get(format!("{}/{resource}?count=0", self.url))
+            .await
+            .expect("the SCIM server answers")
+            .json()
+            .await
+            .expect("a list response");
+        answer["totalResults"].as_u64().unwrap_or(0)
+    }
+
+    /// The requests received since the last call, by "METHOD /Resource".
+    async fn requests(&self) -> Value {
+        let origin = self.url.trim_end_matches("/v2");
+        reqwest::Client::new()
+            .delete(format!("{origin}/_requests"))
+            .send()
+            .await
+            .expect("the SCIM server answers")
+            .json()
+            .await
+            .expect("counts")
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An engine over a generated directory, with an administrator.
+async fn directory(data: &Path, users: u32, groups: u32) -> Result<(Engine, Account), Failure> {
+    let engine = Engine::open(data).await?;
+    let spec = Spec {
+        users,
+        groups,
+        seed: 7,
+        missing: 0.0,
+    };
+    let generated = engine
+        .generate_directory(&Caller::system(), spec, "contoso.com")
+        .await?;
+    println!(
+        "directory: {} users, {} groups, {} memberships (generated in {:.1} s)",
+        generated.users, generated.groups, generated.memberships, generated.seconds
+    );
+    // Everyone enabled: the plain client and the cycle send the same users.
+    sqlx::query("UPDATE users SET account_enabled = 1")
+        .execute(&engine.db)
+        .await?;
+    let admin = sqlx::query_as::<_, (Uuid, String, String)>(
+        "SELECT id, user_principal_name, display_name FROM users ORDER BY rowid LIMIT 1",
+    )
+    .fetch_one(&engine.db)
+    .await?;
+    let admin = Account {
+        id: admin.0,
+        user_principal_name: admin.1,
+        display_name: admin.2,
+        role: Role::GlobalAdministrator,
+    };
+    Ok((engine, admin))
+}
+
+/// A "Create your own application" pointed at `target`, syncing everyone, provisioning On.
+async fn application(
+    engine: &Engine,
+    admin: &Account,
+    target: &Target,
+    change: impl FnOnce(&mut Settings),
+) -> Result<Uuid, Failure> {
+    let system = Caller::system();
+    let app = engine
+        .create_application(&system, admin, "custom-scim", "Benchmark")
+        .await?;
+    let config = engine.provisioning(admin, app.id).await?;
+    let mut settings = config.settings.clone();
+    settings.mode = Mode::Automatic;
+    settings.status = Status::On;
+    settings.scope = Scope::All;
+    settings.scim_base_url = target.url.clone();
+    settings.target.concurrency = CONCURRENCY as u32;
+    change(&mut settings);
+    let secrets = SecretChanges {
+        secret_token: Some("unused".to_owned().into()),
+        client_secret: None,
+    };
+    engine
+        .save_provisioning(&system, admin, app.id, config.version, settings, secrets)
+        .await?;
+    Ok(app.id)
+}
+
+async fn cycle(engine: &Engine, app: Uuid) -> Result<(CycleReport, Duration), Failure> {
+    let started = Instant::now();
+    let report = engine
+        .run_cycle(app, time::OffsetDateTime::now_utc())
+        .await?;
+    Ok((report, started.elapsed()))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Peak resident memory of this process (Linux's VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A plain client sending what the same mappings produce. `bulk` false: the naive requests, one
+/// object at a time per worker (`CONCURRENCY` workers): filter then POST per user. `bulk` true:
+/// no matching, users in Bulk requests of 500 one at a time (the server's own floor for these
+/// creates). Then, either way, POST and one members PATCH per group. Managers are left out
+/// (they need target ids); the engine sends them.
+async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration, Failure> {
+    let template = engine::applications::gallery::template(engine::applications::gallery::CUSTOM)
+        .expect("the template");
+    let mappings = template
+        .users
+        .mappings
+        .compile(USER_ATTRIBUTES, &["userName"])
+        .expect("valid mappings");
+    let users: Vec<engine::directory::users::User> =
+        sqlx::query_as("SELECT * FROM users ORDER BY rowid")
+            .fetch_all(&engine.db)
+            .await?;
+    let mut random = rand::thread_rng();
+    let mut environment = Environment {
+        now: time::OffsetDateTime::now_utc(),
+        random: &mut random,
+    };
+    let mut bodies = Vec::with_capacity(users.len());
+    for user in &users {
+        let source = UserSource {
+            user,
+            in_scope: true,
+            app_roles: &[],
+        };
+        let mut body = mappings
+            .evaluate(&source, &mut environment, Operation::Create)
+            .expect("complete users map")
+            .resource(engine::scim::USER);
+        if let Some(extension) = body
+            .get_mut("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            .and_then(Value::as_object_mut)
+        {
+            extension.remove("manager");
+        }
+        bodies.push((user.id, user.profile.user_principal_name.clone(), body));
+    }
+    let groups: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, display_name FROM groups ORDER BY rowid")
+            .fetch_all(&engine.db)
+            .await?;
+    let members: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT group_id, member_id FROM group_members")
+            .fetch_all(&engine.db)
+            .await?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()?;
+    let base = &target.url;
+
+    let started = Instant::now();
+    let created: Vec<(Uuid, String)> = if bulk {
+        let mut created = Vec::new();
+        for chunk in bodies.chunks(500) {
+            let operations: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, body))| {
+                    json!({ "method": "POST", "path": "/Users", "bulkId": i.to_string(), "data": body })
+                })
+                .collect();
+            let request = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": operations,
+            });
+            let answer: Value = http
+                .post(format!("{base}/Bulk"))
+                .header("Content-Type", "application/scim+json")
+                .body(request.to_string())
+                .send()
+                .await?
+                .json()
+                .await?;
+            for (operation, (id, _, _)) in answer["Operations"]
+                .as_array()
+                .expect("operations")
+                .iter()
+                .zip(chunk)
+            {
+                let location = operation["location"].as_str().expect("created");
+                let target_id = location.rsplit('/').next().expect("an id");
+                created.push((*id, target_id.to_owned()));
+            }
+        }
+        created
+    } else {
+        stream::iter(bodies)
+            .map(|(id, upn, body)| {
+                let http = &http;
+                async move {
+                    let filter = format!("userName eq \"{upn}\"");
+                    let found: Value = http
+                        .get(format!("{base}/Users"))
+                        .query(&[("filter", filter.as_str())])
+                        .send()
+                        .await
+                        .expect("filter")
+                        .json()
+                        .await
+                        .expect("list");
+                    assert_eq!(found["totalResults"], 0);
+                    let answer: Value = http
+                        .post(format!("{base}/Users"))
+                        .header("Content-Type", "application/scim+json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .expect("create")
+                        .json()
+                        .await
+                        .expect("created");
+                    (id, answer["id"].as_str().expect("an id").to_owned())
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await
+    };
+    let target_of: std::collections::HashMap<Uuid, String> = created.into_iter().collect();
+    stream::iter(groups)
+        .map(|(id, name)| {
+            let (http, target_of, members) = (&http, &target_of, &members);
+            async move {
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": name, "externalId": id.to_string(),
+                });
+                let answer: Value = http
+                    .post(format!("{base}/Groups"))
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .expect("create")
+                    .json()
+                    .await
+                    .expect("created");
+                let group = answer["id"].as_str().expect("an id");
+                let value: Vec<Value> = members
+                    .iter()
+                    .filter(|(g, _)| *g == id)
+                    .map(|(_, m)| json!({ "value": target_of[m] }))
+                    .collect();
+                let patch = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "add", "path": "members", "value": value }],
+                });
+                let status = http
+                    .patch(format!("{base}/Groups/{group}"))
+                    .header("Content-Type", "application/scim+json")
+                    .body(patch.to_string())
+                    .send()
+                    .await
+                    .expect("patch")
+                    .status();
+                assert!(status.is_success(), "members PATCH: {status}");
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    Ok(started.elapsed())
+}
+
+async fn initial() -> Result<(), Failure> {
+    let data = tempfile::tempdir()?;
+    let (engine, admin) = directory(data.path(), 10_000, 200).await?;
+    let objects = 10_200.0;
+    let (mut naive, mut floor, mut off, mut on) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=RUNS {
+        for (bulk, times) in [(false, &mut naive), (true, &mut floor)] {
+            let target = Target::start();
+            let took = plain(&engine, &target, bulk).await?.as_secs_f64();
+            assert_eq!(target.total("Users").await, 10_000);
+            println!(
+                "run {run}: plain client, {} {took:.2} s",
+                if bulk { "Bulk floor  " } else { "naive       " }
+            );
+            times.push(took);
+        }
+        for (capabilities, times) in [(false, &mut off), (true, &mut on)] {
+            let target = Target::start();
+            let app = application(&engine, &admin, &target, |s| {
+                s.target.use_capabilities = capabilities
+            })
+            .await?;
+            let (report, took) = cycle(&engine, app).await?;
+            let requests = target.requests().await;
+            assert_eq!(
+                (report.counts.created, report.counts.failed),
+                (10_200, 0),
+                "{report:?}"
+            );
+            assert_eq!(target.total("Users").await, 10_000);
+            assert_eq!(target.total("Groups").await, 200);
+            let took = took.as_secs_f64();
+            println!(
+                "run {run}: Scimitar, capabilities {} {took:.2} s, requests {requests}",
+                if capabilities { "on " } else { "off" }
+            );
+            times.push(took);
+        }
+    }
+    let (plain, floor, off, on) = (median(naive), median(floor), median(off), median(on));
+    println!(
+        "initial cycle, 10,000 users + 200 groups, concurrency {CONCURRENCY}, medians of {RUNS} runs:"
+    );
+    println!(
+        "  plain client (baseline)    {plain:7.2} s  {:7.0} objects/s",
+        objects / plain
+    );
+    println!(
+        "  plain client, Bulk floor   {floor:7.2} s  {:7.0} objects/s  ratio {:.2} (no matching: the server's own cost)",
+        objects / floor,
+        plain / floor
+    );
+    println!(
+        "  Scimitar, capabilities off {off:7.2} s  {:7.0} objects/s  ratio {:.2}",
+        objects / off,
+        plain / off
+    );
+    println!(
+        "  Scimitar, capabilities on  {on:7.2} s  {:7.0} objects/s  ratio {:.2}",
+        objects / on,
+        plain / on
+    );
+    Ok(())
+}
+
+async fn incremental() -> Result<(), Failure> {
+    let data = tempfile::tempdir()?;
+    let (engine, admin) = directory(data.path(), 100_000, 0).await?;
+    let target = Target::start();
+    let app = application(&engine, &admin, &target, |_| {}).await?;
+    let (report, took) = cycle(&engine, app).await?;
+    assert_eq!(report.counts.created, 100_000, "{report:?}");
+    println!(
+        "loaded 100,000 users: {:.1} s ({:.0} users/s), requests {}",
+        took.as_secs_f64(),
+        100_000.0 / took.as_secs_f64(),
+        target.requests().await
+    );
+    let mut idle = Vec::new();
+    for _ in 0..RUNS {
+        let (report, took) = cycle(&engine, app).await?;
+        assert!(report.steady_state, "{report:?}");
+        idle.push(took.as_secs_f64() * 1000.0);
+    }
+    let requests = target.requests().await;
+    println!(
+        "incremental cycle, no change: median {:.1} ms ({RUNS} runs: {idle:.1?}), requests {requests}",
+        median(idle.clone())
+    );
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users ORDER BY rowid")
+        .fetch_all(&engine.db)
+        .await?;
+    let mut changed = Vec::new();
+    for run in 0..RUNS {
+        for id in ids.iter().skip(run).step_by(100) {
+            let user = engine.user(*id).await?;
+            let profile = UserProfile {
+                job_title: Some(format!("Title {run}")),
+                ..user.profile
+            };
+            engine
+                .update_user(&Caller::system(), *id, profile, None)
+                .await?;
+        }
+        let (report, took) = cycle(&engine, app).await?;
+        let requests = target.requests().await;
+        assert_eq!(report.counts.updated, 1_000, "{report:?}");
+        assert_eq!(requests["PATCH /Users"], 1_000, "{requests}");
+        changed.push(took.as_secs_f64() * 1000.0);
+        println!(
+            "1% changed (1,000 titles): {:.0} ms, requests {requests}",
+            took.as_secs_f64() * 1000.0
+        );
+    }
+    println!(
+        "incremental cycle after 1% changed: median {:.0} ms",
+        median(changed)
+    );
+    println!("peak RSS of the process: {:.0} MB", peak_rss_mb());
+    Ok(())
+}
+
+async fn latency() -> Result<(), Failure> {
+    let data = tempfile::tempdir()?;
+    let (engine, admin) = directory(data.path(), 1_000, 0).await?;
+    let target = Target::start();
+    let app = application(&engine, &admin, &target, |_| {}).await?;
+    cycle(&engine, app).await?;
+    engine.spawn_scheduler();
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users ORDER BY rowid LIMIT 100")
+        .fetch_all(&engine.db)
+        .await?;
+    let links: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT source_id, target_id FROM provisioning_links WHERE application_id = ?",
+    )
+    .bind(app)
+    .fetch_all(&engine.db)
+    .await?;
+    let target_of: std::collections::HashMap<Uuid, String> = links.into_iter().collect();
+    let http = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let title = format!("Latency {n}");
+        let user = engine.user(*id).await?;
+        let profile = UserProfile {
+            job_title: Some(title.clone()),
+            ..user.profile
+        };
+        let started = Instant::now();
+        engine
+            .update_user(&Caller::system(), *id, profile, None)
+            .await?;
+        let url = format!("{}/Users/{}", target.url, target_of[id]);
+        loop {
+            let account: Value = http.get(&url).send().await?.json().await?;
+            if account["title"] == title.as_str() {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never arrived");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "directory change to target, {} changes one after the other: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95),
+        latencies.last().copied().unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let part = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    match part.as_str() {
+        "initial" => initial().await,
+        "incremental" => incremental().await,
+        "latency" => latency().await,
+        _ => {
+            eprintln!(
+                "usage: sync initial|incremental|latency (scripts/bench-sync runs all three)"
+            );
+            Ok(())
+        }
+    }
+}
