@@ -168,6 +168,12 @@ pub(super) struct Books {
     escrowed: u64,
     /// Objects with an escrow row: only these need clearing when they succeed.
     escrows: HashSet<Uuid>,
+    /// Links decided and not yet written. Links and log entries go together, 200 at a time
+    /// and at the end of each batch, in one transaction in the background, so that recording
+    /// answers never holds up the requests in flight. A crash in between is healed by matching.
+    pending_links: Vec<(Uuid, &'static str, LinkChange)>,
+    /// The write in flight.
+    writing: Option<tokio::task::JoinHandle<Result<()>>>,
     /// The last decision recorded (what provision on demand reports).
     pub(super) last_entry: Option<Entry>,
 }
@@ -273,6 +279,8 @@ impl Engine {
                 unavailable_in_a_row: 0,
                 escrowed: 0,
                 escrows,
+                pending_links: Vec::new(),
+                writing: None,
                 last_entry: None,
             },
         })
@@ -348,7 +356,7 @@ impl Engine {
             }
             other => other,
         };
-        run.books.log.flush(&self.db).await?;
+        run.books.write_all().await?;
         let counts = run.books.counts.clone();
         if matches!(
             outcome,
@@ -884,8 +892,17 @@ impl Run<'_> {
 
     /// Sends a batch to the target, many requests at once: accounts are looked for, missing
     /// ones created (with `/Bulk` when the target offers it), existing ones updated. Each
-    /// decision is recorded as it comes back.
+    /// decision is recorded as it comes back; the batch's links are written before it ends.
     async fn send(&mut self, exports: Vec<Export<'_>>) -> Result<std::result::Result<(), Stop>> {
+        let outcome = self.exchange(exports).await;
+        self.books.write_all().await?;
+        outcome
+    }
+
+    async fn exchange(
+        &mut self,
+        exports: Vec<Export<'_>>,
+    ) -> Result<std::result::Result<(), Stop>> {
         let Run { ctx, books } = self;
         let ctx = &*ctx;
         let concurrency = ctx.client.concurrency();
@@ -998,6 +1015,12 @@ impl Run<'_> {
     /// Sends the disables and deletes decided in this cycle, unless they are more than the
     /// accidental-deletion threshold allows.
     pub(super) async fn finish_deprovisioning(&mut self, allowed: bool) -> Result<Outcome> {
+        let outcome = self.deprovision(allowed).await;
+        self.books.write_all().await?;
+        outcome
+    }
+
+    async fn deprovision(&mut self, allowed: bool) -> Result<Outcome> {
         let Run { ctx, books } = self;
         let ctx = &*ctx;
         let planned = std::mem::take(&mut books.deprovision);
@@ -1062,7 +1085,9 @@ impl Books {
     /// Counts one processed object; progress is written at least every half second.
     async fn tick(&mut self) -> Result<()> {
         self.counts.processed += 1;
-        self.log.flush_if_full(&self.db).await?;
+        if self.log.is_full() || self.pending_links.len() >= 200 {
+            self.persist().await?;
+        }
         if self.last_progress.elapsed().as_millis() >= 500 {
             self.progress().await?;
         }
@@ -1091,12 +1116,8 @@ impl Books {
     async fn settle(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
         let Decision { entry, link, error } = decision;
         let source = entry.source_id;
-        match link {
-            LinkChange::Keep => {}
-            LinkChange::Put(link) => {
-                links::put(&self.db, self.application, source, entry.object_type, &link).await?
-            }
-            LinkChange::Remove => links::remove(&self.db, self.application, source).await?,
+        if !matches!(link, LinkChange::Keep) {
+            self.pending_links.push((source, entry.object_type, link));
         }
         let outcome = match error {
             None => {
@@ -1120,6 +1141,50 @@ impl Books {
         let outcome = self.settle(decision).await;
         self.counts.processed = processed;
         outcome
+    }
+
+    /// Starts writing the pending links and log entries in the background, once the previous
+    /// write is done.
+    async fn persist(&mut self) -> Result<()> {
+        self.persisted().await?;
+        let links = std::mem::take(&mut self.pending_links);
+        let entries = self.log.take();
+        if links.is_empty() && entries.is_empty() {
+            return Ok(());
+        }
+        let (db, application) = (self.db.clone(), self.application);
+        self.writing = Some(tokio::spawn(async move {
+            let mut tx = crate::db::begin_write(&db).await?;
+            for (source, object_type, change) in links {
+                match change {
+                    LinkChange::Keep => {}
+                    LinkChange::Put(link) => {
+                        links::put(&mut *tx, application, source, object_type, &link).await?
+                    }
+                    LinkChange::Remove => links::remove(&mut *tx, application, source).await?,
+                }
+            }
+            entries.write(&mut tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the write in flight.
+    async fn persisted(&mut self) -> Result<()> {
+        match self.writing.take() {
+            Some(writing) => writing
+                .await
+                .expect("writing links and log entries does not panic"),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes everything pending and waits until it is written.
+    pub(super) async fn write_all(&mut self) -> Result<()> {
+        self.persist().await?;
+        self.persisted().await
     }
 
     async fn escrow(&mut self, source: Uuid, object_type: &str, error: &str) -> Result<()> {

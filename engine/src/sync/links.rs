@@ -67,7 +67,7 @@ pub async fn get_many(
 }
 
 pub async fn put(
-    db: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     application: Uuid,
     source: Uuid,
     object_type: &str,
@@ -90,7 +90,11 @@ pub async fn put(
     Ok(())
 }
 
-pub async fn remove(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<()> {
+pub async fn remove(
+    db: impl sqlx::SqliteExecutor<'_>,
+    application: Uuid,
+    source: Uuid,
+) -> Result<()> {
     sqlx::query("DELETE FROM provisioning_links WHERE application_id = ? AND source_id = ?")
         .bind(application)
         .bind(source)

@@ -86,19 +86,34 @@ impl LogWriter {
         self.pending.push((OffsetDateTime::now_utc(), entry));
     }
 
-    pub async fn flush_if_full(&mut self, db: &SqlitePool) -> Result<()> {
-        if self.pending.len() >= BATCH {
-            self.flush(db).await?;
-        }
-        Ok(())
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= BATCH
     }
 
-    pub async fn flush(&mut self, db: &SqlitePool) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    /// The entries waiting, to be written together.
+    pub fn take(&mut self) -> LogBatch {
+        LogBatch {
+            application: self.application,
+            cycle_id: self.cycle_id,
+            entries: std::mem::take(&mut self.pending),
         }
-        let mut tx = crate::db::begin_write(db).await?;
-        for (at, entry) in self.pending.drain(..) {
+    }
+}
+
+/// Entries taken from a [`LogWriter`], written in the caller's transaction.
+pub struct LogBatch {
+    application: Uuid,
+    cycle_id: Uuid,
+    entries: Vec<(OffsetDateTime, Entry)>,
+}
+
+impl LogBatch {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub async fn write(self, db: &mut sqlx::SqliteConnection) -> Result<()> {
+        for (at, entry) in self.entries {
             let modified: Vec<Value> = entry
                 .modified
                 .iter()
@@ -124,10 +139,9 @@ impl LogWriter {
             .bind(&entry.error_code)
             .bind(&entry.reason)
             .bind(entry.duration_ms)
-            .execute(&mut *tx)
+            .execute(&mut *db)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -205,7 +205,7 @@ impl Engine {
 
     /// Writes the decisions to the logs and reports the last one's steps.
     async fn report(&self, run: &mut Run<'_>, steps: &Steps) -> Result<()> {
-        run.books.log.flush(&self.db).await?;
+        run.books.write_all().await?;
         match run.books.last_entry.take() {
             Some(entry) => steps.decision(&entry).await,
             None => {

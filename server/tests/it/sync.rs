@@ -1400,3 +1400,54 @@ async fn provision_on_demand_takes_a_small_group_with_its_members() {
     );
     assert_eq!(target_users(&scim.url).await.len(), 2, "nothing sent");
 }
+
+#[tokio::test]
+async fn target_object_actions_left_out_are_not_sent() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    let ids = assigned_users(&engine, &admin, app.id, 2).await;
+    turn_on(&engine, &admin, app.id, &scim.url, |s| {
+        s.groups.enabled = false;
+        s.users.update = false;
+        s.users.delete = false;
+    })
+    .await;
+    until("two users in the target", || async {
+        target_users(&scim.url).await.len() == 2
+    })
+    .await;
+    let system = Caller::system();
+    let first = engine.user(ids[0]).await.unwrap();
+    let profile = UserProfile {
+        job_title: Some("Director".into()),
+        ..first.profile
+    };
+    engine
+        .update_user(&system, ids[0], profile, None)
+        .await
+        .unwrap();
+    engine.delete_user(&system, ids[1], None).await.unwrap();
+    let skipped = |reason: &'static str| {
+        let engine = engine.clone();
+        async move {
+            log::latest(&engine.db, app.id, 20)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| {
+                    e.status == LogStatus::Skipped
+                        && e.reason.as_deref().is_some_and(|r| r.contains(reason))
+                })
+        }
+    };
+    until("the update skipped", || skipped("Update is not among")).await;
+    until("the disable skipped", || skipped("Delete is not among")).await;
+    let users = target_users(&scim.url).await;
+    assert_eq!(users.len(), 2);
+    assert!(
+        users
+            .iter()
+            .all(|u| u["active"] == true && u.get("title").is_none()),
+        "nothing changed in the target: {users:?}"
+    );
+}
