@@ -932,23 +932,14 @@ impl Run<'_> {
             .capabilities
             .bulk
             .filter(|_| !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed));
-        let (bulked, single): (Vec<_>, Vec<_>) = missing
-            .into_iter()
-            .partition(|e| bulk.is_some() && e.object_type == "User");
         let mut conflicts = Vec::new();
         {
-            let mut chunks = match bulk {
-                Some(limits) if bulked.len() > 1 => export::bulk_chunks(bulked, limits),
-                _ => bulked.into_iter().map(|e| vec![e]).collect(),
-            };
             // Bulk requests go one at a time: each carries many objects already, and a target
             // works through several large requests at once more slowly, not faster.
-            let at_once = if chunks.iter().any(|c| c.len() > 1) {
-                1
-            } else {
-                concurrency
+            let (chunks, at_once) = match bulk {
+                Some(limits) if missing.len() > 1 => (export::bulk_chunks(missing, limits), 1),
+                _ => (missing.into_iter().map(|e| vec![e]).collect(), concurrency),
             };
-            chunks.extend(single.into_iter().map(|e| vec![e]));
             let creates: Vec<_> = chunks
                 .into_iter()
                 .map(|chunk| async move {

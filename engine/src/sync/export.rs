@@ -96,6 +96,13 @@ impl Export<'_> {
     }
 }
 
+/// Takes the members a create would have sent back out of the resource.
+fn forget_members(export: &mut Export<'_>) {
+    if let Some(resource) = export.resource.as_object_mut() {
+        resource.remove("members");
+    }
+}
+
 pub(super) fn resource_type(object_type: &str) -> &'static str {
     if object_type == "Group" {
         "Groups"
@@ -210,6 +217,7 @@ impl Context<'_> {
         }
         export.entry.steps.push("Create".into());
         export.entry.action = Action::Create;
+        self.with_first_members(&mut export).await?;
         let answer = self
             .client
             .create(export.resource_type(), &export.resource)
@@ -217,14 +225,37 @@ impl Context<'_> {
         self.after_create(export, answer).await
     }
 
-    /// Creates the accounts of `exports` (users, no members) with one `/Bulk` request. When
-    /// the target refuses Bulk itself, the rest of the cycle creates them one by one.
+    /// A group is created with its first batch of members in the body (one request rather
+    /// than a POST and a PATCH); the rest follow by PATCH.
+    async fn with_first_members(&self, export: &mut Export<'_>) -> Result<()> {
+        let Some(members) = &export.members else {
+            return Ok(());
+        };
+        let batch = (self.template.provisioning.max_members_per_patch.max(1)) as usize;
+        let linked = links::target_ids(&self.engine.db, self.application, members).await?;
+        let first: Vec<Value> = linked
+            .into_iter()
+            .take(batch)
+            .map(|(_, id)| json!({ "value": id }))
+            .collect();
+        if !first.is_empty() {
+            export.resource["members"] = Value::Array(first);
+        }
+        Ok(())
+    }
+
+    /// Creates the accounts of `exports` (all of one type) with one `/Bulk` request. When the
+    /// target refuses Bulk itself, the rest of the cycle creates them one by one.
     pub(super) async fn bulk_create<'m>(
         &self,
-        exports: Vec<Export<'m>>,
+        mut exports: Vec<Export<'m>>,
     ) -> Result<Vec<Created<'m>>> {
+        for export in &mut exports {
+            self.with_first_members(export).await?;
+        }
+        let resource_type = exports.first().map_or("Users", Export::resource_type);
         let bodies: Vec<&Value> = exports.iter().map(|e| &e.resource).collect();
-        let answers = match self.client.bulk_create("Users", &bodies).await {
+        let answers = match self.client.bulk_create(resource_type, &bodies).await {
             Ok(answers) => answers,
             Err(error @ ScimError::Unauthorized { .. }) => {
                 return Ok(exports
@@ -236,7 +267,8 @@ impl Context<'_> {
                 tracing::warn!(%error, "the target's /Bulk failed: creating one by one");
                 self.bulk_failed.store(true, Ordering::Relaxed);
                 let mut created = Vec::with_capacity(exports.len());
-                for export in exports {
+                for mut export in exports {
+                    forget_members(&mut export);
                     created.push(self.create(export).await?);
                 }
                 return Ok(created);
@@ -265,7 +297,11 @@ impl Context<'_> {
     ) -> Result<Created<'m>> {
         let created = match answer {
             Ok(created) => created,
-            Err(ScimError::Conflict(_)) => return Ok(Created::Conflict(export)),
+            Err(ScimError::Conflict(_)) => {
+                // Updated instead: its members go by PATCH against what the target holds.
+                forget_members(&mut export);
+                return Ok(Created::Conflict(export));
+            }
             Err(error) => return Ok(Created::Done(export.failed(error))),
         };
         let target_id = id_of(&created).unwrap_or_default();
