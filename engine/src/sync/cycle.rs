@@ -145,7 +145,8 @@ pub(super) struct Context<'e> {
     pub(super) capabilities: Capabilities,
     /// A `/Bulk` request failed: the rest of the cycle creates one by one.
     pub(super) bulk_failed: AtomicBool,
-    /// The target's users, listed once for matching (initial cycles with many to match).
+    /// The target's accounts of the objects being visited, listed once for matching (initial
+    /// cycles with many to match).
     pub(super) index: Option<TargetIndex>,
     now: OffsetDateTime,
 }
@@ -307,11 +308,12 @@ impl Engine {
         run.books.counts.total = (user_ids.len() + group_ids.len()) as u64;
         run.books.progress().await?;
         if !(user_ids.is_empty() && group_ids.is_empty()) {
-            run.ctx.discover(kind, &user_ids).await?;
+            run.ctx.discover().await;
         }
 
         let mut stopped = None;
         if let Some(mappings) = run.ctx.users.clone() {
+            run.ctx.index = run.ctx.listing(kind, "User", &user_ids).await?;
             for batch in user_ids.chunks(BATCH) {
                 if let Err(Stop(e)) = run.users(&mappings, batch).await? {
                     stopped = Some(e);
@@ -319,13 +321,12 @@ impl Engine {
                 }
             }
         }
-        // The listing is for users; free it before the groups.
-        run.ctx.index = None;
         if let (None, Some(mappings)) = (&stopped, run.ctx.groups.clone()) {
             let mut all_groups: BTreeSet<Uuid> = group_ids.iter().copied().collect();
             all_groups.extend(run.books.touched_groups.iter().copied());
             run.books.counts.total += (all_groups.len() - group_ids.len()) as u64;
             let all_groups: Vec<Uuid> = all_groups.into_iter().collect();
+            run.ctx.index = run.ctx.listing(kind, "Group", &all_groups).await?;
             for batch in all_groups.chunks(BATCH) {
                 if let Err(Stop(e)) = run.groups(&mappings, batch).await? {
                     stopped = Some(e);
@@ -485,16 +486,32 @@ impl Context<'_> {
     /// Reads what the target advertises (when the settings allow), and on an initial cycle
     /// lists the target's users once when that takes fewer requests than one filter query per
     /// user without a link.
-    async fn discover(&mut self, kind: CycleKind, user_ids: &[Uuid]) -> Result<()> {
-        if !self.settings.target.use_capabilities {
-            return Ok(());
+    /// Reads what the target advertises, when the settings allow.
+    async fn discover(&mut self) {
+        if self.settings.target.use_capabilities {
+            self.capabilities = self.client.capabilities().await;
         }
-        self.capabilities = self.client.capabilities().await;
-        let Some(mappings) = self.users.as_ref().filter(|_| kind == CycleKind::Initial) else {
-            return Ok(());
+    }
+
+    /// On an initial cycle, the target's accounts of `object_type` listed once, when that
+    /// takes fewer requests than one filter query per object without a link.
+    async fn listing(
+        &self,
+        kind: CycleKind,
+        object_type: &'static str,
+        ids: &[Uuid],
+    ) -> Result<Option<TargetIndex>> {
+        let mappings = match object_type {
+            "User" => self.users.as_ref(),
+            _ => self.groups.as_ref(),
         };
-        let linked = links::count(&self.engine.db, self.application, "User").await?;
-        let unlinked = user_ids.len().saturating_sub(linked);
+        let Some(mappings) = mappings
+            .filter(|_| kind == CycleKind::Initial && self.settings.target.use_capabilities)
+        else {
+            return Ok(None);
+        };
+        let linked = links::count(&self.engine.db, self.application, object_type).await?;
+        let unlinked = ids.len().saturating_sub(linked);
         let page_size = self.capabilities.max_results.unwrap_or(100).min(1000);
         let paths: Vec<_> = mappings
             .rules()
@@ -503,29 +520,31 @@ impl Context<'_> {
             .map(|r| r.target.clone())
             .collect();
         if unlinked == 0 || paths.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let total = match self.client.page("Users", 1, 0, false).await {
-            Ok((total, _)) => total,
-            Err(_) => return Ok(()),
+        let resource_type = export::resource_type(object_type);
+        let Ok((total, _)) = self.client.page(resource_type, 1, 0, false).await else {
+            return Ok(None);
         };
-        if total.div_ceil(page_size) < unlinked {
-            self.index = TargetIndex::list(
-                &self.client,
-                "Users",
-                &paths,
-                page_size,
-                self.capabilities.sort,
-            )
-            .await;
-            if let Some(index) = &self.index {
-                tracing::debug!(
-                    accounts = index.len(),
-                    "listed the target's users for matching"
-                );
-            }
+        if total.div_ceil(page_size) >= unlinked {
+            return Ok(None);
         }
-        Ok(())
+        let index = TargetIndex::list(
+            &self.client,
+            object_type,
+            &paths,
+            page_size,
+            self.capabilities.sort,
+        )
+        .await;
+        if let Some(index) = &index {
+            tracing::debug!(
+                accounts = index.len(),
+                object_type,
+                "listed the target for matching"
+            );
+        }
+        Ok(index)
     }
 
     /// The roles of `principals` for this application: their own assignments and, for users,

@@ -127,7 +127,10 @@ impl Context<'_> {
             return Located::Found(export, Some((link.target_id, link.exported)));
         }
         export.entry.steps.push("Match".into());
-        let index = self.index.as_ref().filter(|_| export.object_type == "User");
+        let index = self
+            .index
+            .as_ref()
+            .filter(|i| i.object_type == export.object_type);
         match self.matched(&export, index).await {
             Ok(found) => Located::Found(export, found),
             Err((code, error)) => {
@@ -518,6 +521,7 @@ pub(super) fn bulk_chunks<'m>(
 /// The target's accounts, listed once (an initial cycle with many objects to match), so that
 /// matching is a lookup rather than one filter query per object.
 pub(super) struct TargetIndex {
+    object_type: &'static str,
     /// (matching path, value as the target compares it) → positions in `accounts`.
     keys: HashMap<(String, String), Vec<u32>>,
     /// Each account as compact JSON text: a parsed tree takes several times the memory.
@@ -529,12 +533,14 @@ impl TargetIndex {
     /// the pages do not add up to the total (a target without sorting may overlap them).
     pub(super) async fn list(
         client: &ScimClient,
-        resource_type: &str,
+        object_type: &'static str,
         paths: &[TargetPath],
         page_size: usize,
         sort: bool,
     ) -> Option<TargetIndex> {
+        let resource_type = resource_type(object_type);
         let mut index = TargetIndex {
+            object_type,
             keys: HashMap::new(),
             accounts: Vec::new(),
         };
