@@ -275,14 +275,7 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
                 "Operations": operations,
             });
-            let answer: Value = http
-                .post(format!("{base}/Bulk"))
-                .header("Content-Type", "application/scim+json")
-                .body(request.to_string())
-                .send()
-                .await?
-                .json()
-                .await?;
+            let answer = post(&http, &format!("{base}/Bulk"), &request).await;
             for (operation, (id, _, _, _)) in answer["Operations"]
                 .as_array()
                 .expect("operations")
@@ -316,16 +309,7 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
                         .expect("list");
                     assert_eq!(found["totalResults"], 0);
                     let body = with_manager(body, manager);
-                    let answer: Value = http
-                        .post(format!("{base}/Users"))
-                        .header("Content-Type", "application/scim+json")
-                        .body(body.to_string())
-                        .send()
-                        .await
-                        .expect("create")
-                        .json()
-                        .await
-                        .expect("created");
+                    let answer = post(http, &format!("{base}/Users"), &body).await;
                     let target_id = answer["id"].as_str().expect("an id").to_owned();
                     known
                         .lock()
@@ -347,16 +331,7 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
                     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                     "displayName": name, "externalId": id.to_string(),
                 });
-                let answer: Value = http
-                    .post(format!("{base}/Groups"))
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .expect("create")
-                    .json()
-                    .await
-                    .expect("created");
+                let answer = post(http, &format!("{base}/Groups"), &body).await;
                 let group = answer["id"].as_str().expect("an id");
                 let value: Vec<Value> = members
                     .iter()
@@ -382,6 +357,19 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
         .collect::<Vec<()>>()
         .await;
     Ok(started.elapsed())
+}
+
+/// POSTs `body` as SCIM JSON and returns the answer.
+async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Value {
+    http.post(url)
+        .header("Content-Type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the SCIM server answers")
+        .json()
+        .await
+        .expect("a JSON answer")
 }
 
 async fn initial() -> Result<(), Failure> {

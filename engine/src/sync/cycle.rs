@@ -46,7 +46,8 @@ use crate::{
     mapping::{
         AppRoleAssignment, CompiledMappings, Environment, GroupSource, MappingError, Operation,
         Scope, UserSource, Value as Mapped,
-        source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
+        attribute_mappings::MappedAttribute,
+        source::{GROUP_ATTRIBUTES, Source, USER_ATTRIBUTES},
         target,
     },
 };
@@ -655,6 +656,28 @@ impl Context<'_> {
         Ok(query.fetch_all(&self.engine.db).await?)
     }
 
+    /// The target attributes of `source`, as an update when it is linked, else a create.
+    fn map<'m>(
+        &self,
+        mappings: &'m CompiledMappings,
+        source: &dyn Source,
+        linked: bool,
+    ) -> std::result::Result<Vec<MappedAttribute<'m>>, MappingError> {
+        let operation = if linked {
+            Operation::Update
+        } else {
+            Operation::Create
+        };
+        let mut random = thread_rng();
+        let mut environment = Environment {
+            now: self.now,
+            random: &mut random,
+        };
+        mappings
+            .evaluate(source, &mut environment, operation)
+            .map(|mapped| mapped.attributes)
+    }
+
     /// Scope rules for users; the entry gets the reason when out of scope.
     fn user_in_scope(&self, user: &User, roles: &[AppRoleAssignment], entry: &mut Entry) -> bool {
         entry.steps.push("Scope".into());
@@ -793,22 +816,7 @@ impl Run<'_> {
             in_scope: true,
             app_roles: roles,
         };
-        let operation = if link.is_some() {
-            Operation::Update
-        } else {
-            Operation::Create
-        };
-        let result = {
-            let mut random = thread_rng();
-            let mut environment = Environment {
-                now: self.ctx.now,
-                random: &mut random,
-            };
-            mappings
-                .evaluate(&source, &mut environment, operation)
-                .map(|mapped| mapped.attributes)
-        };
-        let attributes = match result {
+        let attributes = match self.ctx.map(mappings, &source, link.is_some()) {
             Ok(attributes) => attributes,
             Err(error) => {
                 entry.steps.push("Mapping".into());
@@ -871,22 +879,7 @@ impl Run<'_> {
             in_scope: true,
             app_roles: roles,
         };
-        let operation = if link.is_some() {
-            Operation::Update
-        } else {
-            Operation::Create
-        };
-        let result = {
-            let mut random = thread_rng();
-            let mut environment = Environment {
-                now: self.ctx.now,
-                random: &mut random,
-            };
-            mappings
-                .evaluate(&source, &mut environment, operation)
-                .map(|m| m.attributes)
-        };
-        let attributes = match result {
+        let attributes = match self.ctx.map(mappings, &source, link.is_some()) {
             Ok(attributes) => attributes,
             Err(error) => {
                 self.books
@@ -1063,7 +1056,10 @@ impl Run<'_> {
         )
         .buffer_unordered(ctx.client.concurrency());
         while let Some(decision) = sent.next().await {
-            if let Err(Stop(e)) = books.settle_deprovisioning(decision).await? {
+            // Disables and deletes were counted when they were decided.
+            let outcome = books.apply(decision).await?;
+            books.keep_up().await?;
+            if let Err(Stop(e)) = outcome {
                 return Ok(match e {
                     ScimError::Unavailable(_) => Outcome::Interrupted {
                         reason: e.to_string(),
@@ -1095,6 +1091,11 @@ impl Books {
     /// Counts one processed object; progress is written at least every half second.
     async fn tick(&mut self) -> Result<()> {
         self.counts.processed += 1;
+        self.keep_up().await
+    }
+
+    /// Starts writing what piled up, and writes the progress, when it is time.
+    async fn keep_up(&mut self) -> Result<()> {
         if self.log.is_full() || self.pending_links.len() >= 200 {
             self.persist().await?;
         }
@@ -1121,9 +1122,15 @@ impl Books {
         self.log.push(entry);
     }
 
-    /// Records an object the target answered for: its link, then its entry (and escrow when
-    /// it failed).
+    /// Records an object the target answered for, and counts it.
     async fn settle(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
+        let outcome = self.apply(decision).await?;
+        self.tick().await?;
+        Ok(outcome)
+    }
+
+    /// Records a decision: its link, then its entry (and escrow when it failed).
+    async fn apply(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
         let Decision { entry, link, error } = decision;
         let source = entry.source_id;
         if !matches!(link, LinkChange::Keep) {
@@ -1137,20 +1144,7 @@ impl Books {
             }
             Some(error) => self.failed(entry, error).await?,
         };
-        self.tick().await?;
         Ok(outcome)
-    }
-
-    /// As [`Books::settle`], for the disables and deletes at the end of the cycle (already
-    /// counted when they were decided).
-    async fn settle_deprovisioning(
-        &mut self,
-        decision: Decision,
-    ) -> Result<std::result::Result<(), Stop>> {
-        let processed = self.counts.processed;
-        let outcome = self.settle(decision).await;
-        self.counts.processed = processed;
-        outcome
     }
 
     /// Starts writing the pending links and log entries in the background, once the previous

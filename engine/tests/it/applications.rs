@@ -550,7 +550,9 @@ async fn provisioning_logs_older_than_the_retention_are_purged() {
         .unwrap();
     let mut writer = LogWriter::new(app.id, uuid::Uuid::new_v4());
     writer.push(Entry::new("User", admin.id, "admin@contoso.com"));
-    writer.flush(&engine.db).await.unwrap();
+    let mut connection = engine.db.acquire().await.unwrap();
+    writer.take().write(&mut connection).await.unwrap();
+    drop(connection);
     assert_eq!(
         engine
             .purge_provisioning_logs(time::Duration::days(30))

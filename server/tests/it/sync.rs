@@ -632,14 +632,7 @@ async fn vonage_skips_default_access_and_names_the_missing_surname() {
         .await
         .unwrap();
 
-    until("the initial cycle", || async {
-        jobs::load(&engine.db, app.id)
-            .await
-            .unwrap()
-            .last_cycle
-            .is_some()
-    })
-    .await;
+    first_report(&engine, app.id).await;
     // Only Grace, through the JWT-checking proxy: the OAuth access token reached the target.
     let users = target_users(&scim_origin).await;
     let names: Vec<&str> = users
@@ -802,20 +795,7 @@ async fn through_errors_and_resets(use_capabilities: bool) {
         s.target.use_capabilities = use_capabilities;
     })
     .await;
-    until("the initial cycle", || async {
-        jobs::load(&engine.db, app.id)
-            .await
-            .unwrap()
-            .last_cycle
-            .is_some()
-    })
-    .await;
-    let report = jobs::load(&engine.db, app.id)
-        .await
-        .unwrap()
-        .last_cycle
-        .unwrap()
-        .0;
+    let report = first_report(&engine, app.id).await;
     assert_eq!(
         (report.counts.created, report.counts.failed),
         (20, 0),
@@ -1153,24 +1133,7 @@ async fn provision_on_demand_reports_each_step_as_it_completes() {
     })
     .await;
 
-    let steps = |user: Uuid| {
-        let engine = engine.clone();
-        let admin = admin.clone();
-        async move {
-            let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
-            let run = tokio::spawn(async move {
-                engine
-                    .provision_on_demand(&admin, app.id, user, sender)
-                    .await
-            });
-            let mut seen = Vec::new();
-            while let Some(step) = receiver.recv().await {
-                seen.push((step.name, format!("{:?}", step.result), step.detail));
-            }
-            run.await.unwrap().unwrap();
-            seen
-        }
-    };
+    let steps = |user: Uuid| on_demand(&engine, &admin, app.id, user);
     let grace_steps = steps(grace.id).await;
     let names: Vec<&str> = grace_steps.iter().map(|s| s.0).collect();
     assert_eq!(names, ["Connection", "Import", "Scope", "Match", "Action"]);
@@ -1247,20 +1210,7 @@ async fn an_account_created_in_the_target_between_match_and_create_is_matched_af
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    until("the initial cycle", || async {
-        jobs::load(&engine.db, app.id)
-            .await
-            .unwrap()
-            .last_cycle
-            .is_some()
-    })
-    .await;
-    let report = jobs::load(&engine.db, app.id)
-        .await
-        .unwrap()
-        .last_cycle
-        .unwrap()
-        .0;
+    let report = first_report(&engine, app.id).await;
     assert_eq!(
         (
             report.counts.created,
@@ -1336,24 +1286,7 @@ async fn provision_on_demand_takes_a_small_group_with_its_members() {
         s.status = Status::Off
     })
     .await;
-    let steps = |object: Uuid| {
-        let engine = engine.clone();
-        let admin = admin.clone();
-        async move {
-            let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
-            let run = tokio::spawn(async move {
-                engine
-                    .provision_on_demand(&admin, app.id, object, sender)
-                    .await
-            });
-            let mut seen = Vec::new();
-            while let Some(step) = receiver.recv().await {
-                seen.push((step.name, format!("{:?}", step.result), step.detail));
-            }
-            run.await.unwrap().unwrap();
-            seen
-        }
-    };
+    let steps = |object: Uuid| on_demand(&engine, &admin, app.id, object);
 
     let seen = steps(pioneers.id).await;
     let names: Vec<&str> = seen.iter().map(|s| s.0).collect();
@@ -1450,4 +1383,44 @@ async fn target_object_actions_left_out_are_not_sent() {
             .all(|u| u["active"] == true && u.get("title").is_none()),
         "nothing changed in the target: {users:?}"
     );
+}
+
+/// Provisions `object` on demand and collects its steps (name, result, detail) as they come.
+async fn on_demand(
+    engine: &Engine,
+    admin: &Account,
+    app: Uuid,
+    object: Uuid,
+) -> Vec<(&'static str, String, String)> {
+    let (engine, admin) = (engine.clone(), admin.clone());
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
+    let run = tokio::spawn(async move {
+        engine
+            .provision_on_demand(&admin, app, object, sender)
+            .await
+    });
+    let mut seen = Vec::new();
+    while let Some(step) = receiver.recv().await {
+        seen.push((step.name, format!("{:?}", step.result), step.detail));
+    }
+    run.await.unwrap().unwrap();
+    seen
+}
+
+/// The report of the application's first cycle, once there is one.
+async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleReport {
+    until("the initial cycle", || async {
+        jobs::load(&engine.db, app)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    jobs::load(&engine.db, app)
+        .await
+        .unwrap()
+        .last_cycle
+        .unwrap()
+        .0
 }
