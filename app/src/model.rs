@@ -311,6 +311,63 @@ pub struct AssignmentsView {
     pub assignments: Vec<AssignmentRow>,
 }
 
+/// Objects of a cycle, by what became of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleCounts {
+    pub total: u64,
+    pub processed: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub disabled: u64,
+    pub deleted: u64,
+    pub skipped: u64,
+    pub failed: u64,
+}
+
+/// The cycle running now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleProgress {
+    /// "Initial" or "Incremental".
+    pub kind: String,
+    pub started: String,
+    pub counts: CycleCounts,
+}
+
+/// The last cycle that ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CycleSummary {
+    pub kind: String,
+    pub finished: String,
+    pub seconds: f64,
+    /// "Completed", or what stopped it, in words.
+    pub outcome: String,
+    pub steady_state: bool,
+    pub counts: CycleCounts,
+}
+
+/// Why a job is in quarantine and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineNotice {
+    pub reason: String,
+    pub since: String,
+    pub next_attempt: Option<String>,
+    pub fix: String,
+    /// The job gave up (28 days in quarantine): only Restart brings it back.
+    pub disabled: bool,
+}
+
+/// The provisioning overview: the job, the cycle running, the last one, linked objects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvisioningStatus {
+    /// "Not run", "Active", "Paused", "Quarantine" or "Disabled".
+    pub state: String,
+    pub running: Option<CycleProgress>,
+    pub last: Option<CycleSummary>,
+    pub quarantine: Option<QuarantineNotice>,
+    pub linked_users: u64,
+    pub linked_groups: u64,
+}
+
 /// The Provisioning blade's form, secrets reduced to whether they are set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvisioningForm {

@@ -11,7 +11,9 @@ use leptos::{prelude::*, server_fn::codec::Json};
 use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::{ClauseRow, FilterRow, MappingRow};
-use crate::model::{ConnectionVerdict, MappingsForm, PreviewResult, ProvisioningForm};
+use crate::model::{
+    ConnectionVerdict, MappingsForm, PreviewResult, ProvisioningForm, ProvisioningStatus,
+};
 
 #[cfg(feature = "ssr")]
 use super::applications::{parse_id, utc};
@@ -568,4 +570,102 @@ pub async fn preview_expression(
             },
         },
     )
+}
+
+/// The provisioning overview, read again every second by the blade while it is open.
+#[server(endpoint = "provisioning/status")]
+pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, AppError> {
+    use engine::{
+        accounts::Permission,
+        sync::{
+            cycle::{Counts, Outcome},
+            jobs::JobState,
+            links,
+        },
+    };
+
+    use crate::model::{CycleCounts, CycleProgress, CycleSummary, QuarantineNotice};
+    let counts = |c: &Counts| CycleCounts {
+        total: c.total,
+        processed: c.processed,
+        created: c.created,
+        updated: c.updated,
+        disabled: c.disabled,
+        deleted: c.deleted,
+        skipped: c.skipped,
+        failed: c.failed,
+    };
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = parse_id(&id)?;
+    let job = engine.job(&account, app).await?;
+    let running = job.current_cycle.as_ref().and_then(|progress| {
+        let progress = &progress.0;
+        let so_far: Counts = serde_json::from_value(progress["counts"].clone()).ok()?;
+        let started: time::OffsetDateTime =
+            serde_json::from_value(progress["startedAt"].clone()).ok()?;
+        Some(CycleProgress {
+            kind: progress["kind"].as_str().unwrap_or_default().to_owned(),
+            started: utc(started),
+            counts: counts(&so_far),
+        })
+    });
+    let last = job.last_cycle.as_ref().map(|report| {
+        let report = &report.0;
+        CycleSummary {
+            kind: format!("{:?}", report.kind),
+            finished: utc(report.finished_at),
+            seconds: (report.finished_at - report.started_at).as_seconds_f64(),
+            outcome: match &report.outcome {
+                Outcome::Completed => "Completed".to_owned(),
+                Outcome::DeletesStaged { planned, threshold } => format!(
+                    "Stopped: {planned} disables and deletes are more than the threshold of {threshold}"
+                ),
+                Outcome::Stopped { reason, .. } => format!("Stopped: {reason}"),
+                Outcome::Interrupted { reason } => format!("Interrupted: {reason}"),
+                Outcome::TooManyFailures { escrowed, tried } => {
+                    format!("Completed with {escrowed} of {tried} objects failing at the target")
+                }
+            },
+            steady_state: report.steady_state,
+            counts: counts(&report.counts),
+        }
+    });
+    let quarantine = matches!(job.state, JobState::Quarantine | JobState::Disabled).then(|| {
+        let fix = match job.last_cycle.as_ref().map(|r| &r.0.outcome) {
+            Some(Outcome::Stopped { code, .. }) if code == "InvalidCredentials" => {
+                "The application refused the credentials: enter a valid Secret Token (or Authorize again), select Test Connection, then Restart provisioning."
+            }
+            Some(Outcome::Stopped { code, .. }) if code == "NotScimEndpoint" => {
+                "The Tenant URL is not a SCIM endpoint: correct it, select Test Connection, then Restart provisioning."
+            }
+            Some(Outcome::DeletesStaged { .. }) => {
+                "Review the staged disables and deletes in the provisioning logs, then select Allow deletes."
+            }
+            _ => "See the failures in the provisioning logs, fix their cause, then Restart provisioning.",
+        };
+        QuarantineNotice {
+            reason: job.quarantine_reason.clone().unwrap_or_default(),
+            since: job.quarantine_began_at.map(utc).unwrap_or_default(),
+            next_attempt: (job.state == JobState::Quarantine)
+                .then(|| job.next_run_at.map(utc))
+                .flatten(),
+            fix: fix.to_owned(),
+            disabled: job.state == JobState::Disabled,
+        }
+    });
+    Ok(ProvisioningStatus {
+        state: match job.state {
+            JobState::NotRun => "Not run",
+            JobState::Active => "Active",
+            JobState::Paused => "Paused",
+            JobState::Quarantine => "Quarantine",
+            JobState::Disabled => "Disabled",
+        }
+        .to_owned(),
+        running,
+        last,
+        quarantine,
+        linked_users: links::count(&engine.db, app, "User").await? as u64,
+        linked_groups: links::count(&engine.db, app, "Group").await? as u64,
+    })
 }

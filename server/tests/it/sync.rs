@@ -826,7 +826,28 @@ async fn through_errors_and_resets(use_capabilities: bool) {
 
 #[tokio::test]
 async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it() {
-    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (console, engine, admin, app) = application("custom-scim").await;
+    // An administrator watching the Provisioning blade, as the server renders it.
+    console.admin_create(
+        "ops@contoso.com",
+        "Global Administrator",
+        "a long enough password",
+    );
+    let browser = console.browser();
+    console
+        .sign_in(&browser, "ops@contoso.com", "a long enough password")
+        .await;
+    let blade = || async {
+        let page = browser
+            .get(console.url(&format!("/applications/{}/provisioning", app.id)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        visible_text(&page)
+    };
     let (scim, _) = peers::scim_server(Some("the-right-token"));
     let smtp = peers::SmtpSink::start();
     assigned_users(&engine, &admin, app.id, 2).await;
@@ -894,6 +915,16 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     );
     let entries = log::latest(&engine.db, app.id, 10).await.unwrap();
     assert_eq!(entries[0].error_code.as_deref(), Some("InvalidCredentials"));
+    let page = blade().await;
+    for shown in [
+        "Provisioning is in quarantine. the target refused the credentials (HTTP 401)",
+        "Next attempt:",
+        "enter a valid Secret Token (or Authorize again), select Test Connection, then Restart provisioning.",
+        "Status Quarantine",
+        "Stopped: the target refused the credentials",
+    ] {
+        assert!(page.contains(shown), "{shown:?} in {page}");
+    }
     until("the quarantine email", || async {
         smtp.messages()
             .iter()
@@ -956,6 +987,36 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     .await;
     let job = jobs::load(&engine.db, app.id).await.unwrap();
     assert_eq!((job.state, job.quarantine_reason), (JobState::Active, None));
+    until("the blade showing the completed cycle", || async {
+        let page = blade().await;
+        page.contains("Status Active")
+            && page.contains("Linked in the application 2 users, 0 groups")
+            && page.contains("Completed.")
+            && page.contains("Created: 2")
+            && !page.contains("Provisioning is in quarantine")
+    })
+    .await;
+}
+
+/// A page's text as a reader sees it: no tags, no comments, spaces collapsed.
+fn visible_text(html: &str) -> String {
+    let body = html.split("<body").nth(1).unwrap_or(html);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text.replace("&#x27;", "'").replace("&quot;", "\"");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.join(" ").replace(" : ", ": ").replace(" .", ".")
 }
 
 #[tokio::test]

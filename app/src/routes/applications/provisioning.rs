@@ -2,16 +2,17 @@
 //! or OAuth with Authorize and the "Advanced" client registration), Test Connection,
 //! Notification Email, links to the Mappings, Settings, Provisioning Status, Save and Discard.
 //! One form: Save, Authorize and Test Connection are its three submit buttons, so it works
-//! before the WASM loads too.
+//! before the WASM loads too. Above it, the overview: the job's state, the cycle running
+//! counted in objects, the last cycle, and the quarantine banner, read again every second.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::ApplicationHeader;
 use crate::{
-    api::provisioning::{SaveProvisioning, get_provisioning},
+    api::provisioning::{SaveProvisioning, get_provisioning, get_provisioning_status},
     components::{BladeHeader, FormBanner, FormError, FormField},
-    model::{Blade, ProvisioningForm},
+    model::{Blade, CycleCounts, ProvisioningForm},
     routes::BladePage,
 };
 
@@ -64,12 +65,106 @@ pub fn ProvisioningPage() -> impl IntoView {
                                 {v.message}
                             </div>
                         })}
+                        <ProvisioningOverview id=form.application_id.clone() />
                         <ProvisioningFormView form=form error action=save />
                     }
                     .into_any()
                 })}
             </Transition>
         </BladePage>
+    }
+}
+
+/// The job at a glance. Rendered on the server for the first paint, then read again every
+/// second, so a cycle's progress moves without a reload.
+#[component]
+fn ProvisioningOverview(id: String) -> impl IntoView {
+    let tick = RwSignal::new(0u64);
+    // Effects run in the browser only: the server renders the state once.
+    Effect::new(move |_| {
+        let every_second = std::time::Duration::from_secs(1);
+        if let Ok(handle) = set_interval_with_handle(move || tick.update(|n| *n += 1), every_second)
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let status = Resource::new(
+        move || tick.get(),
+        move |_| get_provisioning_status(id.clone()),
+    );
+    view! {
+        <section class="provisioning-overview" aria-label="Provisioning overview">
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    let status = match status.await {
+                        Ok(status) => status,
+                        Err(e) => return view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
+                    };
+                    view! {
+                        {status.quarantine.map(|q| view! {
+                            <div class="banner error quarantine" role="alert" data-test="quarantine">
+                                <strong>{if q.disabled { "Provisioning is disabled." } else { "Provisioning is in quarantine." }}</strong>
+                                " "{q.reason}". "
+                                {format!("Since {}.", q.since)}
+                                {q.next_attempt.map(|at| format!(" Next attempt: {at}."))}
+                                <p>{q.fix}</p>
+                            </div>
+                        })}
+                        <dl class="facts">
+                            <dt>"Status"</dt>
+                            <dd data-test="job-state">{status.state}</dd>
+                            <dt>"Linked in the application"</dt>
+                            <dd>{format!("{} users, {} groups", status.linked_users, status.linked_groups)}</dd>
+                        </dl>
+                        <h3>"Current cycle"</h3>
+                        {match status.running {
+                            Some(cycle) => view! {
+                                <p data-test="cycle-progress-text">
+                                    {format!("{} cycle started {}: {} of {} objects", cycle.kind, cycle.started, cycle.counts.processed, cycle.counts.total)}
+                                </p>
+                                <progress
+                                    data-test="cycle-progress"
+                                    aria-label="Objects processed"
+                                    max=cycle.counts.total.max(1)
+                                    value=cycle.counts.processed
+                                ></progress>
+                                {counts(&cycle.counts)}
+                            }.into_any(),
+                            None => view! { <p>"No cycle is running."</p> }.into_any(),
+                        }}
+                        <h3>"Last cycle"</h3>
+                        {match status.last {
+                            Some(last) => view! {
+                                <p data-test="last-cycle">
+                                    {format!("{} cycle finished {} after {:.1} s: {}.", last.kind, last.finished, last.seconds, last.outcome)}
+                                    {last.steady_state.then_some(" Steady state: nothing was left to do.")}
+                                </p>
+                                {counts(&last.counts)}
+                            }.into_any(),
+                            None => view! { <p>"No cycle has run yet."</p> }.into_any(),
+                        }}
+                    }
+                    .into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A cycle's objects by what became of them.
+fn counts(c: &CycleCounts) -> impl IntoView + use<> {
+    let rows = [
+        ("Created", c.created),
+        ("Updated", c.updated),
+        ("Disabled", c.disabled),
+        ("Deleted", c.deleted),
+        ("Skipped", c.skipped),
+        ("Failed", c.failed),
+    ];
+    view! {
+        <ul class="counts">
+            {rows.map(|(label, n)| view! { <li>{label}": "<span>{n}</span></li> }).to_vec()}
+        </ul>
     }
 }
 
