@@ -987,12 +987,8 @@ impl Run<'_> {
         .buffer_unordered(concurrency);
         while let Some(found) = rematched.next().await {
             match found {
-                Located::Found(export, Some((id, current))) => existing.push((export, id, current)),
-                Located::Found(export, None) => unreachable!(
-                    "rematch finds an account or fails: {}",
-                    export.entry.source_name
-                ),
-                Located::Failed(decision) => {
+                Ok(account) => existing.push(account),
+                Err(decision) => {
                     if let Err(stop) = books.settle(decision).await? {
                         return Ok(Err(stop));
                     }

@@ -141,17 +141,21 @@ impl Context<'_> {
     }
 
     /// After a 409: the account exists after all; find it by filter (the listing is older).
-    pub(super) async fn rematch<'m>(&self, mut export: Export<'m>) -> Located<'m> {
+    /// The account's id and current state, or the failure to record.
+    pub(super) async fn rematch<'m>(
+        &self,
+        mut export: Export<'m>,
+    ) -> std::result::Result<(Export<'m>, String, Value), Decision> {
         export.entry.steps.push("Match after conflict".into());
         match self.matched(&export, None).await {
-            Ok(Some(found)) => Located::Found(export, Some(found)),
-            Ok(None) => Located::Failed(export.failed(ScimError::Refused {
+            Ok(Some((id, current))) => Ok((export, id, current)),
+            Ok(None) => Err(export.failed(ScimError::Refused {
                 status: 409,
                 detail: "the target reports a conflict but no account matches".into(),
             })),
             Err((code, error)) => {
                 export.entry.error_code = Some(code);
-                Located::Failed(export.failed(error))
+                Err(export.failed(error))
             }
         }
     }

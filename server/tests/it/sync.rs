@@ -86,17 +86,7 @@ async fn assigned_users_land_change_and_leave_the_target() {
         display_name: "Ada Admin".into(),
         role: Role::GlobalAdministrator,
     };
-    let grace = engine
-        .create_user(
-            &system,
-            profile("grace@contoso.com", "Grace", Some("Hopper")),
-        )
-        .await
-        .unwrap();
-    let alan = engine
-        .create_user(&system, profile("alan@contoso.com", "Alan", Some("Turing")))
-        .await
-        .unwrap();
+    let (grace, alan) = grace_and_alan(&engine).await;
     let app = engine
         .create_application(&system, &admin, "custom-scim", "Contoso SCIM")
         .await
@@ -163,12 +153,19 @@ async fn assigned_users_land_change_and_leave_the_target() {
             .any(|u| u["userName"] == "grace@contoso.com" && u["title"] == "Rear Admiral")
     })
     .await;
+    // The entry is written once the cycle's batch ends, just after the PATCH.
+    let is_update = |e: &log::Row| {
+        e.source_id == grace.id && e.action == Action::Update && e.status == LogStatus::Success
+    };
+    until("the update's log entry", || async {
+        let entries = log::latest(&engine.db, app.id, 50).await.unwrap();
+        entries.iter().any(is_update)
+    })
+    .await;
     let entries = log::latest(&engine.db, app.id, 50).await.unwrap();
     let update = entries
         .iter()
-        .find(|e| {
-            e.source_id == grace.id && e.action == Action::Update && e.status == LogStatus::Success
-        })
+        .find(|e| is_update(e))
         .expect("an update entry");
     assert_eq!(
         update.modified.0,
@@ -296,17 +293,7 @@ async fn groups_carry_their_linked_members_and_follow_membership_changes() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (scim, _) = peers::scim_server(None);
     let system = Caller::system();
-    let grace = engine
-        .create_user(
-            &system,
-            profile("grace@contoso.com", "Grace", Some("Hopper")),
-        )
-        .await
-        .unwrap();
-    let alan = engine
-        .create_user(&system, profile("alan@contoso.com", "Alan", Some("Turing")))
-        .await
-        .unwrap();
+    let (grace, alan) = grace_and_alan(&engine).await;
     let group = engine
         .create_group(
             &system,
@@ -444,6 +431,12 @@ async fn scoping_filters_and_accounts_already_in_the_target() {
         users[0]["id"], existing["id"],
         "the existing account, not a new one"
     );
+    // Entries are written when the cycle's batch ends, just after its requests.
+    until("alan's log entry", || async {
+        let entries = log::latest(&engine.db, app.id, 50).await.unwrap();
+        entries.iter().any(|e| e.source_id == alan.id)
+    })
+    .await;
     let entries = log::latest(&engine.db, app.id, 50).await.unwrap();
     let skipped = entries
         .iter()
@@ -1165,17 +1158,7 @@ async fn provision_on_demand_reports_each_step_as_it_completes() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (scim, _) = peers::scim_server(None);
     let system = Caller::system();
-    let grace = engine
-        .create_user(
-            &system,
-            profile("grace@contoso.com", "Grace", Some("Hopper")),
-        )
-        .await
-        .unwrap();
-    let alan = engine
-        .create_user(&system, profile("alan@contoso.com", "Alan", Some("Turing")))
-        .await
-        .unwrap();
+    let (grace, alan) = grace_and_alan(&engine).await;
     let access = role(&engine, &admin, app.id, "Default Access").await;
     engine
         .assign(
@@ -1302,17 +1285,8 @@ async fn provision_on_demand_takes_a_small_group_with_its_members() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (scim, _) = peers::scim_server(None);
     let system = Caller::system();
-    let mut members = Vec::new();
-    for (upn, given, surname) in [
-        ("grace@contoso.com", "Grace", "Hopper"),
-        ("alan@contoso.com", "Alan", "Turing"),
-    ] {
-        let user = engine
-            .create_user(&system, profile(upn, given, Some(surname)))
-            .await
-            .unwrap();
-        members.push(user.id);
-    }
+    let (grace, alan) = grace_and_alan(&engine).await;
+    let members = [grace.id, alan.id];
     let group_profile = |name: &str| GroupProfile {
         display_name: name.into(),
         ..GroupProfile::default()
@@ -1484,4 +1458,27 @@ async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleR
         .last_cycle
         .unwrap()
         .0
+}
+
+/// Two complete users of the directory: Grace Hopper and Alan Turing.
+async fn grace_and_alan(
+    engine: &Engine,
+) -> (
+    engine::directory::users::User,
+    engine::directory::users::User,
+) {
+    let system = Caller::system();
+    let mut made = Vec::new();
+    for (upn, given, surname) in [
+        ("grace@contoso.com", "Grace", "Hopper"),
+        ("alan@contoso.com", "Alan", "Turing"),
+    ] {
+        let user = engine
+            .create_user(&system, profile(upn, given, Some(surname)))
+            .await
+            .unwrap();
+        made.push(user);
+    }
+    let alan = made.pop().unwrap();
+    (made.pop().unwrap(), alan)
 }
