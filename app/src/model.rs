@@ -364,6 +364,8 @@ pub struct ProvisioningStatus {
     pub running: Option<CycleProgress>,
     pub last: Option<CycleSummary>,
     pub quarantine: Option<QuarantineNotice>,
+    /// The last cycle stopped before disables and deletes over the threshold: Allow deletes.
+    pub deletes_staged: bool,
     pub linked_users: u64,
     pub linked_groups: u64,
 }

@@ -572,6 +572,55 @@ pub async fn preview_expression(
     )
 }
 
+/// The overview's job controls: `command` is the button pressed, "start", "pause", "restart"
+/// (with `forget_links`, every account is matched again) or "allow-deletes". Answers what was done.
+#[server(endpoint = "provisioning/control")]
+pub async fn control_provisioning(
+    id: String,
+    command: String,
+    forget_links: Option<String>,
+) -> Result<String, AppError> {
+    use engine::accounts::Permission;
+    let (engine, account, caller) =
+        super::context::require(Permission::ConfigureApplications).await?;
+    let app = parse_id(&id)?;
+    let done = match command.as_str() {
+        "start" => {
+            engine
+                .set_provisioning_status(&caller, &account, app, true)
+                .await?;
+            "Provisioning started: Provisioning Status is On."
+        }
+        "pause" => {
+            engine
+                .set_provisioning_status(&caller, &account, app, false)
+                .await?;
+            "Provisioning paused: Provisioning Status is Off."
+        }
+        "restart" if forget_links.is_some() => {
+            engine.restart_job(&caller, &account, app, true).await?;
+            "Provisioning restarted: the next cycle is an initial one and matches every account again."
+        }
+        "restart" => {
+            engine.restart_job(&caller, &account, app, false).await?;
+            "Provisioning restarted: the next cycle is an initial one."
+        }
+        "allow-deletes" => {
+            engine.allow_deletes(&caller, &account, app).await?;
+            "Deletes allowed: the next cycle disables and deletes what was staged."
+        }
+        other => {
+            return Err(AppError::Invalid {
+                field: "command".into(),
+                message: format!(
+                    "{other:?} is not a job command: use start, pause, restart or allow-deletes."
+                ),
+            });
+        }
+    };
+    Ok(done.to_owned())
+}
+
 /// The provisioning overview, read again every second by the blade while it is open.
 #[server(endpoint = "provisioning/status")]
 pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, AppError> {
@@ -662,6 +711,10 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
             JobState::Disabled => "Disabled",
         }
         .to_owned(),
+        deletes_staged: matches!(
+            job.last_cycle.as_ref().map(|r| &r.0.outcome),
+            Some(Outcome::DeletesStaged { .. })
+        ),
         running,
         last,
         quarantine,

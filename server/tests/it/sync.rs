@@ -960,10 +960,18 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
         JobState::Quarantine,
         "fixing alone does not restart"
     );
-    engine
-        .restart_job(&system, &admin, app.id, false)
+    // Restart from the blade's overview, as its button posts before the WASM has loaded.
+    let restart = browser
+        .post(console.url("/api/provisioning/control"))
+        .form(&[("id", app.id.to_string().as_str()), ("command", "restart")])
+        .send()
         .await
         .unwrap();
+    assert!(
+        restart.status().is_success() || restart.status().is_redirection(),
+        "{}",
+        restart.status()
+    );
     let client = reqwest::Client::new();
     until("both users in the target", || async {
         let answer: Value = client

@@ -10,7 +10,9 @@ use leptos_router::hooks::use_params_map;
 
 use super::ApplicationHeader;
 use crate::{
-    api::provisioning::{SaveProvisioning, get_provisioning, get_provisioning_status},
+    api::provisioning::{
+        ControlProvisioning, SaveProvisioning, get_provisioning, get_provisioning_status,
+    },
     components::{BladeHeader, FormBanner, FormError, FormField},
     model::{Blade, CycleCounts, ProvisioningForm},
     routes::BladePage,
@@ -21,6 +23,7 @@ pub fn ProvisioningPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let save = ServerAction::<SaveProvisioning>::new();
+    let control = ServerAction::<ControlProvisioning>::new();
     // Test Connection returns a verdict and changes nothing; only real saves reload the form.
     let saves = Memo::new(move |_| {
         save.version().get();
@@ -30,8 +33,8 @@ pub fn ProvisioningPage() -> impl IntoView {
             .unwrap_or(false)
     });
     let form = Resource::new(
-        move || (id(), save.version().get()),
-        |(id, _)| get_provisioning(id),
+        move || (id(), save.version().get(), control.version().get()),
+        |(id, _, _)| get_provisioning(id),
     );
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let verdict = move || save.value().get().and_then(Result::ok).flatten();
@@ -65,7 +68,7 @@ pub fn ProvisioningPage() -> impl IntoView {
                                 {v.message}
                             </div>
                         })}
-                        <ProvisioningOverview id=form.application_id.clone() />
+                        <ProvisioningOverview id=form.application_id.clone() control />
                         <ProvisioningFormView form=form error action=save />
                     }
                     .into_any()
@@ -78,7 +81,7 @@ pub fn ProvisioningPage() -> impl IntoView {
 /// The job at a glance. Rendered on the server for the first paint, then read again every
 /// second, so a cycle's progress moves without a reload.
 #[component]
-fn ProvisioningOverview(id: String) -> impl IntoView {
+fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) -> impl IntoView {
     let tick = RwSignal::new(0u64);
     // Effects run in the browser only: the server renders the state once.
     Effect::new(move |_| {
@@ -89,13 +92,36 @@ fn ProvisioningOverview(id: String) -> impl IntoView {
         }
     });
     let status = Resource::new(
-        move || tick.get(),
-        move |_| get_provisioning_status(id.clone()),
+        {
+            let id = id.clone();
+            move || (id.clone(), tick.get(), control.version().get())
+        },
+        |(id, _, _)| get_provisioning_status(id),
     );
+    let done = move || {
+        control.value().get().map(|result| match result {
+            Ok(message) => view! { <div class="banner success" role="status" data-test="job-control">{message}</div> }.into_any(),
+            Err(e) => view! { <div class="banner error" role="alert" data-test="job-control">{e.to_string()}</div> }.into_any(),
+        })
+    };
+    let form_id = id.clone();
     view! {
         <section class="provisioning-overview" aria-label="Provisioning overview">
+            {done}
+            <ActionForm action=control attr:class="job-controls">
+                <input type="hidden" name="id" value=form_id />
+                <button type="submit" class="button" name="command" value="start">"Start provisioning"</button>
+                <button type="submit" class="button" name="command" value="pause">"Pause provisioning"</button>
+                <button type="submit" class="button" name="command" value="restart">"Restart provisioning"</button>
+                <label class="checkbox">
+                    <input type="checkbox" name="forget_links" value="on" />
+                    "On restart, also forget which accounts are linked (every account is matched again)"
+                </label>
+            </ActionForm>
             <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let id = id.clone();
+                    Suspend::new(async move {
                     let status = match status.await {
                         Ok(status) => status,
                         Err(e) => return view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
@@ -109,6 +135,12 @@ fn ProvisioningOverview(id: String) -> impl IntoView {
                                 {q.next_attempt.map(|at| format!(" Next attempt: {at}."))}
                                 <p>{q.fix}</p>
                             </div>
+                        })}
+                        {status.deletes_staged.then(|| view! {
+                            <ActionForm action=control attr:class="job-controls">
+                                <input type="hidden" name="id" value=id.clone() />
+                                <button type="submit" class="primary" name="command" value="allow-deletes">"Allow deletes"</button>
+                            </ActionForm>
                         })}
                         <dl class="facts">
                             <dt>"Status"</dt>
@@ -145,7 +177,7 @@ fn ProvisioningOverview(id: String) -> impl IntoView {
                         }}
                     }
                     .into_any()
-                })}
+                })}}
             </Transition>
         </section>
     }
