@@ -485,3 +485,147 @@ pub struct EmailSettings {
     pub from_address: String,
     pub has_password: bool,
 }
+
+/// The Provisioning logs filters, as the address carries them (every one optional). The list,
+/// the downloads and the API read the same names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub application: Option<String>,
+    pub identity: Option<String>,
+    /// A day, 2026-01-31: entries from its start.
+    pub from: Option<String>,
+    /// A day: entries until its end.
+    pub to: Option<String>,
+    pub status: Option<String>,
+    pub action: Option<String>,
+    pub cycle: Option<String>,
+    pub change: Option<String>,
+    pub job: Option<String>,
+    /// "User" or "Group".
+    pub object_type: Option<String>,
+}
+
+impl LogQuery {
+    pub const NAMES: [&'static str; 10] = [
+        "application",
+        "identity",
+        "from",
+        "to",
+        "status",
+        "action",
+        "cycle",
+        "change",
+        "job",
+        "object_type",
+    ];
+
+    /// Reads the filters from the address's parameters through `param`.
+    pub fn from_params(param: impl Fn(&str) -> String) -> LogQuery {
+        let some = |name: &str| Some(param(name)).filter(|v| !v.trim().is_empty());
+        LogQuery {
+            application: some("application"),
+            identity: some("identity"),
+            from: some("from"),
+            to: some("to"),
+            status: some("status"),
+            action: some("action"),
+            cycle: some("cycle"),
+            change: some("change"),
+            job: some("job"),
+            object_type: some("object_type"),
+        }
+    }
+
+    /// The filters as address parameters (empty ones included; links drop them).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let values = [
+            &self.application,
+            &self.identity,
+            &self.from,
+            &self.to,
+            &self.status,
+            &self.action,
+            &self.cycle,
+            &self.change,
+            &self.job,
+            &self.object_type,
+        ];
+        LogQuery::NAMES
+            .into_iter()
+            .zip(values)
+            .map(|(name, value)| (name, value.clone().unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// A provisioning log entry as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRow {
+    pub id: String,
+    pub at: String,
+    pub application: String,
+    pub object_type: String,
+    pub identity: String,
+    pub target_id: String,
+    pub action: String,
+    pub status: String,
+    pub error_code: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub rows: Vec<LogRow>,
+    /// The cursor of the next (older) page.
+    pub next: Option<String>,
+    /// (id, name) of the applications the caller may filter on.
+    pub applications: Vec<(String, String)>,
+}
+
+/// One attribute an entry changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifiedProperty {
+    pub attribute: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// A provisioning log entry in full, for the details panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub id: String,
+    pub at: String,
+    pub application_id: String,
+    pub application: String,
+    pub job_id: String,
+    pub cycle_id: String,
+    pub change_id: String,
+    pub object_type: String,
+    pub source_id: String,
+    pub source_name: String,
+    pub target_id: String,
+    pub action: String,
+    pub status: String,
+    pub steps: Vec<String>,
+    pub modified: Vec<ModifiedProperty>,
+    pub error_code: String,
+    pub reason: String,
+    pub duration_ms: i64,
+    /// Troubleshooting & Recommendations: what the error means and what to do.
+    pub cause: String,
+    pub fix: String,
+}
+
+/// An application on the Home blade: its job's state and the failures of the last day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HomeApplication {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub quarantine_reason: Option<String>,
+    /// "Initial cycle: 120 of 400 objects" while one runs.
+    pub running: Option<String>,
+    pub failures_24h: i64,
+    /// The day the failures link filters from (yesterday, UTC).
+    pub failures_from: String,
+    pub last: Option<CycleSummary>,
+}

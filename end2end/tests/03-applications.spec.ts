@@ -1,19 +1,35 @@
-// Steps 3 to 5 of the seed tutorial in the console: add Vonage from the gallery, configure its
-// provisioning against real peers (Authorize at a real oidc-provider, Test Connection through the
-// JWT-checking proxy to a real scim2-server), check the mappings, assign users, turn it on; and
-// the ways an administrator gets it wrong.
-import { type Browser, expect, test } from '@playwright/test';
-import { SignInPage, createAccount, hydrated, watchConsole } from './console';
+// The seed tutorial in the console, end to end, against real peers: add Vonage from the gallery,
+// configure its provisioning (Authorize at a real oidc-provider, Test Connection through the
+// JWT-checking proxy and the fault-injecting proxy to a real scim2-server), check the mappings,
+// assign users, turn it on, and watch it (step 6): the progress bar, the provisioning logs, an
+// unassignment, a quarantine with its email at a real aiosmtpd. Then the ways an administrator
+// gets it wrong. Screenshots of every blade on the way are kept in the test's output folder.
+import { type Browser, type Page, type TestInfo, expect, test } from '@playwright/test';
+import { SignInPage, createAccount, createToken, hydrated, watchConsole } from './console';
 import * as peers from './peers';
 
 const AUDIENCE = 'urn:scimitar:e2e-scim';
 let issuer = '';
+let scim = '';
+let delays = '';
+let tokens = '';
 let tenantUrl = '';
+let smtp: Awaited<ReturnType<typeof peers.smtpSink>>;
+
+/** The people of the tutorial beside Grace Hopper (made in 02): Hedy has no surname. */
+const PEOPLE = [
+  { userName: 'katherine.johnson@contoso.com', givenName: 'Katherine', familyName: 'Johnson' },
+  { userName: 'dorothy.vaughan@contoso.com', givenName: 'Dorothy', familyName: 'Vaughan' },
+  { userName: 'mary.jackson@contoso.com', givenName: 'Mary', familyName: 'Jackson' },
+  { userName: 'hedy@contoso.com', givenName: 'Hedy', familyName: undefined },
+];
 
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
-  const scim = await peers.scimServer();
+  scim = await peers.scimServer();
+  delays = await peers.faultProxy(scim);
+  smtp = await peers.smtpSink();
   issuer = await peers.oidc(
     [
       {
@@ -25,8 +41,22 @@ test.beforeAll(async () => {
     ],
     AUDIENCE,
   );
-  tenantUrl = `${await peers.jwtProxy(scim, issuer, AUDIENCE)}/v2`;
+  tokens = await peers.jwtProxy(delays, issuer, AUDIENCE);
+  tenantUrl = `${tokens}/v2`;
 });
+
+/** Takes a full-page screenshot named after the step into the test's output folder. */
+function screenshots(page: Page, testInfo: TestInfo) {
+  let step = 0;
+  return (name: string) =>
+    page.screenshot({ path: testInfo.outputPath(`${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+/** The users scim2-server holds, straight from it (no Scimitar code in between). */
+async function targetUsers(): Promise<Array<Record<string, any>>> {
+  const response = await fetch(`${scim}/v2/Users?count=100`);
+  return (await response.json()).Resources ?? [];
+}
 
 test.afterAll(() => peers.stop());
 
@@ -47,11 +77,44 @@ async function signedIn(browser: Browser, upn: string) {
   return page;
 }
 
-test('Vonage from the gallery, authorized, tested, mapped, assigned and turned on', async ({ page }) => {
+test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({ page }, testInfo) => {
+  test.setTimeout(240_000);
   const browserConsole = watchConsole(page);
+  const shot = screenshots(page, testInfo);
   await loopbackOnly(page);
+
+  // The directory: the people over inbound SCIM, as an HR system would push them (Katherine
+  // came with 02's import already: 409).
+  const scimToken = createToken('admin@contoso.com', 'scim');
+  for (const person of PEOPLE) {
+    const created = await fetch(`${process.env.SCIMITAR_URL}/scim/v2/Users`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${scimToken}`, 'Content-Type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: person.userName,
+        displayName: `${person.givenName} ${person.familyName ?? ''}`.trim(),
+        name: { givenName: person.givenName, familyName: person.familyName },
+        emails: [{ value: person.userName, type: 'work', primary: true }],
+        active: true,
+      }),
+    });
+    expect([201, 409]).toContain(created.status);
+  }
+
   await page.goto('/signin');
   await new SignInPage(page).signIn('admin@contoso.com');
+
+  // Settings: the SMTP server the quarantine email goes through.
+  await page.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Settings' }).click();
+  await hydrated(page);
+  await page.getByLabel('SMTP server').fill('127.0.0.1');
+  await page.getByLabel('Port', { exact: true }).fill(`${smtp.port}`);
+  await page.getByLabel('Security').selectOption('none');
+  await page.getByLabel('From address').fill('scimitar@contoso.com');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved.');
+  await shot('settings-smtp');
 
   // Enterprise applications > New application > Vonage > Create.
   await page.getByRole('navigation', { name: 'Portal' }).getByRole('link', { name: 'Enterprise applications' }).click();
@@ -62,9 +125,10 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   await expect(page.locator('.gallery-entry')).toHaveCount(1);
   await page.getByRole('button', { name: 'Create Vonage' }).click();
   await expect(page.getByRole('heading', { name: 'Vonage', level: 1 })).toBeVisible();
+  await shot('vonage-overview');
 
   // Provisioning > Automatic > Advanced pointed at the test provider and proxy > Authorize.
-  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning' }).click();
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
   await hydrated(page);
   await page.getByLabel('Provisioning Mode').selectOption('Automatic');
   await page.getByLabel('Client id').fill('vonage-client');
@@ -90,6 +154,7 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   await expect(page.locator('[data-test="connection-result"]')).toContainText(
     'Test Connection succeeded. The supplied credentials are authorized to enable provisioning.',
   );
+  await shot('provisioning-test-connection');
 
   // Notification Email, Scope, Save.
   await page.getByLabel('Notification Email', { exact: true }).fill('provisioning-alerts@contoso.com');
@@ -107,6 +172,7 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   expect(targets).toEqual(['userName', 'active', 'emails[type eq "work"].value', 'name.givenName', 'name.familyName']);
   await expect(rows.nth(0).getByText('Matching')).toBeVisible();
   await expect(rows.filter({ hasText: 'Matching' })).toHaveCount(1);
+  await shot('mappings');
 
   // An invalid expression says where it is wrong, as it is typed.
   const expression = page.getByLabel('Expression for active');
@@ -120,24 +186,32 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   await rows.nth(1).getByRole('button', { name: 'Preview' }).click();
   await expect(rows.nth(1).locator('.preview')).toHaveText('"True"');
 
-  // Users and groups: one user with User, one with Default Access, and the warning.
+  // Users and groups: five users with User (Hedy has no surname), one with Default Access, and
+  // the warning.
   await page.goto(page.url().replace(/\/provisioning\/users$/, '/users'));
   await hydrated(page);
   await expect(page.getByRole('note')).toContainText('assigned with Default Access are not provisioned');
-  await page.getByLabel('User or group').fill('grace.hopper@contoso.com');
-  await page.getByLabel('Select a role').selectOption({ label: 'User' });
-  await page.getByRole('button', { name: 'Assign' }).click();
-  await expect(page.getByRole('heading', { name: 'Assigned (1)' })).toBeVisible();
-  await page.getByLabel('User or group').fill('admin@contoso.com');
-  await page.getByLabel('Select a role').selectOption({ label: 'Default Access' });
-  await page.getByRole('button', { name: 'Assign' }).click();
-  await expect(page.getByRole('heading', { name: 'Assigned (2)' })).toBeVisible();
+  const assignments: Array<[string, string]> = [
+    ['grace.hopper@contoso.com', 'User'],
+    ...PEOPLE.map((p): [string, string] => [p.userName, 'User']),
+    ['admin@contoso.com', 'Default Access'],
+  ];
+  for (const [index, [upn, role]] of assignments.entries()) {
+    await page.getByLabel('User or group').fill(upn);
+    await page.getByLabel('Select a role').selectOption({ label: role });
+    await page.getByRole('button', { name: 'Assign' }).click();
+    await expect(page.getByRole('heading', { name: `Assigned (${index + 1})` })).toBeVisible();
+  }
   const assigned = page.locator('.data-table tbody');
   await expect(assigned.locator('tr', { hasText: 'Grace Hopper' })).toContainText('User');
   await expect(assigned.locator('tr', { hasText: 'Ada Admin' })).toContainText('Default Access');
+  await shot('users-and-groups');
+
+  // Every request to the application now takes 2 s, so the cycle's progress can be watched.
+  await peers.setFaults(delays, { delayMs: 2000 });
 
   // Provisioning Status On > Save; after a reload everything is still there.
-  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning' }).click();
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
   await hydrated(page);
   await page.getByLabel('On', { exact: true }).check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
@@ -149,8 +223,122 @@ test('Vonage from the gallery, authorized, tested, mapped, assigned and turned o
   await expect(page.getByLabel('Send an email notification when a failure occurs')).toBeChecked();
   await expect(page.getByText('Authorized by admin@contoso.com on')).toBeVisible();
   await expect(page.getByLabel('Tenant URL')).toHaveValue(tenantUrl);
+  await hydrated(page);
 
-  // Only the provider's pages (another origin) may have complained about blocked fonts.
+  // Step 6: the progress bar moves while the initial cycle runs, read every second without a
+  // reload, and the last cycle's counts appear at its end.
+  const seen: Array<[number, number]> = [];
+  const progress = page.locator('[data-test="cycle-progress"]');
+  await expect
+    .poll(
+      async () => {
+        if (await progress.count()) {
+          const value = Number(await progress.getAttribute('value').catch(() => NaN));
+          const max = Number(await progress.getAttribute('max').catch(() => NaN));
+          if (!Number.isNaN(value) && !Number.isNaN(max)) seen.push([value, max]);
+          if (value > 0 && value < max && seen.filter(([v]) => v === value).length === 1) await shot('progress');
+        }
+        return page.locator('[data-test="last-cycle"]').count();
+      },
+      { timeout: 90_000, intervals: [150] },
+    )
+    .toBeGreaterThan(0);
+  expect(seen.some(([value, max]) => value > 0 && value < max), `progress seen: ${JSON.stringify(seen)}`).toBe(true);
+  await expect(page.locator('[data-test="last-cycle"]')).toContainText('Initial cycle finished');
+  const overview = page.getByRole('region', { name: 'Provisioning overview' });
+  await expect(overview).toContainText('Created: 4');
+  await expect(overview).toContainText('Failed: 1');
+  await expect(overview).toContainText('Skipped: 1');
+  await shot('provisioning-overview-after-initial-cycle');
+  await peers.setFaults(delays, {});
+
+  // The target holds exactly the four complete users, with the right attributes.
+  const expected = [
+    { userName: 'grace.hopper@contoso.com', givenName: 'Grace', familyName: 'Hopper' },
+    ...PEOPLE.filter((p) => p.familyName),
+  ].sort((a, b) => a.userName.localeCompare(b.userName));
+  const held = (await targetUsers()).sort((a, b) => a.userName.localeCompare(b.userName));
+  expect(
+    held.map((u) => ({
+      userName: u.userName,
+      givenName: u.name?.givenName,
+      familyName: u.name?.familyName,
+      email: u.emails?.find((e: { type: string }) => e.type === 'work')?.value,
+      active: u.active,
+    })),
+  ).toEqual(expected.map((p) => ({ ...p, email: p.userName, active: true })));
+
+  // The provisioning logs: Success for the four, a Failure naming name.familyName, Skipped for
+  // the Default Access user.
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning logs' }).click();
+  const logRows = page.locator('[data-test="log-row"]');
+  await expect(logRows).toHaveCount(6);
+  for (const person of expected) {
+    await expect(logRows.filter({ hasText: person.userName })).toContainText(['Create']);
+    await expect(logRows.filter({ hasText: person.userName }).locator('td.status')).toHaveText('Success');
+  }
+  await expect(logRows.filter({ hasText: 'admin@contoso.com' }).locator('td.status')).toHaveText('Skipped');
+  await expect(logRows.filter({ hasText: 'hedy@contoso.com' }).locator('td.status')).toHaveText('Failure');
+  await shot('provisioning-logs');
+  await logRows.filter({ hasText: 'hedy@contoso.com' }).getByRole('link').click();
+  const details = page.locator('[data-test="log-details"]');
+  await expect(details).toContainText('name.familyName');
+  await details.getByRole('link', { name: 'Troubleshooting & Recommendations' }).click();
+  await expect(details).toContainText('MissingRequiredAttribute');
+  await expect(details).toContainText('lacks a value the application requires');
+  await shot('provisioning-log-details');
+
+  // Unassign Katherine: she becomes active=false in the target and the log shows Disable.
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Users and groups' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: /^Remove Katherine Johnson/ }).click();
+  await expect(page.getByRole('heading', { name: 'Assigned (5)' })).toBeVisible();
+  await expect
+    .poll(async () => (await targetUsers()).find((u) => u.userName === 'katherine.johnson@contoso.com')?.active, {
+      timeout: 60_000,
+    })
+    .toBe(false);
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning logs' }).click();
+  await page.getByLabel('Action').selectOption('Disable');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(logRows).toHaveCount(1);
+  await expect(logRows).toContainText('katherine.johnson@contoso.com');
+  await expect(logRows.locator('td.status')).toHaveText('Success');
+  await shot('provisioning-logs-disable');
+
+  // The application refuses the token: the next cycle (woken by a directory change) puts the
+  // job in quarantine; the banner says why and what to do, and the email arrives.
+  await peers.refuseTokens(tokens, true);
+  const renamed = await fetch(`${process.env.SCIMITAR_URL}/scim/v2/Users?filter=${encodeURIComponent('userName eq "dorothy.vaughan@contoso.com"')}`, {
+    headers: { Authorization: `Bearer ${scimToken}` },
+  });
+  const dorothy = (await renamed.json()).Resources[0];
+  const patched = await fetch(`${process.env.SCIMITAR_URL}/scim/v2/Users/${dorothy.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${scimToken}`, 'Content-Type': 'application/scim+json' },
+    body: JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'name.givenName', value: 'Dot' }],
+    }),
+  });
+  expect(patched.status).toBe(200);
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
+  const banner = page.locator('[data-test="quarantine"]');
+  await expect(banner).toBeVisible({ timeout: 60_000 });
+  await expect(banner).toContainText('Provisioning is in quarantine.');
+  await expect(banner).toContainText('refused the credentials');
+  await expect(banner).toContainText('Next attempt:');
+  await expect(banner).toContainText('Authorize again');
+  await shot('quarantine-banner');
+  await expect
+    .poll(() => smtp.messages().find((m) => m.includes('Subject: Provisioning to Vonage is in quarantine')), { timeout: 30_000 })
+    .toBeTruthy();
+  const email = smtp.messages().find((m) => m.includes('is in quarantine'))!;
+  expect(email).toContain('To: provisioning-alerts@contoso.com');
+  expect(email).toContain('refused the credentials');
+
+  // Only the provider's pages (another origin) may have complained about blocked fonts; the
+  // quarantined job's 401 is the application's answer, not the console's.
   expect(browserConsole.problems().filter((p) => !p.includes(issuer))).toEqual([]);
 });
 
@@ -161,7 +349,7 @@ test('a custom application without Tenant URL, and a stale save, are refused wit
   await page.getByLabel('Name of the new Create your own application application').fill('Contoso HR');
   await page.getByRole('button', { name: 'Create Create your own application' }).click();
   await expect(page.getByRole('heading', { name: 'Contoso HR', level: 1 })).toBeVisible();
-  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning' }).click();
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
   await hydrated(page);
   const provisioning = page.url();
 

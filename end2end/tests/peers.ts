@@ -1,8 +1,11 @@
 // The real third-party servers a journey talks to (reference/scim-peers.md): scim2-server from
 // the Python venv, and the Node peers in end2end/peers (oidc-provider and the JWT-checking SCIM
-// proxy). Each starts on a free loopback port; `stop()` ends them all.
+// proxy, the fault-injecting proxy) and aiosmtpd. Each starts on a free loopback port; `stop()`
+// ends them all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -63,6 +66,41 @@ export async function oidc(clients: object[], audience: string): Promise<string>
 
 export async function jwtProxy(target: string, issuer: string, audience: string): Promise<string> {
   return (await nodePeer('jwt-proxy.mjs', { target, issuer, audience })).url;
+}
+
+/** The fault-injecting proxy in front of `target`; set its faults with `setFaults`. */
+export async function faultProxy(target: string): Promise<string> {
+  return (await nodePeer('fault-proxy.mjs', { target })).url;
+}
+
+/** Replaces the fault proxy's settings (e.g. `{ delayMs: 800 }`). */
+export async function setFaults(proxy: string, faults: object) {
+  const response = await fetch(`${proxy}/__faults`, { method: 'POST', body: JSON.stringify(faults) });
+  if (!response.ok) throw new Error(`fault proxy: ${await response.text()}`);
+}
+
+/** Makes the JWT-checking proxy refuse every token (`true`) or check them again (`false`). */
+export async function refuseTokens(proxy: string, refuse: boolean) {
+  const response = await fetch(`${proxy}/__control`, { method: 'POST', body: JSON.stringify({ refuse }) });
+  if (!response.ok) throw new Error(`jwt proxy: ${await response.text()}`);
+}
+
+/** aiosmtpd keeping every message in a maildir; `messages()` reads them as raw text. */
+export async function smtpSink(): Promise<{ port: number; messages: () => string[] }> {
+  const port = await freePort();
+  const maildir = mkdtempSync(join(tmpdir(), 'scimitar-mail-'));
+  const child = spawn(
+    join(repo, 'end2end', '.venv', 'bin', 'python'),
+    ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(maildir, 'mail')],
+    { stdio: 'ignore' },
+  );
+  running.push(child);
+  await listening(port, 'aiosmtpd');
+  const messages = () => {
+    const inbox = join(maildir, 'mail', 'new');
+    return existsSync(inbox) ? readdirSync(inbox).map((name) => readFileSync(join(inbox, name), 'utf8')) : [];
+  };
+  return { port, messages };
 }
 
 export function stop() {

@@ -81,3 +81,19 @@ pub async fn generate_directory(
         done.users, done.groups, done.memberships, done.seconds
     ))
 }
+
+/// Writes generated provisioning log entries; returns a one-line summary.
+pub async fn generate_logs(
+    data_dir: &Path,
+    spec: engine::sync::log::generator::Spec,
+) -> Result<String, String> {
+    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let seconds = engine
+        .generate_provisioning_logs(spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Generated {} provisioning log entries over {} days in {seconds:.1} s",
+        spec.entries, spec.days
+    ))
+}

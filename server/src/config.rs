@@ -46,6 +46,24 @@ pub enum Command {
     /// Work on the directory in bulk.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Work on the provisioning logs in bulk.
+    #[command(subcommand)]
+    Logs(LogsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogsCommand {
+    /// Write realistic provisioning log entries for the existing applications (load tests, demos).
+    Generate {
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// The entries are spread over this many days before now.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// The same seed gives the same entries.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]

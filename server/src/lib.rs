@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config;
 mod guard;
 mod health;
+mod log_files;
 mod oauth;
 mod origin;
 mod scim;
@@ -104,6 +105,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
     let pages = Router::new()
         .route("/users/import", axum::routing::post(user_files::upload))
         .route("/users/export.csv", get(user_files::export))
+        .route("/provisioning-logs/download.csv", get(log_files::csv))
+        .route("/provisioning-logs/download.json", get(log_files::json))
         .route("/oauth/callback", get(oauth::callback))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
             let options = state.leptos_options.clone();

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::config::{AdminCommand, Cli, Command, DirectoryCommand, TokenCommand};
+use server::config::{AdminCommand, Cli, Command, DirectoryCommand, LogsCommand, TokenCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,6 +46,20 @@ async fn main() -> ExitCode {
                 missing,
             };
             server::admin::generate_directory(&cli.data_dir, spec, &domain)
+                .await
+                .map(|summary| println!("{summary}"))
+        }
+        Command::Logs(LogsCommand::Generate {
+            entries,
+            days,
+            seed,
+        }) => {
+            let spec = engine::sync::log::generator::Spec {
+                entries,
+                days,
+                seed,
+            };
+            server::admin::generate_logs(&cli.data_dir, spec)
                 .await
                 .map(|summary| println!("{summary}"))
         }

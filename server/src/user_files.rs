@@ -15,7 +15,7 @@ use tower_sessions::Session;
 /// The largest file accepted, in bytes.
 const MAX_UPLOAD: usize = 50 * 1024 * 1024;
 
-async fn signed_in(
+pub(crate) async fn signed_in(
     engine: &Engine,
     session: &Session,
     permission: Permission,

@@ -6,7 +6,7 @@ use super::AppError;
 use crate::model::AuditPage;
 
 #[cfg(feature = "ssr")]
-fn day(
+pub(crate) fn day(
     value: Option<String>,
     field: &str,
     add_days: i64,

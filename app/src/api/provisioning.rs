@@ -621,6 +621,59 @@ pub async fn control_provisioning(
     Ok(done.to_owned())
 }
 
+/// A job's state as the console names it.
+#[cfg(feature = "ssr")]
+pub(crate) fn state_text(state: engine::sync::jobs::JobState) -> &'static str {
+    use engine::sync::jobs::JobState;
+    match state {
+        JobState::NotRun => "Not run",
+        JobState::Active => "Active",
+        JobState::Paused => "Paused",
+        JobState::Quarantine => "Quarantine",
+        JobState::Disabled => "Disabled",
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn counts(c: &engine::sync::cycle::Counts) -> crate::model::CycleCounts {
+    crate::model::CycleCounts {
+        total: c.total,
+        processed: c.processed,
+        created: c.created,
+        updated: c.updated,
+        disabled: c.disabled,
+        deleted: c.deleted,
+        skipped: c.skipped,
+        failed: c.failed,
+    }
+}
+
+/// A finished cycle in words and counts.
+#[cfg(feature = "ssr")]
+pub(crate) fn cycle_summary(
+    report: &engine::sync::cycle::CycleReport,
+) -> crate::model::CycleSummary {
+    use engine::sync::cycle::Outcome;
+    crate::model::CycleSummary {
+        kind: format!("{:?}", report.kind),
+        finished: utc(report.finished_at),
+        seconds: (report.finished_at - report.started_at).as_seconds_f64(),
+        outcome: match &report.outcome {
+            Outcome::Completed => "Completed".to_owned(),
+            Outcome::DeletesStaged { planned, threshold } => format!(
+                "Stopped: {planned} disables and deletes are more than the threshold of {threshold}"
+            ),
+            Outcome::Stopped { reason, .. } => format!("Stopped: {reason}"),
+            Outcome::Interrupted { reason } => format!("Interrupted: {reason}"),
+            Outcome::TooManyFailures { escrowed, tried } => {
+                format!("Completed with {escrowed} of {tried} objects failing at the target")
+            }
+        },
+        steady_state: report.steady_state,
+        counts: counts(&report.counts),
+    }
+}
+
 /// The provisioning overview, read again every second by the blade while it is open.
 #[server(endpoint = "provisioning/status")]
 pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, AppError> {
@@ -633,17 +686,7 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         },
     };
 
-    use crate::model::{CycleCounts, CycleProgress, CycleSummary, QuarantineNotice};
-    let counts = |c: &Counts| CycleCounts {
-        total: c.total,
-        processed: c.processed,
-        created: c.created,
-        updated: c.updated,
-        disabled: c.disabled,
-        deleted: c.deleted,
-        skipped: c.skipped,
-        failed: c.failed,
-    };
+    use crate::model::{CycleProgress, QuarantineNotice};
     let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
     let app = parse_id(&id)?;
     let job = engine.job(&account, app).await?;
@@ -658,27 +701,10 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
             counts: counts(&so_far),
         })
     });
-    let last = job.last_cycle.as_ref().map(|report| {
-        let report = &report.0;
-        CycleSummary {
-            kind: format!("{:?}", report.kind),
-            finished: utc(report.finished_at),
-            seconds: (report.finished_at - report.started_at).as_seconds_f64(),
-            outcome: match &report.outcome {
-                Outcome::Completed => "Completed".to_owned(),
-                Outcome::DeletesStaged { planned, threshold } => format!(
-                    "Stopped: {planned} disables and deletes are more than the threshold of {threshold}"
-                ),
-                Outcome::Stopped { reason, .. } => format!("Stopped: {reason}"),
-                Outcome::Interrupted { reason } => format!("Interrupted: {reason}"),
-                Outcome::TooManyFailures { escrowed, tried } => {
-                    format!("Completed with {escrowed} of {tried} objects failing at the target")
-                }
-            },
-            steady_state: report.steady_state,
-            counts: counts(&report.counts),
-        }
-    });
+    let last = job
+        .last_cycle
+        .as_ref()
+        .map(|report| cycle_summary(&report.0));
     let quarantine = matches!(job.state, JobState::Quarantine | JobState::Disabled).then(|| {
         let fix = match job.last_cycle.as_ref().map(|r| &r.0.outcome) {
             Some(Outcome::Stopped { code, .. }) if code == "InvalidCredentials" => {
@@ -703,14 +729,7 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         }
     });
     Ok(ProvisioningStatus {
-        state: match job.state {
-            JobState::NotRun => "Not run",
-            JobState::Active => "Active",
-            JobState::Paused => "Paused",
-            JobState::Quarantine => "Quarantine",
-            JobState::Disabled => "Disabled",
-        }
-        .to_owned(),
+        state: state_text(job.state).to_owned(),
         deletes_staged: matches!(
             job.last_cycle.as_ref().map(|r| &r.0.outcome),
             Some(Outcome::DeletesStaged { .. })

@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id/users") view=applications::UsersAndGroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/roles") view=applications::AppRolesPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning") view=applications::ProvisioningPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning-logs") view=applications::ApplicationLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning/:object") view=applications::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />

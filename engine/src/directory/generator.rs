@@ -15,7 +15,7 @@ use crate::{
     audit::{self, Caller, Target},
 };
 
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "Zoë",
     "José",
     "Åsa",
@@ -47,7 +47,7 @@ const GIVEN: &[&str] = &[
     "Katherine",
     "Margaret",
 ];
-const FAMILY: &[&str] = &[
+pub(crate) const FAMILY: &[&str] = &[
     "Müller",
     "García",
     "Núñez",
@@ -91,7 +91,7 @@ const DEPARTMENTS: &[&str] = &[
     "Research",
     "Procurement",
 ];
-const TITLES: &[&str] = &[
+pub(crate) const TITLES: &[&str] = &[
     "Analyst",
     "Engineer",
     "Specialist",
@@ -123,7 +123,7 @@ pub struct Generated {
 }
 
 /// ASCII for user names: the letters of this file's names without their accents.
-fn ascii(name: &str) -> String {
+pub(crate) fn ascii(name: &str) -> String {
     name.chars()
         .filter_map(|c| {
             let plain = match c {

@@ -402,3 +402,48 @@ impl Engine {
         Ok(())
     }
 }
+
+/// An application and its job, as the Home blade lists them.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct JobOverview {
+    pub application: String,
+    #[sqlx(flatten)]
+    pub job: Job,
+    /// Failures in the provisioning logs over the last 24 hours.
+    pub failures_24h: i64,
+}
+
+impl Engine {
+    /// The jobs of every application `account` may see: quarantined and disabled ones first,
+    /// then running, paused and never run, each by name.
+    pub async fn job_overview(&self, account: &Account) -> Result<Vec<JobOverview>> {
+        use crate::accounts::{Permission, Role};
+        if !(account.may(Permission::ConfigureApplications) || account.may(Permission::ReadLogs)) {
+            return Err(crate::Error::Forbidden);
+        }
+        let since = OffsetDateTime::now_utc() - Duration::hours(24);
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT a.display_name AS application, a.id AS application_id, \
+             COALESCE(j.state, 'NotRun') AS state, j.next_run_at, COALESCE(j.watermark, 0) AS watermark, \
+             COALESCE(j.deletes_allowed, 0) AS deletes_allowed, j.quarantine_reason, j.quarantine_began_at, \
+             COALESCE(j.quarantine_series, 0) AS quarantine_series, j.current_cycle, j.last_cycle, \
+             (SELECT COUNT(*) FROM provisioning_logs l WHERE l.status = 'Failure' AND l.at >= ",
+        );
+        q.push_bind(since).push(
+            " AND l.application_id = a.id) AS failures_24h \
+             FROM applications a LEFT JOIN provisioning_jobs j ON j.application_id = a.id",
+        );
+        if account.role == Role::ApplicationOwner {
+            q.push(
+                " WHERE a.id IN (SELECT application_id FROM application_owners WHERE user_id = ",
+            )
+            .push_bind(account.id)
+            .push(")");
+        }
+        q.push(
+            " ORDER BY CASE COALESCE(j.state, 'NotRun') WHEN 'Quarantine' THEN 0 WHEN 'Disabled' THEN 1 \
+             WHEN 'Active' THEN 2 WHEN 'Paused' THEN 3 ELSE 4 END, a.display_name COLLATE NOCASE",
+        );
+        Ok(q.build_query_as().fetch_all(&self.db).await?)
+    }
+}

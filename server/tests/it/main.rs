@@ -4,6 +4,7 @@
 mod applications;
 mod console;
 mod harness;
+mod logs;
 mod peers;
 mod scim;
 mod sync;

@@ -1,7 +1,8 @@
 //! Enterprise applications: All applications (search, keyset pages), New application (the
 //! gallery), and an application's blades: Overview (with Properties and Owners), Users and
-//! groups, App roles, Provisioning and its Mappings.
+//! groups, App roles, Provisioning and its Mappings, Provisioning logs.
 
+mod logs;
 mod mappings;
 mod overview;
 mod provisioning;
@@ -10,6 +11,7 @@ mod users_and_groups;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+pub use logs::ApplicationLogsPage;
 pub use mappings::MappingsPage;
 pub use overview::ApplicationPage;
 pub use provisioning::ProvisioningPage;
@@ -47,6 +49,7 @@ pub fn ApplicationHeader(id: String, name: String, current: &'static str) -> imp
         ("Users and groups", "/users".to_owned()),
         ("App roles", "/roles".to_owned()),
         ("Provisioning", "/provisioning".to_owned()),
+        ("Provisioning logs", "/provisioning-logs".to_owned()),
     ];
     let title = if current == "Overview" {
         name.clone()

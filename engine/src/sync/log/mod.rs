@@ -1,6 +1,6 @@
 //! Provisioning logs: one entry per object decision in a cycle (identity, action, status, the
 //! steps taken, modified properties old -> new, error code and reason, duration). Entries are
-//! buffered and written in batches, each batch in one transaction.
+//! buffered and written in batches, each batch in one transaction; `search` reads them back.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -9,6 +9,16 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Result;
+
+mod advice;
+mod download;
+pub mod generator;
+mod search;
+
+pub use advice::advice;
+pub use download::{Format, encode, json};
+use search::SELECT;
+pub use search::{Filter, Page, Row, job_id, parse_job_id};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "TEXT")]
@@ -28,6 +38,60 @@ pub enum Status {
     Failure,
     Skipped,
     Warning,
+}
+
+impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::Create,
+        Action::Update,
+        Action::Disable,
+        Action::Delete,
+        Action::StagedDelete,
+        Action::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "Create",
+            Action::Update => "Update",
+            Action::Disable => "Disable",
+            Action::Delete => "Delete",
+            Action::StagedDelete => "StagedDelete",
+            Action::Other => "Other",
+        }
+    }
+
+    /// The action named `name` (as `as_str` writes it, any case).
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Success,
+        Status::Failure,
+        Status::Skipped,
+        Status::Warning,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "Success",
+            Status::Failure => "Failure",
+            Status::Skipped => "Skipped",
+            Status::Warning => "Warning",
+        }
+    }
+
+    /// The status named `name` (as `as_str` writes it, any case).
+    pub fn parse(name: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name.trim()))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -146,30 +210,11 @@ impl LogBatch {
     }
 }
 
-/// A stored entry, as the Provisioning logs blade lists it.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
-pub struct Row {
-    pub id: i64,
-    pub at: OffsetDateTime,
-    pub cycle_id: Uuid,
-    pub object_type: String,
-    pub source_id: Uuid,
-    pub source_name: String,
-    pub target_id: Option<String>,
-    pub action: Action,
-    pub status: Status,
-    pub steps: sqlx::types::Json<Vec<String>>,
-    pub modified: sqlx::types::Json<Value>,
-    pub error_code: Option<String>,
-    pub reason: Option<String>,
-}
-
 /// The newest `limit` entries of an application, newest first.
 pub async fn latest(db: &SqlitePool, application: Uuid, limit: u32) -> Result<Vec<Row>> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, cycle_id, object_type, source_id, source_name, target_id, action, status, steps, \
-         modified, error_code, reason FROM provisioning_logs WHERE application_id = ? ORDER BY id DESC LIMIT ?",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE l.application_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?"
+    ))
     .bind(application)
     .bind(limit)
     .fetch_all(db)

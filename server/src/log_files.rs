@@ -1,0 +1,72 @@
+//! Provisioning logs as files: the filtered entries as CSV or JSON, streamed while they are
+//! read, so a download of a million entries holds no more memory than one of ten.
+
+use axum::{
+    body::Body,
+    extract::{Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use engine::{Engine, accounts::Permission, sync::log};
+use futures::TryStreamExt;
+use tower_sessions::Session;
+
+use crate::user_files::signed_in;
+
+/// `GET /provisioning-logs/download.csv?<filters>`.
+pub async fn csv(
+    State(engine): State<Engine>,
+    session: Session,
+    Query(query): Query<app::model::LogQuery>,
+) -> Response {
+    download(engine, session, query, log::Format::Csv).await
+}
+
+/// `GET /provisioning-logs/download.json?<filters>`.
+pub async fn json(
+    State(engine): State<Engine>,
+    session: Session,
+    Query(query): Query<app::model::LogQuery>,
+) -> Response {
+    download(engine, session, query, log::Format::Json).await
+}
+
+async fn download(
+    engine: Engine,
+    session: Session,
+    query: app::model::LogQuery,
+    format: log::Format,
+) -> Response {
+    let account = match signed_in(&engine, &session, Permission::ReadLogs).await {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let filter = match app::api::provisioning_logs::filter(&query) {
+        Ok(filter) => filter,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let rows = match engine.stream_provisioning_logs(&account, filter) {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "provisioning logs download");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let body = log::encode(format, rows).inspect_err(|e| {
+        tracing::error!(error = %e, "provisioning logs download broke off");
+    });
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"provisioning-logs.{}\"",
+                    format.extension()
+                ),
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
