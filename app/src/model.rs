@@ -331,6 +331,8 @@ pub struct CycleProgress {
     pub kind: String,
     pub started: String,
     pub counts: CycleCounts,
+    /// When the engine last changed the counts (Unix milliseconds): how fresh the page is.
+    pub changed_at_ms: i64,
 }
 
 /// The last cycle that ended.

@@ -3,6 +3,7 @@
 //! stop. `main.rs` only parses the command line; tests call [`build`] and [`serve`] the same way.
 
 pub mod admin;
+pub mod api;
 pub mod config;
 mod guard;
 mod health;
@@ -151,6 +152,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .layer(from_fn_with_state(origin_policy, origin::check));
     let router = Router::new()
         .nest("/scim/v2", scim)
+        // Bearer tokens only, no cookies: exempt from the origin check (DESIGN.md).
+        .nest("/api/v1", api::router(engine.clone()))
         .merge(console)
         .layer(from_fn(security_headers))
         .layer(CompressionLayer::new())

@@ -695,10 +695,13 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         let so_far: Counts = serde_json::from_value(progress["counts"].clone()).ok()?;
         let started: time::OffsetDateTime =
             serde_json::from_value(progress["startedAt"].clone()).ok()?;
+        let changed_at: time::OffsetDateTime =
+            serde_json::from_value(progress["changedAt"].clone()).unwrap_or(started);
         Some(CycleProgress {
             kind: progress["kind"].as_str().unwrap_or_default().to_owned(),
             started: utc(started),
             counts: counts(&so_far),
+            changed_at_ms: (changed_at.unix_timestamp_nanos() / 1_000_000) as i64,
         })
     });
     let last = job

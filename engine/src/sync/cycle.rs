@@ -11,7 +11,7 @@
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::{Arc, atomic::AtomicBool},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use futures::{StreamExt, stream};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use super::{
@@ -152,18 +153,44 @@ pub(super) struct Context<'e> {
     now: OffsetDateTime,
 }
 
+/// Writes a cycle's progress while it runs, whatever the cycle is waiting for: within half a
+/// second of a change and at most twice a second, with the time of the change, until `stop`.
+async fn write_progress(
+    db: SqlitePool,
+    application: Uuid,
+    kind: CycleKind,
+    started: OffsetDateTime,
+    mut counts: watch::Receiver<(Counts, OffsetDateTime)>,
+    mut stop: oneshot::Receiver<()>,
+) -> Result<()> {
+    loop {
+        let (now, changed_at) = counts.borrow_and_update().clone();
+        let progress = json!({
+            "kind": kind, "startedAt": started, "counts": now, "changedAt": changed_at,
+        });
+        jobs::record_progress(&db, application, &progress).await?;
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            changed = counts.changed() => if changed.is_err() { return Ok(()) },
+        }
+    }
+}
+
 /// What a cycle writes: links, escrows, log entries, progress.
 pub(super) struct Books {
     db: SqlitePool,
     application: Uuid,
     now: OffsetDateTime,
-    kind: CycleKind,
-    started: OffsetDateTime,
     pub(super) log: LogWriter,
     counts: Counts,
     deprovision: Vec<Deprovisioning>,
     touched_groups: BTreeSet<Uuid>,
-    last_progress: Instant,
+    /// The counts as of their last change, and when that was, for the progress writer.
+    published: watch::Sender<(Counts, OffsetDateTime)>,
     unavailable_in_a_row: u32,
     /// Objects escrowed in this cycle (data problems such as a missing required attribute are
     /// not, and do not count).
@@ -187,7 +214,6 @@ impl Engine {
         application: Uuid,
         now: OffsetDateTime,
         cycle_id: Uuid,
-        kind: CycleKind,
     ) -> Result<Run<'_>> {
         let configuration = provisioning::load(&self.db, application).await?;
         let app = applications::get(&self.db, application)
@@ -271,13 +297,11 @@ impl Engine {
                 db: self.db.clone(),
                 application,
                 now,
-                kind,
-                started: now,
                 log: LogWriter::new(application, cycle_id),
                 counts: Counts::default(),
                 deprovision: Vec::new(),
                 touched_groups: BTreeSet::new(),
-                last_progress: Instant::now(),
+                published: watch::Sender::new((Counts::default(), now)),
                 unavailable_in_a_row: 0,
                 escrowed: 0,
                 escrows,
@@ -301,13 +325,22 @@ impl Engine {
         let job = jobs::load(&self.db, application).await?;
         // Everything up to here is covered once the cycle completes.
         let head = feed::latest(&self.db).await?;
-        let mut run = self.prepare(application, now, cycle_id, kind).await?;
+        let mut run = self.prepare(application, now, cycle_id).await?;
         let (user_ids, group_ids) = match kind {
             CycleKind::Initial => run.ctx.everything().await?,
             CycleKind::Incremental => run.ctx.changed_since(job.watermark, head).await?,
         };
         run.books.counts.total = (user_ids.len() + group_ids.len()) as u64;
-        run.books.progress().await?;
+        run.books.publish();
+        let (stop_progress, stopped_progress) = oneshot::channel();
+        let progress = tokio::spawn(write_progress(
+            self.db.clone(),
+            application,
+            kind,
+            started,
+            run.books.published.subscribe(),
+            stopped_progress,
+        ));
         if !(user_ids.is_empty() && group_ids.is_empty()) {
             run.ctx.discover().await;
         }
@@ -359,6 +392,11 @@ impl Engine {
             other => other,
         };
         run.books.write_all().await?;
+        // The last progress write lands before the report replaces it.
+        let _ = stop_progress.send(());
+        if let Ok(written) = progress.await {
+            written?;
+        }
         let counts = run.books.counts.clone();
         if matches!(
             outcome,
@@ -1072,16 +1110,16 @@ impl Run<'_> {
 }
 
 impl Books {
-    async fn progress(&mut self) -> Result<()> {
-        self.last_progress = Instant::now();
-        jobs::record_progress(
-            &self.db,
-            self.application,
-            &json!({
-                "kind": self.kind, "startedAt": self.started, "counts": self.counts,
-            }),
-        )
-        .await
+    /// Hands the counts to the progress writer if they changed.
+    fn publish(&self) {
+        self.published.send_if_modified(|(counts, at)| {
+            if *counts == self.counts {
+                return false;
+            }
+            *counts = self.counts.clone();
+            *at = OffsetDateTime::now_utc();
+            true
+        });
     }
 
     /// Counts one processed object; progress is written at least every half second.
@@ -1095,9 +1133,7 @@ impl Books {
         if self.log.is_full() || self.pending_links.len() >= 200 {
             self.persist().await?;
         }
-        if self.last_progress.elapsed().as_millis() >= 500 {
-            self.progress().await?;
-        }
+        self.publish();
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    cycle::{CycleKind, Run},
+    cycle::Run,
     log::{Action, Entry, Status},
 };
 use crate::{
@@ -117,10 +117,7 @@ impl Engine {
             .await?;
         let steps = Steps(steps);
         let now = OffsetDateTime::now_utc();
-        let mut run = match self
-            .prepare(application, now, Uuid::new_v4(), CycleKind::Incremental)
-            .await
-        {
+        let mut run = match self.prepare(application, now, Uuid::new_v4()).await {
             Ok(run) => run,
             Err(e) => {
                 steps

@@ -1,6 +1,7 @@
 //! One integration-test binary for the server (it compiles once): the real binary, real SQLite
 //! files, real peers.
 
+mod api;
 mod applications;
 mod console;
 mod harness;

@@ -156,6 +156,7 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
                                 </p>
                                 <progress
                                     data-test="cycle-progress"
+                                    data-changed-at=cycle.changed_at_ms
                                     aria-label="Objects processed"
                                     max=cycle.counts.total.max(1)
                                     value=cycle.counts.processed
