@@ -631,3 +631,13 @@ pub struct HomeApplication {
     pub failures_from: String,
     pub last: Option<CycleSummary>,
 }
+
+/// One step of a provision on demand, as it completed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDemandStep {
+    /// Connection, Import, Member, Scope, Match, Action.
+    pub name: String,
+    /// Success, Skipped or Failure.
+    pub result: String,
+    pub detail: String,
+}

@@ -288,6 +288,19 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await expect(details).toContainText('lacks a value the application requires');
   await shot('provisioning-log-details');
 
+  // Provision on demand: Grace through the whole pipeline now, each step as it completes, then
+  // the log entries it wrote.
+  await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provision on demand' }).click();
+  await hydrated(page);
+  await page.getByLabel('User or group').fill('grace.hopper@contoso.com');
+  await page.getByRole('button', { name: 'Provision' }).click();
+  const steps = page.locator('[data-test="on-demand-steps"] li');
+  await expect(steps.locator('strong')).toHaveText(['Connection', 'Import', 'Scope', 'Match', 'Action']);
+  await expect(steps.filter({ hasText: 'Failure' })).toHaveCount(0);
+  await shot('provision-on-demand');
+  await page.getByRole('link', { name: 'See the provisioning log entries' }).click();
+  await expect(logRows.first()).toContainText('grace.hopper@contoso.com');
+
   // Unassign Katherine: she becomes active=false in the target and the log shows Disable.
   await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Users and groups' }).click();
   await hydrated(page);

@@ -8,6 +8,7 @@ pub mod db;
 pub mod directory;
 mod error;
 pub mod mapping;
+mod metrics;
 pub mod scim;
 pub mod secrets;
 pub mod sync;
@@ -36,6 +37,8 @@ pub struct Inner {
     /// One OAuth token refresh at a time per application.
     refresh_locks:
         std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// What `/metrics` shows.
+    metrics: metrics::Metrics,
 }
 
 impl std::ops::Deref for Engine {
@@ -83,6 +86,7 @@ impl Engine {
             http,
             scheduler_wake: tokio::sync::Notify::new(),
             refresh_locks: Default::default(),
+            metrics: Default::default(),
         })))
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 mod guard;
 mod health;
 mod log_files;
+mod metrics;
 mod oauth;
 mod origin;
 mod scim;
@@ -30,8 +31,14 @@ use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::{
-    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
-    timeout::TimeoutLayer, trace::TraceLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+    },
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -143,6 +150,7 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .merge(pages)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .nest_service("/pkg", pkg)
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
@@ -156,7 +164,12 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .nest("/api/v1", api::router(engine.clone()))
         .merge(console)
         .layer(from_fn(security_headers))
-        .layer(CompressionLayer::new())
+        // Streamed server function answers (provision on demand's steps, sent as
+        // application/octet-stream) must reach the browser as they are written; a compressor
+        // would hold them back until its buffer fills.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout(),

@@ -744,3 +744,41 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         linked_groups: links::count(&engine.db, app, "Group").await? as u64,
     })
 }
+
+/// Provision on demand: `object` is a user principal name, a group's name or an id. Answers a
+/// stream with one JSON line per step ([`crate::model::OnDemandStep`]) as each completes.
+#[server(endpoint = "provisioning/on-demand", output = leptos::server_fn::codec::StreamingText)]
+pub async fn provision_on_demand(
+    id: String,
+    object: String,
+) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError> {
+    use engine::{accounts::Permission, applications::Access};
+
+    use crate::model::OnDemandStep;
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = parse_id(&id)?;
+    engine
+        .application_for(&account, app, Access::Configure)
+        .await?;
+    let object = engine.on_demand_object(&object).await?;
+    let (send, receive) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        if let Err(e) = engine
+            .provision_on_demand(&account, app, object, send)
+            .await
+        {
+            tracing::error!(error = %e, "provision on demand");
+        }
+    });
+    let lines = futures::stream::unfold(receive, |mut receive| async move {
+        let step = receive.recv().await?;
+        let line = serde_json::to_string(&OnDemandStep {
+            name: step.name.to_owned(),
+            result: format!("{:?}", step.result),
+            detail: step.detail,
+        })
+        .unwrap_or_default();
+        Some((Ok(format!("{line}\n")), receive))
+    });
+    Ok(leptos::server_fn::codec::TextStream::new(lines))
+}

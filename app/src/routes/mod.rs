@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id/users") view=applications::UsersAndGroupsPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/roles") view=applications::AppRolesPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning") view=applications::ProvisioningPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provision-on-demand") view=applications::ProvisionOnDemandPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning-logs") view=applications::ApplicationLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning/:object") view=applications::MappingsPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />

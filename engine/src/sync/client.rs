@@ -98,6 +98,8 @@ pub struct ScimClient {
     in_flight: Semaphore,
     next_slot: Mutex<Instant>,
     limits: Limits,
+    /// Where each request's status and latency are counted, for this application.
+    metrics: Option<(crate::metrics::Metrics, uuid::Uuid)>,
 }
 
 impl ScimClient {
@@ -117,6 +119,7 @@ impl ScimClient {
             in_flight: Semaphore::new(limits.concurrency.max(1)),
             next_slot: Mutex::new(Instant::now()),
             limits,
+            metrics: None,
         }
     }
 
@@ -143,6 +146,16 @@ impl ScimClient {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Counts this client's requests in `metrics` under `application`.
+    pub(crate) fn counted(
+        mut self,
+        metrics: crate::metrics::Metrics,
+        application: uuid::Uuid,
+    ) -> ScimClient {
+        self.metrics = Some((metrics, application));
+        self
     }
 
     /// Sends a request with the retry rules; returns the final status and body.
@@ -173,7 +186,12 @@ impl ScimClient {
                     .header("Content-Type", "application/scim+json")
                     .body(body.to_string());
             }
+            let sent = Instant::now();
             let outcome = request.send().await;
+            if let Some((metrics, application)) = &self.metrics {
+                let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+                metrics.request(*application, status, sent.elapsed().as_secs_f64());
+            }
             let retry_in = match &outcome {
                 Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
                     Some(retry_after(response).unwrap_or_else(|| self.backoff(attempt)))

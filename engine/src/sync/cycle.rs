@@ -100,6 +100,19 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome's name, as metrics label it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Completed => "Completed",
+            Outcome::DeletesStaged { .. } => "DeletesStaged",
+            Outcome::Stopped { .. } => "Stopped",
+            Outcome::Interrupted { .. } => "Interrupted",
+            Outcome::TooManyFailures { .. } => "TooManyFailures",
+        }
+    }
+}
+
 /// The escrow proportion that quarantines a job, once this many objects were tried.
 const ESCROW_SHARE: f64 = 0.4;
 const ESCROW_MINIMUM_TRIED: u64 = 50;
@@ -186,6 +199,7 @@ pub(super) struct Books {
     application: Uuid,
     now: OffsetDateTime,
     pub(super) log: LogWriter,
+    metrics: crate::metrics::Metrics,
     counts: Counts,
     deprovision: Vec<Deprovisioning>,
     touched_groups: BTreeSet<Uuid>,
@@ -268,7 +282,8 @@ impl Engine {
             rate: settings.target.requests_per_second,
             ..Limits::default()
         };
-        let client = ScimClient::new(&settings.scim_base_url, token, limits);
+        let client = ScimClient::new(&settings.scim_base_url, token, limits)
+            .counted(self.metrics.clone(), application);
         let escrows = sqlx::query_scalar(
             "SELECT source_id FROM provisioning_escrows WHERE application_id = ?",
         )
@@ -298,6 +313,7 @@ impl Engine {
                 application,
                 now,
                 log: LogWriter::new(application, cycle_id),
+                metrics: self.metrics.clone(),
                 counts: Counts::default(),
                 deprovision: Vec::new(),
                 touched_groups: BTreeSet::new(),
@@ -417,6 +433,11 @@ impl Engine {
             steady_state,
         };
         jobs::record_report(&self.db, application, &report).await?;
+        self.metrics.cycle(
+            application,
+            &format!("{:?}", report.kind),
+            report.outcome.name(),
+        );
         Ok(report)
     }
 }
@@ -1138,6 +1159,11 @@ impl Books {
     }
 
     fn record(&mut self, entry: Entry) {
+        self.metrics.object(
+            self.application,
+            entry.action.as_str(),
+            entry.status.as_str(),
+        );
         if entry.status != Status::Failure {
             self.unavailable_in_a_row = 0;
         }

@@ -104,6 +104,28 @@ fn summary(entry: &Entry) -> String {
 }
 
 impl Engine {
+    /// The user or group an administrator names for provision on demand: an id, a user
+    /// principal name, or a group's display name (any case).
+    pub async fn on_demand_object(&self, name: &str) -> Result<Uuid> {
+        let name = name.trim();
+        if let Ok(id) = Uuid::try_parse(name) {
+            return Ok(id);
+        }
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE user_principal_name = ?1 COLLATE NOCASE AND deleted_at IS NULL \
+             UNION ALL SELECT id FROM groups WHERE display_name = ?1 COLLATE NOCASE AND deleted_at IS NULL LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&self.db)
+        .await?;
+        found.ok_or_else(|| {
+            crate::Error::invalid(
+                "object",
+                format!("there is no user or group named {name:?}: type a user principal name, a group's name or an id"),
+            )
+        })
+    }
+
     /// Provisions the user or group `object` to `application` now, sending each step on
     /// `steps`.
     pub async fn provision_on_demand(

@@ -1490,3 +1490,113 @@ async fn grace_and_alan(
     let alan = made.pop().unwrap();
     (made.pop().unwrap(), alan)
 }
+
+#[tokio::test]
+async fn metrics_count_cycles_objects_and_requests_for_a_token_only() {
+    let (console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    assigned_users(&engine, &admin, app.id, 3).await;
+    turn_on(&engine, &admin, app.id, &scim.url, |s| {
+        s.groups.enabled = false;
+        s.target.use_capabilities = false;
+    })
+    .await;
+    let report = first_report(&engine, app.id).await;
+    assert_eq!(report.counts.created, 3);
+
+    // Any role will do: a Reports Reader's token.
+    console.admin_create(
+        "monitoring@contoso.com",
+        "Reports Reader",
+        "a long enough password",
+    );
+    let token = console.token("monitoring@contoso.com", &["api"]);
+    let metrics = || async {
+        reqwest::Client::new()
+            .get(console.url("/metrics"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+    };
+    let unauthenticated = reqwest::get(console.url("/metrics")).await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let answer = metrics().await;
+    assert_eq!(answer.status(), 200);
+    let text = answer.text().await.unwrap();
+    let app = app.id.to_string();
+    for line in [
+        format!(
+            r#"scimitar_provisioning_cycles_total{{application="{app}",kind="Initial",outcome="Completed"}} 1"#
+        ),
+        format!(
+            r#"scimitar_provisioning_objects_total{{application="{app}",action="Create",status="Success"}} 3"#
+        ),
+        // One filter query and one POST per user, nothing else.
+        format!(r#"scimitar_scim_requests_total{{application="{app}",code="200"}} 3"#),
+        format!(r#"scimitar_scim_requests_total{{application="{app}",code="201"}} 3"#),
+        format!(r#"scimitar_scim_request_duration_seconds_count{{application="{app}"}} 6"#),
+        r#"scimitar_provisioning_jobs{state="Active"} 1"#.to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_on_demand_blade_streams_each_step_as_it_completes() {
+    let (console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    // Every request to the target takes 700 ms, so steps are seconds apart.
+    let slow = peers::fault_proxy(&scim.url);
+    let users = assigned_users(&engine, &admin, app.id, 1).await;
+    turn_on(&engine, &admin, app.id, &slow.url, |s| {
+        s.groups.enabled = false;
+        s.status = Status::Off;
+    })
+    .await;
+    peers::set_faults(&slow, serde_json::json!({ "delayMs": 700 })).await;
+    console.admin_create(
+        "ops@contoso.com",
+        "Application Administrator",
+        "a long enough password",
+    );
+    let browser = console.browser();
+    console
+        .sign_in(&browser, "ops@contoso.com", "a long enough password")
+        .await;
+    let user = engine.user(users[0]).await.unwrap();
+    let started = Instant::now();
+    // As a browser asks: compressed if the server likes (a compressed stream would wait for
+    // the end, or arrive as bytes this test cannot read).
+    let mut response = browser
+        .post(console.url("/api/provisioning/on-demand"))
+        .header("Accept-Encoding", "gzip, deflate, br")
+        .form(&[
+            ("id", app.id.to_string()),
+            ("object", user.profile.user_principal_name.clone()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let mut text = String::new();
+    let mut arrivals = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        arrivals.push((started.elapsed(), text.lines().count()));
+    }
+    let steps: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Connection", "Import", "Scope", "Match", "Action"]);
+    assert!(steps.iter().all(|s| s["result"] == "Success"), "{text}");
+    // The first steps arrived well before the last: streamed, not sent at the end.
+    let first = arrivals.iter().find(|(_, lines)| *lines >= 1).unwrap().0;
+    let last = arrivals.last().unwrap().0;
+    assert!(
+        last - first >= Duration::from_millis(600),
+        "steps arrived at {arrivals:?}"
+    );
+}

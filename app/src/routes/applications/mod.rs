@@ -1,9 +1,10 @@
 //! Enterprise applications: All applications (search, keyset pages), New application (the
 //! gallery), and an application's blades: Overview (with Properties and Owners), Users and
-//! groups, App roles, Provisioning and its Mappings, Provisioning logs.
+//! groups, App roles, Provisioning and its Mappings, Provision on demand, Provisioning logs.
 
 mod logs;
 mod mappings;
+mod on_demand;
 mod overview;
 mod provisioning;
 mod users_and_groups;
@@ -13,6 +14,7 @@ use leptos_router::hooks::use_query_map;
 
 pub use logs::ApplicationLogsPage;
 pub use mappings::MappingsPage;
+pub use on_demand::ProvisionOnDemandPage;
 pub use overview::ApplicationPage;
 pub use provisioning::ProvisioningPage;
 pub use users_and_groups::{AppRolesPage, UsersAndGroupsPage};
@@ -49,6 +51,7 @@ pub fn ApplicationHeader(id: String, name: String, current: &'static str) -> imp
         ("Users and groups", "/users".to_owned()),
         ("App roles", "/roles".to_owned()),
         ("Provisioning", "/provisioning".to_owned()),
+        ("Provision on demand", "/provision-on-demand".to_owned()),
         ("Provisioning logs", "/provisioning-logs".to_owned()),
     ];
     let title = if current == "Overview" {
