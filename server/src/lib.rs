@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod api;
+mod bearer;
 pub mod config;
 mod guard;
 mod health;

@@ -9,18 +9,10 @@ use axum::{
 use engine::{Engine, accounts::Scope};
 
 pub async fn metrics(State(engine): State<Engine>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .unwrap_or_default();
+    let token = crate::bearer::secret(&headers).unwrap_or_default();
     let mut known = false;
     for scope in [Scope::Api, Scope::Scim] {
-        match engine.authenticate_token(token, scope).await {
+        match engine.authenticate_token(&token, scope).await {
             Ok(Some(_)) => known = true,
             Ok(None) => {}
             Err(e) => {

@@ -2,12 +2,12 @@
 //! owner's role, and hand the request to the engine's SCIM service. Every answer, errors included,
 //! is `application/scim+json`.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
     Extension, Router,
     body::Bytes,
-    extract::{ConnectInfo, Path, Query, Request, State},
+    extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{Next, from_fn_with_state},
     response::{IntoResponse, Response},
@@ -16,7 +16,7 @@ use axum::{
 use engine::{
     Engine,
     accounts::{Account, Permission, Scope},
-    audit::{Actor, Caller},
+    audit::Caller,
     scim::{
         LIST_RESPONSE, ScimError,
         query::{ListQuery, Projection},
@@ -103,17 +103,7 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .map(str::to_owned);
-    let Some(token) = token else {
+    let Some(token) = crate::bearer::secret(request.headers()) else {
         return error(ScimError::new(
             401,
             None,
@@ -122,17 +112,7 @@ async fn authenticate(
     };
     match state.engine.authenticate_token(&token, Scope::Scim).await {
         Ok(Some((account, token))) => {
-            let client = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
-            let caller = Caller {
-                actor: Actor::Token {
-                    id: token.id,
-                    owner: account.user_principal_name.clone(),
-                },
-                client,
-            };
+            let caller = crate::bearer::caller(request.extensions(), &account, &token);
             request
                 .extensions_mut()
                 .insert(ScimCaller { account, caller });

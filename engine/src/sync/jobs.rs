@@ -56,8 +56,17 @@ const QUARANTINE_LIMIT: Duration = Duration::days(28);
 const COLUMNS: &str = "application_id, state, next_run_at, watermark, deletes_allowed, quarantine_reason, \
      quarantine_began_at, quarantine_series, current_cycle, last_cycle";
 
-/// The job of `application`, made (NotRun) if it has none yet.
+/// The job of `application`, made (NotRun) if it has none yet. Reading an existing job writes
+/// nothing, so the blades that poll it never wait behind a cycle's writes.
 pub async fn load(db: &SqlitePool, application: Uuid) -> Result<Job> {
+    let select = format!("SELECT {COLUMNS} FROM provisioning_jobs WHERE application_id = ?");
+    if let Some(job) = sqlx::query_as(&select)
+        .bind(application)
+        .fetch_optional(db)
+        .await?
+    {
+        return Ok(job);
+    }
     sqlx::query(
         "INSERT OR IGNORE INTO provisioning_jobs (application_id, updated_at) VALUES (?, ?)",
     )
@@ -65,12 +74,10 @@ pub async fn load(db: &SqlitePool, application: Uuid) -> Result<Job> {
     .bind(OffsetDateTime::now_utc())
     .execute(db)
     .await?;
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM provisioning_jobs WHERE application_id = ?"
-    ))
-    .bind(application)
-    .fetch_one(db)
-    .await?)
+    Ok(sqlx::query_as(&select)
+        .bind(application)
+        .fetch_one(db)
+        .await?)
 }
 
 /// Jobs whose time has come and whose lease is free.

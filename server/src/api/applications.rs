@@ -20,7 +20,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiCaller, ApiError, ApiResult, id};
+use super::{ApiCaller, ApiError, ApiResult, id, rfc3339};
 
 pub fn routes() -> OpenApiRouter<Engine> {
     OpenApiRouter::new()
@@ -45,11 +45,6 @@ pub struct ApplicationOut {
     version: i64,
     created_at: String,
     updated_at: String,
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl From<Application> for ApplicationOut {

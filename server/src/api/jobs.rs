@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiCaller, ApiError, ApiResult, id};
+use super::{ApiCaller, ApiError, ApiResult, id, rfc3339};
 
 pub fn routes() -> OpenApiRouter<Engine> {
     OpenApiRouter::new()
@@ -39,11 +39,6 @@ pub struct JobOut {
     current_cycle: Option<Value>,
     #[schema(value_type = Option<Object>)]
     last_cycle: Option<Value>,
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 async fn job(engine: &Engine, who: &ApiCaller, app: uuid::Uuid) -> ApiResult<Json<JobOut>> {

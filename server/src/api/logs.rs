@@ -19,7 +19,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{ApiCaller, ApiError, ApiResult};
+use super::{ApiCaller, ApiError, ApiResult, rfc3339};
 
 pub fn routes() -> OpenApiRouter<Engine> {
     OpenApiRouter::new()
@@ -180,10 +180,6 @@ async fn audit_logs(
         limit: 100,
     };
     let page = audit::list(&engine.db, &query).await?;
-    let rfc3339 = |at: time::OffsetDateTime| {
-        at.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
     Ok(Json(AuditPageOut {
         entries: page
             .entries

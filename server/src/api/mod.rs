@@ -7,12 +7,10 @@ mod applications;
 mod jobs;
 mod logs;
 
-use std::net::SocketAddr;
-
 use axum::{
     Json,
-    extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{StatusCode, header, request::Parts},
+    extract::{FromRequestParts, Request, State},
+    http::{StatusCode, request::Parts},
     middleware::{Next, from_fn_with_state},
     response::{IntoResponse, Response},
     routing::get,
@@ -20,7 +18,7 @@ use axum::{
 use engine::{
     Engine,
     accounts::{Account, Scope},
-    audit::{Actor, Caller},
+    audit::Caller,
 };
 use serde::Serialize;
 use utoipa::{
@@ -202,31 +200,12 @@ pub fn router(engine: Engine) -> axum::Router {
 }
 
 async fn authenticate(State(engine): State<Engine>, mut request: Request, next: Next) -> Response {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_owned());
-    let Some(token) = token else {
+    let Some(token) = crate::bearer::secret(request.headers()) else {
         return ApiError::unauthenticated().into_response();
     };
     match engine.authenticate_token(&token, Scope::Api).await {
         Ok(Some((account, token))) => {
-            let client = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
-            let caller = Caller {
-                actor: Actor::Token {
-                    id: token.id,
-                    owner: account.user_principal_name.clone(),
-                },
-                client,
-            };
+            let caller = crate::bearer::caller(request.extensions(), &account, &token);
             request
                 .extensions_mut()
                 .insert(ApiCaller { account, caller });
@@ -235,6 +214,12 @@ async fn authenticate(State(engine): State<Engine>, mut request: Request, next: 
         Ok(None) => ApiError::unauthenticated().into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// A time as the API writes it.
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// An id from the path; a malformed one is a resource that does not exist.

@@ -65,6 +65,18 @@ fn csv_ids(body: &str) -> Vec<String> {
     reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
 }
 
+/// A page as a signed-in browser gets it.
+async fn fetch_page(console: &Console, browser: &reqwest::Client, path: &str) -> String {
+    browser
+        .get(console.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn signed_in(console: &Console, upn: &str, role: &str) -> reqwest::Client {
     let out = console.admin_create(upn, role, PASSWORD);
     assert!(out.status.success(), "{out:?}");
@@ -177,14 +189,7 @@ async fn downloads_hold_exactly_the_entries_the_list_shows() {
         body.contains("status") && body.contains("Success, Failure, Skipped or Warning"),
         "{body}"
     );
-    let page = admin
-        .get(console.url("/provisioning-logs?from=31/01/2026"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch_page(&console, &admin, "/provisioning-logs?from=31/01/2026").await;
     assert!(
         page.contains("is not a date of the form 2026-01-31"),
         "{page}"
@@ -195,17 +200,15 @@ async fn downloads_hold_exactly_the_entries_the_list_shows() {
         .iter()
         .find(|r| r.error_code.as_deref() == Some("MissingRequiredAttribute"))
         .unwrap();
-    let page = admin
-        .get(console.url(&format!(
+    let page = fetch_page(
+        &console,
+        &admin,
+        &format!(
             "/provisioning-logs?entry={}&tab=troubleshooting",
             failure.id
-        )))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert!(
         page.contains("lacks a value the application requires"),
         "{page}"
