@@ -167,7 +167,8 @@ pub(super) struct Context<'e> {
 }
 
 /// Writes a cycle's progress while it runs, whatever the cycle is waiting for: within half a
-/// second of a change and at most twice a second, with the time of the change, until `stop`.
+/// second of a change and at most twice a second, with the time of the change, until `stop` is
+/// sent or dropped (a cycle that fails drops it).
 async fn write_progress(
     db: SqlitePool,
     application: Uuid,

@@ -145,8 +145,9 @@ impl Engine {
             Err(e) => {
                 tracing::error!(%application, error = %e, "provisioning cycle failed");
                 let retry = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+                // The cycle is over: its progress no longer describes anything running.
                 let _ = sqlx::query(
-                    "UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?",
+                    "UPDATE provisioning_jobs SET next_run_at = ?, current_cycle = NULL WHERE application_id = ?",
                 )
                 .bind(retry)
                 .bind(application)
