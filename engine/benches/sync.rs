@@ -75,6 +75,20 @@ impl Target {
         answer["totalResults"].as_u64().unwrap_or(0)
     }
 
+    /// The CPU time the server has used so far, in seconds: what a run costs the server itself,
+    /// whoever sends the requests.
+    fn cpu_seconds(&self) -> f64 {
+        // Linux's /proc/<pid>/stat: utime and stime, the 14th and 15th fields, in clock ticks
+        // (USER_HZ, 100 on Linux). The command name in field 2 may hold spaces: skip past it.
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .expect("the SCIM server runs");
+        let fields: Vec<&str> = stat[stat.rfind(')').expect("a stat line") + 2..]
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| fields[i].parse::<f64>().expect("clock ticks");
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     /// The requests received since the last call, by "METHOD /Resource".
     async fn requests(&self) -> Value {
         let origin = self.url.trim_end_matches("/v2");
@@ -376,25 +390,38 @@ async fn initial() -> Result<(), Failure> {
     let data = tempfile::tempdir()?;
     let (engine, admin) = directory(data.path(), 10_000, 200).await?;
     let objects = 10_200.0;
+    // Each variant's wall times and the server's CPU seconds over the same runs.
     let (mut naive, mut floor, mut off, mut on) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let [mut naive_cpu, mut floor_cpu, mut off_cpu, mut on_cpu] = [(); 4].map(|()| Vec::new());
     for run in 1..=RUNS {
-        for (bulk, times) in [(false, &mut naive), (true, &mut floor)] {
+        for (bulk, times, cpus) in [
+            (false, &mut naive, &mut naive_cpu),
+            (true, &mut floor, &mut floor_cpu),
+        ] {
             let target = Target::start();
+            let cpu = target.cpu_seconds();
             let took = plain(&engine, &target, bulk).await?.as_secs_f64();
+            let cpu = target.cpu_seconds() - cpu;
             assert_eq!(target.total("Users").await, 10_000);
             println!(
-                "run {run}: plain client, {} {took:.2} s",
+                "run {run}: plain client, {} {took:.2} s, server CPU {cpu:.1} s",
                 if bulk { "Bulk floor  " } else { "naive       " }
             );
             times.push(took);
+            cpus.push(cpu);
         }
-        for (capabilities, times) in [(false, &mut off), (true, &mut on)] {
+        for (capabilities, times, cpus) in [
+            (false, &mut off, &mut off_cpu),
+            (true, &mut on, &mut on_cpu),
+        ] {
             let target = Target::start();
             let app = application(&engine, &admin, &target, |s| {
                 s.target.use_capabilities = capabilities
             })
             .await?;
+            let cpu = target.cpu_seconds();
             let (report, took) = cycle(&engine, app).await?;
+            let cpu = target.cpu_seconds() - cpu;
             let requests = target.requests().await;
             assert_eq!(
                 (report.counts.created, report.counts.failed),
@@ -405,10 +432,11 @@ async fn initial() -> Result<(), Failure> {
             assert_eq!(target.total("Groups").await, 200);
             let took = took.as_secs_f64();
             println!(
-                "run {run}: Scimitar, capabilities {} {took:.2} s, requests {requests}",
+                "run {run}: Scimitar, capabilities {} {took:.2} s, server CPU {cpu:.1} s, requests {requests}",
                 if capabilities { "on " } else { "off" }
             );
             times.push(took);
+            cpus.push(cpu);
         }
     }
     // The machine is shared and its speed drifts: each ratio pairs a run with the baseline
@@ -416,24 +444,29 @@ async fn initial() -> Result<(), Failure> {
     let ratio = |times: &[f64]| median(naive.iter().zip(times).map(|(b, t)| b / t).collect());
     println!(
         "initial cycle, 10,000 users + 200 groups, concurrency {CONCURRENCY}, medians of {RUNS} runs \
-         (ratio: the plain client's time over this one's, in the same run)"
+         (ratio: the plain client's time over this one's, in the same run; server CPU: the SCIM \
+         server's own CPU seconds during the run, and the share of the wall time it was busy)"
     );
     let rows = [
-        ("plain client, naive (baseline)", &naive, ""),
+        ("plain client, naive (baseline)", &naive, &naive_cpu, ""),
         (
             "plain client, Bulk floor",
             &floor,
+            &floor_cpu,
             " (no matching, Bulk only: the server's own cost)",
         ),
-        ("Scimitar, capabilities off", &off, ""),
-        ("Scimitar, capabilities on", &on, ""),
+        ("Scimitar, capabilities off", &off, &off_cpu, ""),
+        ("Scimitar, capabilities on", &on, &on_cpu, ""),
     ];
-    for (label, times, note) in rows {
+    for (label, times, cpus, note) in rows {
         let took = median(times.clone());
+        let busy = median(cpus.iter().zip(times.iter()).map(|(c, t)| c / t).collect());
         println!(
-            "  {label:32} {took:7.2} s {:6.0} objects/s  ratio {:.2}{note}",
+            "  {label:32} {took:7.2} s {:6.0} objects/s  ratio {:.2}  server CPU {:5.1} s, busy {:3.0}%{note}",
             objects / took,
-            ratio(times)
+            ratio(times),
+            median(cpus.clone()),
+            busy * 100.0
         );
     }
     Ok(())

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::{
     client::{Capabilities, Limits, ScimClient, ScimError},
-    export::{self, Created, Decision, Deprovisioning, Export, LinkChange, Located, TargetIndex},
+    export::{self, Created, Decision, Deprovisioning, Export, LinkChange, Synced, TargetIndex},
     jobs,
     links::{self, Link},
     log::{Action, Entry, LogWriter, Status},
@@ -962,9 +962,10 @@ impl Run<'_> {
         }))
     }
 
-    /// Sends a batch to the target, many requests at once: accounts are looked for, missing
-    /// ones created (with `/Bulk` when the target offers it), existing ones updated. Each
-    /// decision is recorded as it comes back; the batch's links are written before it ends.
+    /// Sends a batch to the target, many requests at once: each object is matched, then
+    /// updated or created on its own, so decisions (and the progress bar) come steadily. With
+    /// `/Bulk`, the missing accounts are created together afterwards. Each decision is recorded
+    /// as it comes back; the batch's links are written before it ends.
     async fn send(&mut self, exports: Vec<Export<'_>>) -> Result<std::result::Result<(), Stop>> {
         let outcome = self.exchange(exports).await;
         self.books.write_all().await?;
@@ -978,92 +979,54 @@ impl Run<'_> {
         let Run { ctx, books } = self;
         let ctx = &*ctx;
         let concurrency = ctx.client.concurrency();
+        let bulk = ctx.capabilities.bulk.filter(|_| {
+            exports.len() > 1 && !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed)
+        });
         let mut missing = Vec::new();
-        let mut existing = Vec::new();
-        let mut located = stream::iter(
+        let mut synced = stream::iter(
             exports
                 .into_iter()
-                .map(|e| ctx.locate(e))
+                .map(|e| ctx.sync_object(e, bulk.is_some()))
                 .collect::<Vec<_>>(),
         )
         .buffer_unordered(concurrency);
-        while let Some(found) = located.next().await {
-            match found {
-                Located::Found(export, Some((id, current))) => existing.push((export, id, current)),
-                Located::Found(export, None) => missing.push(export),
-                Located::Failed(decision) => {
+        while let Some(synced) = synced.next().await {
+            match synced? {
+                Synced::Done(decision) => {
                     if let Err(stop) = books.settle(decision).await? {
                         return Ok(Err(stop));
                     }
                 }
+                Synced::ToCreate(export) => missing.push(export),
             }
         }
-        drop(located);
-
-        let bulk = ctx
-            .capabilities
-            .bulk
-            .filter(|_| !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed));
+        drop(synced);
+        let Some(limits) = bulk else {
+            return Ok(Ok(()));
+        };
+        // Bulk requests go one at a time: each carries many objects already, and a target
+        // works through several large requests at once more slowly, not faster.
         let mut conflicts = Vec::new();
-        {
-            // Bulk requests go one at a time: each carries many objects already, and a target
-            // works through several large requests at once more slowly, not faster.
-            let (chunks, at_once) = match bulk {
-                Some(limits) if missing.len() > 1 => (export::bulk_chunks(missing, limits), 1),
-                _ => (missing.into_iter().map(|e| vec![e]).collect(), concurrency),
-            };
-            let creates: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| async move {
-                    match chunk.len() {
-                        1 => ctx
-                            .create(chunk.into_iter().next().expect("one"))
-                            .await
-                            .map(|c| vec![c]),
-                        _ => ctx.bulk_create(chunk).await,
-                    }
-                })
-                .collect();
-            let mut created = stream::iter(creates).buffer_unordered(at_once);
-            while let Some(results) = created.next().await {
-                for result in results? {
-                    match result {
-                        Created::Done(decision) => {
-                            if let Err(stop) = books.settle(decision).await? {
-                                return Ok(Err(stop));
-                            }
+        for chunk in export::bulk_chunks(missing, limits) {
+            for created in ctx.bulk_create(chunk).await? {
+                match created {
+                    Created::Done(decision) => {
+                        if let Err(stop) = books.settle(decision).await? {
+                            return Ok(Err(stop));
                         }
-                        Created::Conflict(export) => conflicts.push(export),
                     }
+                    Created::Conflict(export) => conflicts.push(export),
                 }
             }
         }
         let mut rematched = stream::iter(
             conflicts
                 .into_iter()
-                .map(|e| ctx.rematch(e))
+                .map(|e| ctx.after_conflict(e))
                 .collect::<Vec<_>>(),
         )
         .buffer_unordered(concurrency);
-        while let Some(found) = rematched.next().await {
-            match found {
-                Ok(account) => existing.push(account),
-                Err(decision) => {
-                    if let Err(stop) = books.settle(decision).await? {
-                        return Ok(Err(stop));
-                    }
-                }
-            }
-        }
-        drop(rematched);
-        let mut updated = stream::iter(
-            existing
-                .into_iter()
-                .map(|(export, id, current)| ctx.update(export, id, current))
-                .collect::<Vec<_>>(),
-        )
-        .buffer_unordered(concurrency);
-        while let Some(decision) = updated.next().await {
+        while let Some(decision) = rematched.next().await {
             if let Err(stop) = books.settle(decision?).await? {
                 return Ok(Err(stop));
             }

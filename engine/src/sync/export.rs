@@ -9,6 +9,7 @@ use std::{
     time::Instant,
 };
 
+use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -55,10 +56,17 @@ pub(super) struct Decision {
 }
 
 /// An object whose account was looked for.
-pub(super) enum Located<'m> {
+enum Located<'m> {
     /// The account's id and current state, or `None` when the target has no account.
     Found(Export<'m>, Option<(String, Value)>),
     Failed(Decision),
+}
+
+/// An object after its exchange with the target.
+pub(super) enum Synced<'m> {
+    Done(Decision),
+    /// Missing from the target: to be created with others in one `/Bulk` request.
+    ToCreate(Export<'m>),
 }
 
 /// An object after a create.
@@ -120,9 +128,35 @@ pub(super) fn id_of(resource: &Value) -> Option<String> {
 }
 
 impl Context<'_> {
+    /// Takes one object through the target: its account found and updated, or created (a 409
+    /// means it exists after all: matched again and updated). With `bulk`, a missing account is
+    /// handed back to be created with others instead.
+    pub(super) async fn sync_object<'m>(
+        &self,
+        export: Export<'m>,
+        bulk: bool,
+    ) -> Result<Synced<'m>> {
+        let (export, id, current) = match self.locate(export).await {
+            Located::Failed(decision) => return Ok(Synced::Done(decision)),
+            Located::Found(export, Some((id, current))) => (export, id, current),
+            Located::Found(export, None) if bulk && self.allowed(export.object_type).create => {
+                return Ok(Synced::ToCreate(export));
+            }
+            Located::Found(export, None) => {
+                return match self.create(export).await? {
+                    Created::Done(decision) => Ok(Synced::Done(decision)),
+                    Created::Conflict(export) => {
+                        self.after_conflict(export).await.map(Synced::Done)
+                    }
+                };
+            }
+        };
+        self.update(export, id, current).await.map(Synced::Done)
+    }
+
     /// Finds the account of an object: its link, else each matching attribute in precedence
     /// order (in the target's listing when the cycle has one, else by filter).
-    pub(super) async fn locate<'m>(&self, mut export: Export<'m>) -> Located<'m> {
+    async fn locate<'m>(&self, mut export: Export<'m>) -> Located<'m> {
         if let Some(link) = export.link.take() {
             return Located::Found(export, Some((link.target_id, link.exported)));
         }
@@ -140,22 +174,19 @@ impl Context<'_> {
         }
     }
 
-    /// After a 409: the account exists after all; find it by filter (the listing is older).
-    /// The account's id and current state, or the failure to record.
-    pub(super) async fn rematch<'m>(
-        &self,
-        mut export: Export<'m>,
-    ) -> std::result::Result<(Export<'m>, String, Value), Decision> {
+    /// After a 409: the account exists after all; find it by filter (the listing is older)
+    /// and update it.
+    pub(super) async fn after_conflict(&self, mut export: Export<'_>) -> Result<Decision> {
         export.entry.steps.push("Match after conflict".into());
         match self.matched(&export, None).await {
-            Ok(Some((id, current))) => Ok((export, id, current)),
-            Ok(None) => Err(export.failed(ScimError::Refused {
+            Ok(Some((id, current))) => self.update(export, id, current).await,
+            Ok(None) => Ok(export.failed(ScimError::Refused {
                 status: 409,
                 detail: "the target reports a conflict but no account matches".into(),
             })),
             Err((code, error)) => {
                 export.entry.error_code = Some(code);
-                Err(export.failed(error))
+                Ok(export.failed(error))
             }
         }
     }
@@ -251,12 +282,21 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// Creates the accounts of `exports` (all of one type) with one `/Bulk` request. When the
-    /// target refuses Bulk itself, the rest of the cycle creates them one by one.
+    /// Creates the accounts of `exports` (all of one type, creates the application allows)
+    /// with one `/Bulk` request. Once the target has refused Bulk itself, the rest of the cycle
+    /// creates them one by one, many at once.
     pub(super) async fn bulk_create<'m>(
         &self,
         mut exports: Vec<Export<'m>>,
     ) -> Result<Vec<Created<'m>>> {
+        if exports.len() == 1 || self.bulk_failed.load(Ordering::Relaxed) {
+            // Futures made before streaming them: a lazy map here trips the compiler's Send check.
+            let creates: Vec<_> = exports.into_iter().map(|e| self.create(e)).collect();
+            return stream::iter(creates)
+                .buffered(self.client.concurrency())
+                .try_collect()
+                .await;
+        }
         for export in &mut exports {
             self.with_first_members(export).await?;
         }
@@ -273,23 +313,14 @@ impl Context<'_> {
             Err(error) => {
                 tracing::warn!(%error, "the target's /Bulk failed: creating one by one");
                 self.bulk_failed.store(true, Ordering::Relaxed);
-                let mut created = Vec::with_capacity(exports.len());
-                for mut export in exports {
-                    forget_members(&mut export);
-                    created.push(self.create(export).await?);
+                for export in &mut exports {
+                    forget_members(export);
                 }
-                return Ok(created);
+                return Box::pin(self.bulk_create(exports)).await;
             }
         };
         let mut created = Vec::with_capacity(exports.len());
         for (mut export, answer) in exports.into_iter().zip(answers) {
-            if !self.allowed(export.object_type).create {
-                export.entry.action = Action::Create;
-                created.push(Created::Done(
-                    export.not_allowed("Create", LinkChange::Keep),
-                ));
-                continue;
-            }
             export.entry.steps.push("Create (Bulk)".into());
             export.entry.action = Action::Create;
             created.push(self.after_create(export, answer).await?);

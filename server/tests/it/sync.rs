@@ -1428,6 +1428,36 @@ async fn target_object_actions_left_out_are_not_sent() {
     );
 }
 
+#[tokio::test]
+async fn creates_left_out_are_not_sent_in_bulk_either() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (scim, _) = peers::scim_server(None);
+    assigned_users(&engine, &admin, app.id, 3).await;
+    // Capabilities on (the default): scim2-server offers /Bulk, where creates are gathered.
+    turn_on(&engine, &admin, app.id, &scim.url, |s| {
+        s.groups.enabled = false;
+        s.users.create = false;
+    })
+    .await;
+    let report = first_report(&engine, app.id).await;
+    assert_eq!(
+        (report.counts.created, report.counts.skipped),
+        (0, 3),
+        "{report:?}"
+    );
+    assert!(target_users(&scim.url).await.is_empty());
+    let entries = log::latest(&engine.db, app.id, 20).await.unwrap();
+    let skipped = entries
+        .iter()
+        .filter(|e| {
+            e.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("Create is not among"))
+        })
+        .count();
+    assert_eq!(skipped, 3, "{entries:?}");
+}
+
 /// Provisions `object` on demand and collects its steps (name, result, detail) as they come.
 async fn on_demand(
     engine: &Engine,
