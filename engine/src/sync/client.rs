@@ -5,7 +5,10 @@
 //! quirks of reference/scim-peers.md (member removal by value path).
 
 use std::{
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -100,6 +103,8 @@ pub struct ScimClient {
     limits: Limits,
     /// Where each request's status and latency are counted, for this application.
     metrics: Option<(crate::metrics::Metrics, uuid::Uuid)>,
+    /// A moving average of the target's answer time, in microseconds; 0 before any answer.
+    latency_us: AtomicU64,
 }
 
 impl ScimClient {
@@ -120,12 +125,38 @@ impl ScimClient {
             next_slot: Mutex::new(Instant::now()),
             limits,
             metrics: None,
+            latency_us: AtomicU64::new(0),
         }
     }
 
     /// Requests in flight at once.
     pub fn concurrency(&self) -> usize {
         self.limits.concurrency.max(1)
+    }
+
+    /// About how many requests this client gets answered in a second, at its concurrency, its
+    /// rate limit and the target's recent answer times; its concurrency before any answer.
+    pub fn per_second(&self) -> usize {
+        let latency = self.latency_us.load(Ordering::Relaxed);
+        if latency == 0 {
+            return self.concurrency();
+        }
+        let answered = self.concurrency() as u64 * 1_000_000 / latency;
+        let paced = match self.limits.rate {
+            0 => answered,
+            rate => answered.min(rate.into()),
+        };
+        (paced as usize).max(1)
+    }
+
+    fn observe(&self, latency: Duration) {
+        let sample = (latency.as_micros() as u64).max(1);
+        // Lost updates between concurrent requests only make the average a little older.
+        let average = match self.latency_us.load(Ordering::Relaxed) {
+            0 => sample,
+            old => (old * 4 + sample) / 5,
+        };
+        self.latency_us.store(average, Ordering::Relaxed);
     }
 
     /// Waits until the target accepts requests again (after a `Retry-After`) and for the rate
@@ -188,6 +219,9 @@ impl ScimClient {
             }
             let sent = Instant::now();
             let outcome = request.send().await;
+            if outcome.is_ok() {
+                self.observe(sent.elapsed());
+            }
             if let Some((metrics, application)) = &self.metrics {
                 let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
                 metrics.request(*application, status, sent.elapsed().as_secs_f64());
@@ -506,5 +540,43 @@ fn describe(error: &reqwest::Error) -> String {
         "could not connect".into()
     } else {
         "the connection failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_second_follows_the_answer_times_concurrency_and_rate() {
+        let limits = Limits {
+            concurrency: 4,
+            ..Limits::default()
+        };
+        let client = ScimClient::new("http://127.0.0.1:9", "t".to_owned().into(), limits);
+        assert_eq!(client.per_second(), 4, "before any answer: the concurrency");
+        client.observe(Duration::from_millis(10));
+        assert_eq!(client.per_second(), 400);
+        // A slower answer moves the average a fifth of the way: (10 ms * 4 + 60 ms) / 5 = 20 ms.
+        client.observe(Duration::from_millis(60));
+        assert_eq!(client.per_second(), 200);
+
+        let paced = ScimClient::new(
+            "http://127.0.0.1:9",
+            "t".to_owned().into(),
+            Limits { rate: 50, ..limits },
+        );
+        paced.observe(Duration::from_millis(10));
+        assert_eq!(paced.per_second(), 50);
+        let slow = ScimClient::new(
+            "http://127.0.0.1:9",
+            "t".to_owned().into(),
+            Limits {
+                concurrency: 1,
+                ..limits
+            },
+        );
+        slow.observe(Duration::from_secs(3));
+        assert_eq!(slow.per_second(), 1, "never below one");
     }
 }

@@ -26,7 +26,9 @@ use uuid::Uuid;
 
 use super::{
     client::{Capabilities, Limits, ScimClient, ScimError},
-    export::{self, Created, Decision, Deprovisioning, Export, LinkChange, Synced, TargetIndex},
+    export::{
+        self, Created, Decision, Deprovisioning, Export, LinkChange, Located, Synced, TargetIndex,
+    },
     jobs,
     links::{self, Link},
     log::{Action, Entry, LogWriter, Status},
@@ -962,10 +964,12 @@ impl Run<'_> {
         }))
     }
 
-    /// Sends a batch to the target, many requests at once: each object is matched, then
-    /// updated or created on its own, so decisions (and the progress bar) come steadily. With
-    /// `/Bulk`, the missing accounts are created together afterwards. Each decision is recorded
-    /// as it comes back; the batch's links are written before it ends.
+    /// Sends a batch to the target, many requests at once, in waves: a wave's accounts are
+    /// looked for, then updated or created. A target answers a run of like requests faster
+    /// than the two mixed, and a wave is about a second of requests, so that decisions (and
+    /// the progress bar) keep coming. With `/Bulk`, the missing accounts are created together
+    /// at the end. Each decision is recorded as it comes back; the batch's links are written
+    /// before it ends.
     async fn send(&mut self, exports: Vec<Export<'_>>) -> Result<std::result::Result<(), Stop>> {
         let outcome = self.exchange(exports).await;
         self.books.write_all().await?;
@@ -983,24 +987,47 @@ impl Run<'_> {
             exports.len() > 1 && !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed)
         });
         let mut missing = Vec::new();
-        let mut synced = stream::iter(
-            exports
-                .into_iter()
-                .map(|e| ctx.sync_object(e, bulk.is_some()))
-                .collect::<Vec<_>>(),
-        )
-        .buffer_unordered(concurrency);
-        while let Some(synced) = synced.next().await {
-            match synced? {
-                Synced::Done(decision) => {
-                    if let Err(stop) = books.settle(decision).await? {
-                        return Ok(Err(stop));
+        let mut exports = exports.into_iter();
+        loop {
+            let wave: Vec<_> = exports
+                .by_ref()
+                .take(ctx.client.per_second().clamp(concurrency, BATCH))
+                .map(|e| ctx.locate(e))
+                .collect();
+            if wave.is_empty() {
+                break;
+            }
+            let mut found = Vec::new();
+            let mut looking = stream::iter(wave).buffer_unordered(concurrency);
+            while let Some(located) = looking.next().await {
+                match located {
+                    Located::Found(export, account) => found.push((export, account)),
+                    Located::Failed(decision) => {
+                        if let Err(stop) = books.settle(decision).await? {
+                            return Ok(Err(stop));
+                        }
                     }
                 }
-                Synced::ToCreate(export) => missing.push(export),
+            }
+            drop(looking);
+            let mut written = stream::iter(
+                found
+                    .into_iter()
+                    .map(|(export, account)| ctx.write(export, account, bulk.is_some()))
+                    .collect::<Vec<_>>(),
+            )
+            .buffer_unordered(concurrency);
+            while let Some(written) = written.next().await {
+                match written? {
+                    Synced::Done(decision) => {
+                        if let Err(stop) = books.settle(decision).await? {
+                            return Ok(Err(stop));
+                        }
+                    }
+                    Synced::ToCreate(export) => missing.push(export),
+                }
             }
         }
-        drop(synced);
         let Some(limits) = bulk else {
             return Ok(Ok(()));
         };

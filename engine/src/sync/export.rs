@@ -56,7 +56,7 @@ pub(super) struct Decision {
 }
 
 /// An object whose account was looked for.
-enum Located<'m> {
+pub(super) enum Located<'m> {
     /// The account's id and current state, or `None` when the target has no account.
     Found(Export<'m>, Option<(String, Value)>),
     Failed(Decision),
@@ -128,35 +128,29 @@ pub(super) fn id_of(resource: &Value) -> Option<String> {
 }
 
 impl Context<'_> {
-    /// Takes one object through the target: its account found and updated, or created (a 409
-    /// means it exists after all: matched again and updated). With `bulk`, a missing account is
-    /// handed back to be created with others instead.
-    pub(super) async fn sync_object<'m>(
+    /// Takes a located object on to the target: its `account` (id and current state) updated,
+    /// or created when there is none (a 409 means it exists after all: matched again and
+    /// updated). With `bulk`, a missing account the application may create is handed back, to
+    /// be created with others.
+    pub(super) async fn write<'m>(
         &self,
         export: Export<'m>,
+        account: Option<(String, Value)>,
         bulk: bool,
     ) -> Result<Synced<'m>> {
-        let (export, id, current) = match self.locate(export).await {
-            Located::Failed(decision) => return Ok(Synced::Done(decision)),
-            Located::Found(export, Some((id, current))) => (export, id, current),
-            Located::Found(export, None) if bulk && self.allowed(export.object_type).create => {
-                return Ok(Synced::ToCreate(export));
-            }
-            Located::Found(export, None) => {
-                return match self.create(export).await? {
-                    Created::Done(decision) => Ok(Synced::Done(decision)),
-                    Created::Conflict(export) => {
-                        self.after_conflict(export).await.map(Synced::Done)
-                    }
-                };
-            }
-        };
-        self.update(export, id, current).await.map(Synced::Done)
+        match account {
+            Some((id, current)) => self.update(export, id, current).await.map(Synced::Done),
+            None if bulk && self.allowed(export.object_type).create => Ok(Synced::ToCreate(export)),
+            None => match self.create(export).await? {
+                Created::Done(decision) => Ok(Synced::Done(decision)),
+                Created::Conflict(export) => self.after_conflict(export).await.map(Synced::Done),
+            },
+        }
     }
 
     /// Finds the account of an object: its link, else each matching attribute in precedence
     /// order (in the target's listing when the cycle has one, else by filter).
-    async fn locate<'m>(&self, mut export: Export<'m>) -> Located<'m> {
+    pub(super) async fn locate<'m>(&self, mut export: Export<'m>) -> Located<'m> {
         if let Some(link) = export.link.take() {
             return Located::Found(export, Some((link.target_id, link.exported)));
         }
