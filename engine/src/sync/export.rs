@@ -284,12 +284,7 @@ impl Context<'_> {
         mut exports: Vec<Export<'m>>,
     ) -> Result<Vec<Created<'m>>> {
         if exports.len() == 1 || self.bulk_failed.load(Ordering::Relaxed) {
-            // Futures made before streaming them: a lazy map here trips the compiler's Send check.
-            let creates: Vec<_> = exports.into_iter().map(|e| self.create(e)).collect();
-            return stream::iter(creates)
-                .buffered(self.client.concurrency())
-                .try_collect()
-                .await;
+            return self.create_each(exports).await;
         }
         for export in &mut exports {
             self.with_first_members(export).await?;
@@ -310,7 +305,7 @@ impl Context<'_> {
                 for export in &mut exports {
                     forget_members(export);
                 }
-                return Box::pin(self.bulk_create(exports)).await;
+                return self.create_each(exports).await;
             }
         };
         let mut created = Vec::with_capacity(exports.len());
@@ -320,6 +315,16 @@ impl Context<'_> {
             created.push(self.after_create(export, answer).await?);
         }
         Ok(created)
+    }
+
+    /// Creates each of `exports` with its own POST, many at once.
+    async fn create_each<'m>(&self, exports: Vec<Export<'m>>) -> Result<Vec<Created<'m>>> {
+        // Futures made before streaming them: a lazy map here trips the compiler's Send check.
+        let creates: Vec<_> = exports.into_iter().map(|e| self.create(e)).collect();
+        stream::iter(creates)
+            .buffered(self.client.concurrency())
+            .try_collect()
+            .await
     }
 
     async fn after_create<'m>(

@@ -818,6 +818,40 @@ async fn through_errors_and_resets(use_capabilities: bool) {
 }
 
 #[tokio::test]
+async fn a_target_whose_bulk_fails_gets_one_create_per_user() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    // scim2-server advertises /Bulk; every Bulk request gets 500, retries included.
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "status500Share": 1.0, "only": "^POST /v2/Bulk" }),
+    )
+    .await;
+    assigned_users(&engine, &admin, app.id, 20).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false;
+    })
+    .await;
+    let report = first_report(&engine, app.id).await;
+    assert_eq!(
+        (report.counts.created, report.counts.failed),
+        (20, 0),
+        "{report:?}"
+    );
+    assert_eq!(target_users(&origin).await.len(), 20);
+    let seen = peers::faults_seen(&proxy).await;
+    assert!(seen["injected"]["500"].as_i64().unwrap() > 0, "{seen}");
+    let posts = seen["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/v2/Users" && r["status"] == 201)
+        .count();
+    assert_eq!(posts, 20, "one create per user after Bulk failed: {seen}");
+}
+
+#[tokio::test]
 async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it() {
     let (console, engine, admin, app) = application("custom-scim").await;
     // An administrator watching the Provisioning blade, as the server renders it.
