@@ -10,7 +10,7 @@ mod provisioning;
 mod users_and_groups;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 pub use logs::ApplicationLogsPage;
 pub use mappings::MappingsPage;
@@ -21,9 +21,9 @@ pub use users_and_groups::{AppRolesPage, UsersAndGroupsPage};
 
 use super::{BladePage, CurrentUser};
 use crate::{
-    api::applications::{CreateApplication, gallery, list_applications},
+    api::applications::{CreateApplication, gallery, get_application, list_applications},
     components::{BladeHeader, EmptyState, FormBanner, query_link},
-    model::Blade,
+    model::{ApplicationDetails, Blade},
 };
 
 /// Whether the signed-in administrator may add applications.
@@ -77,6 +77,40 @@ pub fn ApplicationHeader(id: String, name: String, current: &'static str) -> imp
                 })
                 .collect_view()}
         </nav>
+    }
+}
+
+/// A tab of the application in the address that needs nothing but the application: its header
+/// and tabs, then `content`; or why it could not be read, under the tab's title.
+#[component]
+fn ApplicationTab<F, V>(current: &'static str, content: F) -> impl IntoView
+where
+    F: Fn(ApplicationDetails) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let application = Resource::new(id, get_application);
+    let content = StoredValue::new(content);
+    view! {
+        <BladePage blade=Blade::EnterpriseApplications own_header=true>
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    match application.await {
+                        Ok(app) => view! {
+                            <ApplicationHeader id=app.id.clone() name=app.display_name.clone() current />
+                            {content.with_value(|content| content(app))}
+                        }
+                        .into_any(),
+                        Err(e) => view! {
+                            <BladeHeader title=current.to_owned() parents=vec![Blade::EnterpriseApplications] />
+                            <div class="banner error" role="alert">{e.to_string()}</div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </BladePage>
     }
 }
 

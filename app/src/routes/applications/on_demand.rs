@@ -5,41 +5,13 @@
 
 use futures::StreamExt;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
-use super::ApplicationHeader;
-use crate::{
-    api::{applications::get_application, provisioning::provision_on_demand},
-    components::{BladeHeader, query_link},
-    model::{Blade, OnDemandStep},
-    routes::BladePage,
-};
+use super::ApplicationTab;
+use crate::{api::provisioning::provision_on_demand, components::query_link, model::OnDemandStep};
 
 #[component]
 pub fn ProvisionOnDemandPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let application = Resource::new(id, get_application);
-    view! {
-        <BladePage blade=Blade::EnterpriseApplications own_header=true>
-            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
-                {move || Suspend::new(async move {
-                    match application.await {
-                        Ok(app) => view! {
-                            <ApplicationHeader id=app.id.clone() name=app.display_name.clone() current="Provision on demand" />
-                            <OnDemand id=app.id.clone() />
-                        }
-                        .into_any(),
-                        Err(e) => view! {
-                            <BladeHeader title="Provision on demand".to_owned() parents=vec![Blade::EnterpriseApplications] />
-                            <div class="banner error" role="alert">{e.to_string()}</div>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Transition>
-        </BladePage>
-    }
+    view! { <ApplicationTab current="Provision on demand" content=|app| view! { <OnDemand id=app.id /> } /> }
 }
 
 #[component]
