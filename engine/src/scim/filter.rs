@@ -5,8 +5,29 @@
 //! Precedence, loosest first: `or`, `and`, `not`, then attribute expressions, value paths
 //! (`emails[type eq "work"]`, optionally followed by `.value` and a comparison, as Entra sends)
 //! and parentheses. Attribute names and operators are case-insensitive.
+//!
+//! Filters come from anyone holding a token, so what one can cost is bounded, and refused as a
+//! `FilterError` before it is spent (`400 invalidFilter`; `invalidPath` for a PATCH path,
+//! `invalidValue` for `sortBy`):
+//! - a filter or PATCH path longer than [`MAX_LENGTH`] (10,000) characters is refused before it
+//!   is parsed, and parsing is linear in its length;
+//! - parentheses, `not (` and value filters nest at most [`MAX_DEPTH`] (32) levels;
+//! - a filter has at most [`MAX_COMPARISONS`] (200) attribute comparisons.
+//!
+//! Both counts are checked while parsing, so no deep tree is ever built: the parser, and every
+//! walk of a parsed tree (matching, SQL, clone, drop), recurse at most [`MAX_TREE_DEPTH`] levels.
 
 use std::fmt;
+
+/// The longest filter or PATCH path read, in characters.
+pub const MAX_LENGTH: usize = 10_000;
+/// How many parentheses, `not (` and value filters can be open at once.
+pub const MAX_DEPTH: usize = 32;
+/// How many attribute comparisons (`pr` included) a filter can have.
+pub const MAX_COMPARISONS: usize = 200;
+/// How deep a parsed filter's tree can be: on the way from the root to a comparison, each
+/// `and`/`or` passed leaves a comparison aside, and each `not` or value path is a nesting level.
+pub const MAX_TREE_DEPTH: usize = MAX_DEPTH + MAX_COMPARISONS;
 
 /// Where a filter (or PATCH path) is malformed, 0-based character offset, and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +117,7 @@ pub struct ScimFilter(pub Filter);
 
 impl ScimFilter {
     pub fn parse(input: &str) -> Result<ScimFilter, FilterError> {
+        refuse_long(input, "the filter")?;
         let mut parser = Parser::new(input);
         let filter = parser.or()?;
         parser.skip_spaces();
@@ -119,15 +141,13 @@ pub struct PatchPath {
 
 impl PatchPath {
     pub fn parse(input: &str) -> Result<PatchPath, FilterError> {
+        refuse_long(input, "the path")?;
         let mut parser = Parser::new(input);
         parser.skip_spaces();
         let attr = parser.attr_path()?;
+        let open = parser.at;
         let (filter, sub) = if parser.eat('[') {
-            let filter = parser.or()?;
-            parser.skip_spaces();
-            if !parser.eat(']') {
-                return Err(parser.error("expected \"]\" to close the value filter".into()));
-            }
+            let filter = parser.nested(open, Parser::value_filter_rest)?;
             let sub = if parser.eat('.') {
                 Some(parser.name()?)
             } else {
@@ -151,19 +171,65 @@ impl PatchPath {
     }
 }
 
-struct Parser<'a> {
-    chars: Vec<char>,
-    at: usize,
-    _input: &'a str,
+/// Refuses input longer than `MAX_LENGTH` characters, looking at no more than that many.
+fn refuse_long(input: &str, what: &str) -> Result<(), FilterError> {
+    if input.len() > MAX_LENGTH && input.chars().nth(MAX_LENGTH).is_some() {
+        return Err(FilterError {
+            position: MAX_LENGTH,
+            message: format!("{what} is longer than {MAX_LENGTH} characters"),
+        });
+    }
+    Ok(())
 }
 
-impl<'a> Parser<'a> {
-    fn new(input: &'a str) -> Self {
+struct Parser {
+    chars: Vec<char>,
+    at: usize,
+    /// Parentheses, `not (` and value filters open around the current position.
+    depth: usize,
+    /// Attribute comparisons read so far.
+    comparisons: usize,
+}
+
+impl Parser {
+    fn new(input: &str) -> Self {
         Parser {
             chars: input.chars().collect(),
             at: 0,
-            _input: input,
+            depth: 0,
+            comparisons: 0,
         }
+    }
+
+    /// Parses with one more level open (the `(` or `[` at `open`), refusing one level too many
+    /// before going any deeper.
+    fn nested<T>(
+        &mut self,
+        open: usize,
+        inside: impl FnOnce(&mut Self) -> Result<T, FilterError>,
+    ) -> Result<T, FilterError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(FilterError {
+                position: open,
+                message: format!("the filter nests deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        self.depth += 1;
+        let result = inside(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// Counts one more attribute comparison (starting at `start`), refusing one too many.
+    fn count_comparison(&mut self, start: usize) -> Result<(), FilterError> {
+        self.comparisons += 1;
+        if self.comparisons > MAX_COMPARISONS {
+            return Err(FilterError {
+                position: start,
+                message: format!("the filter has more than {MAX_COMPARISONS} comparisons"),
+            });
+        }
+        Ok(())
     }
 
     fn error(&self, message: String) -> FilterError {
@@ -230,14 +296,16 @@ impl<'a> Parser<'a> {
         self.skip_spaces();
         if self.keyword("not") {
             self.skip_spaces();
+            let open = self.at;
             if !self.eat('(') {
                 return Err(self.error("expected \"(\" after \"not\"".into()));
             }
-            let inner = self.group_rest()?;
+            let inner = self.nested(open, Self::group_rest)?;
             return Ok(Filter::Not(Box::new(inner)));
         }
+        let open = self.at;
         if self.eat('(') {
-            return self.group_rest();
+            return self.nested(open, Self::group_rest);
         }
         self.attribute_expression()
     }
@@ -252,6 +320,16 @@ impl<'a> Parser<'a> {
         Ok(inner)
     }
 
+    /// After a value filter's opening bracket: a filter and its closing bracket.
+    fn value_filter_rest(&mut self) -> Result<Filter, FilterError> {
+        let inner = self.or()?;
+        self.skip_spaces();
+        if !self.eat(']') {
+            return Err(self.error("expected \"]\" to close the value filter".into()));
+        }
+        Ok(inner)
+    }
+
     fn attribute_expression(&mut self) -> Result<Filter, FilterError> {
         self.skip_spaces();
         if self.peek().is_none() {
@@ -259,25 +337,24 @@ impl<'a> Parser<'a> {
                 self.error("expected an attribute name, found the end of the filter".into())
             );
         }
+        let start = self.at;
         let attr = self.attr_path()?;
+        let open = self.at;
         if self.eat('[') {
             if attr.sub.is_some() {
                 return Err(self
                     .error("a value filter applies to an attribute, not a sub-attribute".into()));
             }
-            let inner = self.or()?;
-            self.skip_spaces();
-            if !self.eat(']') {
-                return Err(self.error("expected \"]\" to close the value filter".into()));
-            }
+            let inner = self.nested(open, Self::value_filter_rest)?;
             // Entra's extension: `emails[type eq "work"].value eq "x"`.
             let filter = if self.eat('.') {
+                let sub_start = self.at;
                 let sub = AttrPath {
                     schema: None,
                     name: self.name()?,
                     sub: None,
                 };
-                let condition = self.comparison(sub)?;
+                let condition = self.comparison(sub, sub_start)?;
                 Filter::And(Box::new(inner), Box::new(condition))
             } else {
                 inner
@@ -287,10 +364,12 @@ impl<'a> Parser<'a> {
                 filter: Box::new(filter),
             });
         }
-        self.comparison(attr)
+        self.comparison(attr, start)
     }
 
-    fn comparison(&mut self, attr: AttrPath) -> Result<Filter, FilterError> {
+    /// The operator and value after `attr`, which starts at `attr_start`.
+    fn comparison(&mut self, attr: AttrPath, attr_start: usize) -> Result<Filter, FilterError> {
+        self.count_comparison(attr_start)?;
         self.skip_spaces();
         let start = self.at;
         let word = self.word();
@@ -396,17 +475,7 @@ impl<'a> Parser<'a> {
                         Some('n') => '\n',
                         Some('r') => '\r',
                         Some('t') => '\t',
-                        Some('u') => {
-                            let hex: String = self.chars.iter().skip(self.at + 1).take(4).collect();
-                            let code = u32::from_str_radix(&hex, 16)
-                                .ok()
-                                .and_then(char::from_u32)
-                                .ok_or_else(|| {
-                                    self.error("expected four hex digits after \\u".into())
-                                })?;
-                            self.at += 4;
-                            code
-                        }
+                        Some('u') => self.unicode_escape()?,
                         _ => return Err(self.error("unknown escape in string".into())),
                     };
                     out.push(escaped);
@@ -418,6 +487,42 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+    }
+
+    /// After `\u`: four hex digits, and for a UTF-16 surrogate pair (`\ud83d\ude00`) the other
+    /// half's. Leaves `at` on the last digit.
+    fn unicode_escape(&mut self) -> Result<char, FilterError> {
+        let code = self
+            .hex4(self.at + 1)
+            .ok_or_else(|| self.error("expected four hex digits after \\u".into()))?;
+        self.at += 4;
+        if !(0xD800..0xDC00).contains(&code) {
+            return char::from_u32(code).ok_or_else(|| {
+                self.error("a \\u escape names half of a surrogate pair without the other".into())
+            });
+        }
+        let low = match (
+            self.chars.get(self.at + 1..self.at + 3),
+            self.hex4(self.at + 3),
+        ) {
+            (Some(['\\', 'u']), Some(low)) if (0xDC00..0xE000).contains(&low) => low,
+            _ => {
+                return Err(self.error(
+                    "a \\u escape names half of a surrogate pair without the other".into(),
+                ));
+            }
+        };
+        self.at += 6;
+        char::from_u32(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00))
+            .ok_or_else(|| self.error("this \\u escape is not a character".into()))
+    }
+
+    /// The four hex digits at `from`, if they are.
+    fn hex4(&self, from: usize) -> Option<u32> {
+        let digits = self.chars.get(from..from + 4)?;
+        digits
+            .iter()
+            .try_fold(0, |code, c| Some(code * 16 + c.to_digit(16)?))
     }
 
     fn name(&mut self) -> Result<String, FilterError> {
@@ -438,20 +543,31 @@ impl<'a> Parser<'a> {
     }
 
     /// `[urn:...:]name[.sub]`. A schema URN is recognised by its `urn:` prefix and runs to the
-    /// last colon before the attribute name.
+    /// last colon before the attribute name (looking no further than the attribute's end, so
+    /// parsing stays linear).
     fn attr_path(&mut self) -> Result<AttrPath, FilterError> {
         let mut schema = None;
-        let rest: String = self.chars[self.at..].iter().collect();
-        if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("urn:") {
-            let end = rest
-                .find(|c: char| c.is_whitespace() || c == '[' || c == '(' || c == ')')
-                .unwrap_or(rest.len());
-            let token = &rest[..end];
-            let Some(colon) = token.rfind(':') else {
+        let rest = self.chars.get(self.at..).unwrap_or_default();
+        let urn = rest
+            .iter()
+            .take(4)
+            .map(char::to_ascii_lowercase)
+            .eq("urn:".chars());
+        if urn {
+            let mut last_colon = None;
+            for (i, &c) in rest.iter().enumerate() {
+                if c.is_whitespace() || matches!(c, '[' | '(' | ')') {
+                    break;
+                }
+                if c == ':' {
+                    last_colon = Some(i);
+                }
+            }
+            let Some(colon) = last_colon else {
                 return Err(self.error("expected an attribute after the schema URN".into()));
             };
-            schema = Some(token[..colon].to_owned());
-            self.at += token[..=colon].chars().count();
+            schema = Some(rest[..colon].iter().collect());
+            self.at += colon + 1;
         }
         let name = self.name()?;
         let sub = if self.peek() == Some('.')

@@ -4,6 +4,8 @@
 
 pub mod error;
 pub mod filter;
+#[cfg(test)]
+mod hostile_tests;
 pub mod patch;
 pub mod query;
 pub mod resources;
@@ -23,3 +25,13 @@ pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListRespo
 
 /// The most resources one list response returns.
 pub const MAX_PAGE: u32 = 1000;
+
+/// `value` quoted for an error's detail, cut short: a detail names what was wrong, it does not
+/// send a megabyte of hostile input back.
+pub(crate) fn shown(value: &str) -> String {
+    const MAX: usize = 64;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", &value[..cut]),
+        None => format!("{value:?}"),
+    }
+}

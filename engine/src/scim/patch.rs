@@ -3,12 +3,19 @@
 //! and PUT share one path into the directory. Lenient where real clients differ from the RFC:
 //! `op` in any case (Entra sends "Add"), `remove` of `members` with a value list (Entra), and
 //! `add`/`replace` through a value filter that matches nothing adds the value it describes.
+//!
+//! Bodies come from anyone holding a token: paths are bounded by their parser (see `filter`),
+//! errors quote at most the start of what was sent, and adding or removing many values (a
+//! group's members) takes time in proportion to them, not their square.
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
 use super::{
     ScimError,
     filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath},
+    shown,
 };
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -58,9 +65,15 @@ pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
                 Some("add") => Op::Add,
                 Some("replace") => Op::Replace,
                 Some("remove") => Op::Remove,
-                other => {
+                Some(other) => {
                     return Err(ScimError::invalid_syntax(format!(
-                        "Operations[{i}].op must be add, replace or remove, not {other:?}"
+                        "Operations[{i}].op must be add, replace or remove, not {}",
+                        shown(other)
+                    )));
+                }
+                None => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "Operations[{i}].op must be add, replace or remove"
                     )));
                 }
             };
@@ -71,7 +84,7 @@ pub fn parse(body: &Value) -> Result<Vec<PatchOperation>, ScimError> {
                     ScimError::new(
                         400,
                         Some("invalidPath"),
-                        format!("Operations[{i}].path {p:?}: {e}"),
+                        format!("Operations[{i}].path {}: {e}", shown(p)),
                     )
                 })?),
                 Some(_) => {
@@ -195,7 +208,8 @@ fn apply_one(
             Op::Remove => match (container.get_mut(&key), value) {
                 // Entra removes members by listing them: drop those values.
                 (Some(Value::Array(items)), Value::Array(gone)) => {
-                    items.retain(|item| !gone.iter().any(|g| same_value(item, g)));
+                    let gone = Seen::of(&gone);
+                    items.retain(|item| !gone.contains(item));
                 }
                 _ => {
                     container.remove(&key);
@@ -203,8 +217,10 @@ fn apply_one(
             },
             Op::Add => match (container.get_mut(&key), value) {
                 (Some(Value::Array(items)), Value::Array(more)) => {
+                    let mut seen = Seen::of(items);
                     for item in more {
-                        if !items.iter().any(|existing| same_value(existing, &item)) {
+                        if !seen.contains(&item) {
+                            seen.insert(&item);
                             items.push(item);
                         }
                     }
@@ -261,9 +277,10 @@ fn apply_one(
                 .collect();
             match (operation.op, &path.sub) {
                 (Op::Remove, None) => {
+                    // `matching` is in ascending order.
                     let mut index = 0;
                     items.retain(|_| {
-                        let keep = !matching.contains(&index);
+                        let keep = matching.binary_search(&index).is_err();
                         index += 1;
                         keep
                     });
@@ -372,6 +389,51 @@ fn same_value(a: &Value, b: &Value) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
     }
+}
+
+/// Values of a multi-valued attribute, to tell whether one is among them as `same_value` would:
+/// at once for those with a string `value` (members, emails), by comparison for the others.
+struct Seen {
+    /// The `value`s, ASCII-lowercased, of those with a string `value`.
+    values: HashSet<String>,
+    others: Vec<Value>,
+}
+
+impl Seen {
+    fn of(items: &[Value]) -> Seen {
+        let mut seen = Seen {
+            values: HashSet::new(),
+            others: Vec::new(),
+        };
+        for item in items {
+            seen.insert(item);
+        }
+        seen
+    }
+
+    fn contains(&self, item: &Value) -> bool {
+        match string_value(item) {
+            Some(value) => self.values.contains(&value),
+            None => self.others.iter().any(|other| same_value(other, item)),
+        }
+    }
+
+    fn insert(&mut self, item: &Value) {
+        match string_value(item) {
+            Some(value) => {
+                self.values.insert(value);
+            }
+            None => self.others.push(item.clone()),
+        }
+    }
+}
+
+/// An object's `value`, ASCII-lowercased, if it is a string. Two values of which one has this are
+/// the `same_value` exactly when both have it and it is equal.
+fn string_value(item: &Value) -> Option<String> {
+    let object = item.as_object()?;
+    let key = existing_key(object, "value")?;
+    object.get(&key)?.as_str().map(str::to_ascii_lowercase)
 }
 
 /// The attributes a filter pins with `eq` (`type eq "work"`), to build the value it describes.

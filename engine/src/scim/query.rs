@@ -2,13 +2,18 @@
 //! `excludedAttributes`, from a query string or a `.search` body. Filters become SQL over the
 //! directory's columns (so `userName eq "..."` is one index lookup, not a scan), and projection
 //! trims the rendered JSON.
+//!
+//! Parameters are hostile input: filters are bounded by the parser (see `filter`), the SQL writer
+//! writes a run of `or`s (or `and`s) as one flat list, without recursing along it, and refuses a
+//! tree deeper than a parsed filter can be; numbers beyond range are clamped, not refused.
 
 use serde_json::{Map, Value};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::{
     ENTERPRISE_USER, GROUP, MAX_PAGE, SCIMITAR_USER, ScimError, USER, USER_EXTENSIONS,
-    filter::{AttrPath, CompValue, CompareOp, Filter, ScimFilter},
+    filter::{AttrPath, CompValue, CompareOp, Filter, MAX_TREE_DEPTH, ScimFilter},
+    shown,
 };
 
 #[derive(Clone, Debug, Default)]
@@ -199,17 +204,22 @@ impl ListQuery {
     /// Reads the protocol's parameters by name (query string or `.search` body).
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Result<ListQuery, ScimError> {
         let number = |name: &str, default: u32| -> Result<u32, ScimError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<i64>()
-                    .map(|n| n.clamp(0, u32::MAX as i64) as u32)
-                    .map_err(|_| {
-                        ScimError::invalid_value(format!(
-                            "{name} must be a whole number, not {v:?}"
-                        ))
-                    }),
+            use std::num::IntErrorKind;
+            let Some(v) = get(name) else {
+                return Ok(default);
+            };
+            let text = v.trim();
+            // Too many digits for an i64 is still a whole number, clamped like the others.
+            let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+            let whole = digits.bytes().all(|b| b.is_ascii_digit());
+            match text.parse::<i64>() {
+                Ok(n) => Ok(n.clamp(0, i64::from(u32::MAX)) as u32),
+                Err(e) if whole && *e.kind() == IntErrorKind::PosOverflow => Ok(u32::MAX),
+                Err(e) if whole && *e.kind() == IntErrorKind::NegOverflow => Ok(0),
+                Err(_) => Err(ScimError::invalid_value(format!(
+                    "{name} must be a whole number, not {}",
+                    shown(&v)
+                ))),
             }
         };
         let filter = get("filter")
@@ -221,7 +231,8 @@ impl ListQuery {
             Some("descending") => true,
             Some(other) => {
                 return Err(ScimError::invalid_value(format!(
-                    "sortOrder must be ascending or descending, not {other:?}"
+                    "sortOrder must be ascending or descending, not {}",
+                    shown(other)
                 )));
             }
         };
@@ -592,45 +603,57 @@ fn key_of(path: &AttrPath) -> Result<String, ScimError> {
 impl Table {
     pub fn condition(&self, filter: &ScimFilter) -> Result<Sql, ScimError> {
         let mut sql = Sql::default();
-        self.write(&filter.0, &mut sql, None)?;
+        self.write(&filter.0, &mut sql, None, 0)?;
         Ok(sql)
     }
 
     /// The column to sort by for `sortBy`, if it is one we can sort on.
     pub fn sort_column(&self, sort_by: &str) -> Result<&'static str, ScimError> {
         let path = super::filter::PatchPath::parse(sort_by)
-            .map_err(|e| ScimError::invalid_value(e.to_string()))?;
+            .map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
         match (self.resolve)(&key_of(&path.attr)?) {
             Some(Attribute::Columns([column, ..])) => Ok(column.expr),
             _ => Err(ScimError::invalid_value(format!(
-                "cannot sort by {sort_by}"
+                "cannot sort by {}",
+                shown(sort_by)
             ))),
         }
     }
 
     /// Writes `filter` as SQL. Inside a value path, `scope` maps sub-attribute names to columns.
+    /// `depth` is how many calls up this one is; a parsed filter never gets past `MAX_TREE_DEPTH`.
     fn write(
         &self,
         filter: &Filter,
         sql: &mut Sql,
         scope: Option<&[(&str, Column)]>,
+        depth: usize,
     ) -> Result<(), ScimError> {
+        if depth > MAX_TREE_DEPTH {
+            return Err(ScimError::new(
+                400,
+                Some("invalidFilter"),
+                "the filter nests too deeply to be searched",
+            ));
+        }
         match filter {
-            Filter::Or(a, b) | Filter::And(a, b) => {
-                let joiner = if matches!(filter, Filter::Or(..)) {
-                    " OR "
-                } else {
-                    " AND "
+            Filter::Or(..) | Filter::And(..) => {
+                let (joiner, operands) = match filter {
+                    Filter::Or(..) => (" OR ", operands(filter, |f| matches!(f, Filter::Or(..)))),
+                    _ => (" AND ", operands(filter, |f| matches!(f, Filter::And(..)))),
                 };
                 sql.text.push('(');
-                self.write(a, sql, scope)?;
-                sql.text.push_str(joiner);
-                self.write(b, sql, scope)?;
+                for (i, operand) in operands.into_iter().enumerate() {
+                    if i > 0 {
+                        sql.text.push_str(joiner);
+                    }
+                    self.write(operand, sql, scope, depth + 1)?;
+                }
                 sql.text.push(')');
             }
             Filter::Not(inner) => {
                 sql.text.push_str("NOT COALESCE((");
-                self.write(inner, sql, scope)?;
+                self.write(inner, sql, scope, depth + 1)?;
                 sql.text.push_str("), 0)");
             }
             Filter::Present(path) | Filter::Compare(path, ..) => {
@@ -664,7 +687,7 @@ impl Table {
                                 ),
                                 _ => unreachable!("matched above"),
                             };
-                            return self.write_related(&related, &inner, sql);
+                            return self.write_related(&related, &inner, sql, depth);
                         }
                         _ => Vec::new(),
                     },
@@ -712,13 +735,13 @@ impl Table {
                                 sql.text.push_str(" OR ");
                             }
                             sql.text.push_str(&format!("({} AND ", row.present));
-                            self.write(inner, sql, Some(row.attributes))?;
+                            self.write(inner, sql, Some(row.attributes), depth + 1)?;
                             sql.text.push(')');
                         }
                         sql.text.push(')');
                     }
                     Some(Attribute::Related(related)) => {
-                        self.write_related(&related, inner, sql)?
+                        self.write_related(&related, inner, sql, depth)?
                     }
                     _ => {
                         return Err(ScimError::new(
@@ -738,13 +761,31 @@ impl Table {
         related: &Related,
         inner: &Filter,
         sql: &mut Sql,
+        depth: usize,
     ) -> Result<(), ScimError> {
         sql.text
             .push_str(&format!("EXISTS (SELECT 1 FROM {} AND ", related.from));
-        self.write(inner, sql, Some(related.attributes))?;
+        self.write(inner, sql, Some(related.attributes), depth + 1)?;
         sql.text.push(')');
         Ok(())
     }
+}
+
+/// The operands of a run of `or`s (or `and`s: `same` says which), in order: `a or b or c` is a
+/// left-deep tree, walked here with a stack of its own rather than by recursion.
+fn operands(filter: &Filter, same: impl Fn(&Filter) -> bool) -> Vec<&Filter> {
+    let mut out = Vec::new();
+    let mut pending = vec![filter];
+    while let Some(next) = pending.pop() {
+        match next {
+            Filter::Or(a, b) | Filter::And(a, b) if same(next) => {
+                pending.push(b);
+                pending.push(a);
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn like_pattern(value: &str, prefix: &str, suffix: &str) -> String {

@@ -78,7 +78,7 @@ impl Engine {
         query: &ListQuery,
         base: &str,
     ) -> Result<Value, ScimError> {
-        let offset = i64::from(query.start_index - 1);
+        let offset = i64::from(query.start_index.saturating_sub(1));
         let page = self
             .scim_page(kind, query, offset, i64::from(query.count), base)
             .await?;
@@ -87,7 +87,7 @@ impl Engine {
 
     /// `POST /.search` at the root: users, then groups.
     pub async fn scim_search_all(&self, query: &ListQuery, base: &str) -> Result<Value, ScimError> {
-        let offset = i64::from(query.start_index - 1);
+        let offset = i64::from(query.start_index.saturating_sub(1));
         let count = i64::from(query.count);
         let users = self
             .scim_page(ResourceKind::User, query, offset, count, base)
