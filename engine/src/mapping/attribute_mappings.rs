@@ -6,8 +6,10 @@
 //! application requires that ends up without a value makes the object fail, naming it.
 //!
 //! [`AttributeMappings`] is the stored, editable form; [`AttributeMappings::compile`] checks
-//! every field once (so a cycle never meets a malformed expression) and gives the
-//! [`CompiledMappings`] that evaluate objects.
+//! every field once (so a cycle never meets a malformed expression), refusing an expression
+//! that could outgrow the bounds of [`super::limits`], and gives the [`CompiledMappings`] that
+//! evaluate objects. [`AttributeMappings::compile_stored`] is for mappings saved before a check
+//! existed: a cycle keeps running them, and the run-time bounds fail the objects they meet.
 
 use serde::{Deserialize, Serialize};
 
@@ -153,10 +155,32 @@ impl std::fmt::Debug for Rule {
 impl AttributeMappings {
     /// Checks every mapping against the source's attributes (`known`) and the targets the
     /// application requires, reporting every problem with its field (`mappings[2].source`).
+    /// What saving requires.
     pub fn compile(
         &self,
         known: &[&'static str],
         required: &[&str],
+    ) -> Result<CompiledMappings, Vec<FieldError>> {
+        self.compile_checking(known, required, true)
+    }
+
+    /// [`AttributeMappings::compile`] for mappings as stored, as a cycle loads them: without the
+    /// size check, so that an expression saved before it existed does not stop every cycle (nor
+    /// one that its worst case refuses but real values never reach). Evaluation still holds
+    /// every expression to the bounds; an object that meets them fails with `MappingError`.
+    pub fn compile_stored(
+        &self,
+        known: &[&'static str],
+        required: &[&str],
+    ) -> Result<CompiledMappings, Vec<FieldError>> {
+        self.compile_checking(known, required, false)
+    }
+
+    fn compile_checking(
+        &self,
+        known: &[&'static str],
+        required: &[&str],
+        check_size: bool,
     ) -> Result<CompiledMappings, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
@@ -201,9 +225,14 @@ impl AttributeMappings {
                 }
                 MappingType::Constant => Kind::Constant(Value::Text(mapping.source.clone())),
                 MappingType::Expression => {
-                    match Expression::parse(&mapping.source)
-                        .and_then(|e| e.check_attributes(known).map(|()| e))
-                    {
+                    match Expression::parse(&mapping.source).and_then(|e| {
+                        if check_size {
+                            e.check_attributes(known)?;
+                        } else {
+                            e.check_names(known)?;
+                        }
+                        Ok(e)
+                    }) {
                         Ok(expression) => Kind::Expression(expression),
                         Err(e) => {
                             errors.push(error("source", e.to_string()));

@@ -170,59 +170,68 @@ const DAYS: [&str; 7] = [
 
 /// Prints `at` (in its own offset) with a .NET custom format, invariant culture.
 pub fn format(at: OffsetDateTime, format: &str) -> String {
+    format_at_most(at, format, usize::MAX).unwrap_or_default()
+}
+
+/// [`format`], or `None` as soon as the text would have more than `most` characters (a format
+/// can ask for up to six characters for each of its own: `K` is "+14:00").
+pub fn format_at_most(at: OffsetDateTime, format: &str, most: usize) -> Option<String> {
     let mut out = String::new();
+    let mut length = 0usize;
     let hour12 = match at.hour() % 12 {
         0 => 12,
         h => h,
     };
     for token in tokens(format) {
-        match token {
-            Token::Literal(text) => out.push_str(&text),
-            Token::Field(c, n) => {
-                let text = match (c, n) {
-                    ('d', 1 | 2) => format!("{:0n$}", at.day()),
-                    ('d', 3) => DAYS[at.weekday().number_days_from_monday() as usize][..3].into(),
-                    ('d', _) => DAYS[at.weekday().number_days_from_monday() as usize].into(),
-                    ('M', 1 | 2) => format!("{:0n$}", u8::from(at.month())),
-                    ('M', 3) => MONTHS[u8::from(at.month()) as usize - 1][..3].into(),
-                    ('M', _) => MONTHS[u8::from(at.month()) as usize - 1].into(),
-                    ('y', 1) => (at.year() % 100).to_string(),
-                    ('y', 2) => format!("{:02}", at.year() % 100),
-                    ('y', _) => format!("{:0n$}", at.year()),
-                    ('h', _) => format!("{:0w$}", hour12, w = n.min(2)),
-                    ('H', _) => format!("{:0w$}", at.hour(), w = n.min(2)),
-                    ('m', _) => format!("{:0w$}", at.minute(), w = n.min(2)),
-                    ('s', _) => format!("{:0w$}", at.second(), w = n.min(2)),
-                    ('f' | 'F', _) => {
-                        let digits = format!("{:09}", at.nanosecond());
-                        let digits = &digits[..n.min(7)];
-                        if c == 'F' {
-                            digits.trim_end_matches('0').to_owned()
-                        } else {
-                            digits.to_owned()
-                        }
+        let text = match token {
+            Token::Literal(text) => text,
+            Token::Field(c, n) => match (c, n) {
+                ('d', 1 | 2) => format!("{:0n$}", at.day()),
+                ('d', 3) => DAYS[at.weekday().number_days_from_monday() as usize][..3].into(),
+                ('d', _) => DAYS[at.weekday().number_days_from_monday() as usize].into(),
+                ('M', 1 | 2) => format!("{:0n$}", u8::from(at.month())),
+                ('M', 3) => MONTHS[u8::from(at.month()) as usize - 1][..3].into(),
+                ('M', _) => MONTHS[u8::from(at.month()) as usize - 1].into(),
+                ('y', 1) => (at.year() % 100).to_string(),
+                ('y', 2) => format!("{:02}", at.year() % 100),
+                ('y', _) => format!("{:0n$}", at.year()),
+                ('h', _) => format!("{:0w$}", hour12, w = n.min(2)),
+                ('H', _) => format!("{:0w$}", at.hour(), w = n.min(2)),
+                ('m', _) => format!("{:0w$}", at.minute(), w = n.min(2)),
+                ('s', _) => format!("{:0w$}", at.second(), w = n.min(2)),
+                ('f' | 'F', _) => {
+                    let digits = format!("{:09}", at.nanosecond());
+                    let digits = &digits[..n.min(7)];
+                    if c == 'F' {
+                        digits.trim_end_matches('0').to_owned()
+                    } else {
+                        digits.to_owned()
                     }
-                    ('t', 1) => if at.hour() < 12 { "A" } else { "P" }.into(),
-                    ('t', _) => if at.hour() < 12 { "AM" } else { "PM" }.into(),
-                    ('z', _) | ('K', _) => {
-                        let offset = at.offset();
-                        let sign = if offset.is_negative() { '-' } else { '+' };
-                        let (h, m) = (offset.whole_hours().abs(), offset.minutes_past_hour().abs());
-                        match (c, n) {
-                            ('K', _) if offset.is_utc() => "Z".into(),
-                            ('z', 1) => format!("{sign}{h}"),
-                            ('z', 2) => format!("{sign}{h:02}"),
-                            _ => format!("{sign}{h:02}:{m:02}"),
-                        }
+                }
+                ('t', 1) => if at.hour() < 12 { "A" } else { "P" }.into(),
+                ('t', _) => if at.hour() < 12 { "AM" } else { "PM" }.into(),
+                ('z', _) | ('K', _) => {
+                    let offset = at.offset();
+                    let sign = if offset.is_negative() { '-' } else { '+' };
+                    let (h, m) = (offset.whole_hours().abs(), offset.minutes_past_hour().abs());
+                    match (c, n) {
+                        ('K', _) if offset.is_utc() => "Z".into(),
+                        ('z', 1) => format!("{sign}{h}"),
+                        ('z', 2) => format!("{sign}{h:02}"),
+                        _ => format!("{sign}{h:02}:{m:02}"),
                     }
-                    ('g', _) => "A.D.".into(),
-                    _ => String::new(),
-                };
-                out.push_str(&text);
-            }
+                }
+                ('g', _) => "A.D.".into(),
+                _ => String::new(),
+            },
+        };
+        length = length.saturating_add(text.chars().count());
+        if length > most {
+            return None;
         }
+        out.push_str(&text);
     }
-    out
+    Some(out)
 }
 
 /// Reads `text` with a .NET custom format (as `DateTime.ParseExact` would, invariant culture,

@@ -1,6 +1,8 @@
 //! Evaluating a parsed expression over a source object. Time and randomness come from an
 //! [`Environment`] so that a cycle (and a test) decides what `Now()` and `Guid()` give.
 //! `IgnoreFlowIfNullOrEmpty` anywhere in an expression stops the whole attribute from flowing.
+//! Every evaluation runs under the bounds of [`super::limits`]: a function checks the size of
+//! what it is about to build (`Evaluator::produce`) before building it.
 
 use std::{borrow::Cow, fmt};
 
@@ -10,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::{
     expression::{Comparison, Expr, Expression, Node, Position, compile_pattern},
+    limits::{MAX_PRODUCED, MAX_STEPS, MAX_VALUE, thousands},
     source::Source,
     value::Value,
 };
@@ -68,6 +71,8 @@ impl Expression {
             expression: self,
             source,
             environment,
+            produced: 0,
+            steps: 0,
         };
         if let Node::Call { function, args } = &self.root.node
             && function.name == "SelectUniqueValue"
@@ -94,6 +99,10 @@ pub(crate) struct Evaluator<'a, 'e> {
     expression: &'a Expression,
     pub source: &'a dyn Source,
     pub environment: &'a mut Environment<'e>,
+    /// Characters produced so far, against [`MAX_PRODUCED`].
+    produced: usize,
+    /// Steps taken so far, against [`MAX_STEPS`].
+    steps: usize,
 }
 
 impl Evaluator<'_, '_> {
@@ -112,15 +121,53 @@ impl Evaluator<'_, '_> {
                 let right = self.value(right)?;
                 compare(expr.at, *operator, &left, &right)
             }
-            Node::Call { function, args } => (function.evaluate)(
-                self,
-                &Call {
+            Node::Call { function, args } => {
+                let call = Call {
                     at: expr.at,
                     name: function.name,
                     args,
-                },
-            ),
+                };
+                self.step(&call, 1)?;
+                (function.evaluate)(self, &call)
+            }
         }
+    }
+
+    /// Checks that `call` may produce a value of `chars` characters (a list's in all), and
+    /// charges them to this evaluation: called before the value is built, or after it when it
+    /// cannot be longer than the call's arguments (or three times one of them, for case
+    /// mapping).
+    pub fn produce(&mut self, call: &Call<'_>, chars: usize) -> Result<(), Stop> {
+        if chars > MAX_VALUE {
+            return Err(call.fail(format!(
+                "the result would have {} characters; a value may hold at most {}",
+                thousands(chars as u64),
+                thousands(MAX_VALUE as u64)
+            )));
+        }
+        let produced = self.produced.saturating_add(chars);
+        if produced > MAX_PRODUCED {
+            return Err(call.fail(format!(
+                "the expression would produce {} characters in all; an evaluation may produce at most {}",
+                thousands(produced as u64),
+                thousands(MAX_PRODUCED as u64)
+            )));
+        }
+        self.produced = produced;
+        Ok(())
+    }
+
+    /// Counts `steps` steps of `call`: a call is one, and each value `Split` makes and each match
+    /// a `Replace` pattern finds another (in a debug build, a match costs about a microsecond).
+    pub fn step(&mut self, call: &Call<'_>, steps: usize) -> Result<(), Stop> {
+        self.steps = self.steps.saturating_add(steps);
+        if self.steps > MAX_STEPS {
+            return Err(call.fail(format!(
+                "the expression would take more than {} steps (function calls, values Split makes and matches Replace finds); that is the most an evaluation may take",
+                thousands(MAX_STEPS as u64)
+            )));
+        }
+        Ok(())
     }
 
     /// A `Replace` pattern: compiled at parse time when it is literal, here otherwise.

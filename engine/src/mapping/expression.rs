@@ -3,7 +3,8 @@
 //! (`7`, `-1`, `&HF7`), the compare modes `vbBinaryCompare` / `vbTextCompare`, one comparison in
 //! a condition (`IIF([country]="USA", ...)` with `=`, `<>`, `>`, `>=`, `<`, `<=`), and empty
 //! arguments (`Switch([IsSoftDeleted], , "False", ...)`). Function names are case-sensitive, as in
-//! Entra, and an expression has at most 10,000 characters, Entra's limit.
+//! Entra, an expression has at most 10,000 characters, Entra's limit, and nests calls at most 200
+//! deep (so that parsing, checking, printing and evaluating never run out of stack).
 //! [`Expression::parse`] is the only constructor; its errors give the line and column, what was
 //! found and what was expected, unknown functions with the closest known name, wrong argument
 //! counts and invalid regular expressions. Printing an expression gives text that parses back to
@@ -13,7 +14,10 @@ use std::fmt;
 
 use regex::Regex;
 
-use super::functions::{self, Function};
+use super::{
+    functions::{self, Function},
+    limits::{self, MAX_PRODUCED, MAX_STEPS, MAX_VALUE, UNLIMITED, thousands},
+};
 
 /// 1-based line and column of a character in the expression's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +54,18 @@ pub enum ErrorKind {
     },
     TooLong {
         length: usize,
+    },
+    /// Calls nested more than [`MAX_DEPTH`] deep.
+    TooDeep,
+    /// A call that can produce more than a value may hold ([`limits::MAX_VALUE`]), and why.
+    TooLarge {
+        most: u64,
+        why: String,
+    },
+    /// More characters produced, or steps taken, than one evaluation may.
+    TooMuchWork {
+        most: u64,
+        steps: bool,
     },
 }
 
@@ -98,7 +114,41 @@ impl fmt::Display for ExpressionError {
             }
             ErrorKind::TooLong { length } => write!(
                 f,
-                "the expression has {length} characters; at most {MAX_LENGTH} are allowed"
+                "the expression has {} characters; at most {} are allowed",
+                thousands(*length as u64),
+                thousands(MAX_LENGTH as u64)
+            ),
+            ErrorKind::TooDeep => write!(
+                f,
+                "more than {MAX_DEPTH} nested calls; an expression may nest calls at most {MAX_DEPTH} deep"
+            ),
+            ErrorKind::TooLarge { most, why } => {
+                if *most == UNLIMITED {
+                    f.write_str("this expression can produce a value of any length")?;
+                } else {
+                    write!(
+                        f,
+                        "this expression can produce up to {} characters",
+                        thousands(*most)
+                    )?;
+                }
+                write!(
+                    f,
+                    " ({why}); a value may hold at most {}",
+                    thousands(MAX_VALUE as u64)
+                )
+            }
+            ErrorKind::TooMuchWork { most, steps: false } => write!(
+                f,
+                "this expression can produce up to {} characters in all while it is evaluated; an evaluation may produce at most {}",
+                thousands(*most),
+                thousands(MAX_PRODUCED as u64)
+            ),
+            ErrorKind::TooMuchWork { most, steps: true } => write!(
+                f,
+                "this expression can take up to {} steps (function calls, values Split makes and matches Replace finds); an evaluation may take at most {}",
+                thousands(*most),
+                thousands(MAX_STEPS as u64)
             ),
         }
     }
@@ -181,8 +231,10 @@ impl PartialEq for Expression {
     }
 }
 
-/// Nesting deeper than this is refused rather than risking the stack.
-const MAX_DEPTH: usize = 200;
+/// Nesting deeper than this is refused rather than risking the stack: every walk of the tree
+/// (checks, [`Expression::attributes`], printing, evaluation, dropping) recurses once per level,
+/// and a level is a call (a comparison's sides are operands, not nested comparisons).
+pub const MAX_DEPTH: usize = 200;
 
 /// Entra's limit on the length of one expression.
 pub const MAX_LENGTH: usize = 10_000;
@@ -210,8 +262,20 @@ impl Expression {
     pub fn parse(text: &str) -> Result<Expression, ExpressionError> {
         let length = text.chars().count();
         if length > MAX_LENGTH {
+            // Where the first character past the limit is.
+            let mut at = Position { line: 1, column: 1 };
+            for c in text.chars().take(MAX_LENGTH) {
+                if c == '\n' {
+                    at = Position {
+                        line: at.line + 1,
+                        column: 1,
+                    };
+                } else {
+                    at.column += 1;
+                }
+            }
             return Err(ExpressionError {
-                at: Position { line: 1, column: 1 },
+                at,
                 kind: ErrorKind::TooLong { length },
             });
         }
@@ -263,9 +327,24 @@ impl Expression {
         walk(&self.root, function)
     }
 
+    /// Checks the expression against the source's attributes: every `[attribute]` is one of
+    /// them ([`Expression::check_names`]), and no value it makes can outgrow the bounds given
+    /// how long they can be ([`Expression::check_size`]). What saving a mapping requires.
+    pub fn check_attributes(&self, known: &[&str]) -> Result<(), ExpressionError> {
+        self.check_names(known)?;
+        self.check_size()
+    }
+
+    /// Refuses an expression that could produce a value longer than [`limits::MAX_VALUE`] (or
+    /// more than one evaluation may), from the longest values the directory's attributes can
+    /// have: see [`limits::check`].
+    pub fn check_size(&self) -> Result<(), ExpressionError> {
+        limits::check(&self.root).map(|_| ())
+    }
+
     /// Checks every `[attribute]` against the source's attributes (compared without regard to
     /// case, as directory attribute names are).
-    pub fn check_attributes(&self, known: &[&str]) -> Result<(), ExpressionError> {
+    pub fn check_names(&self, known: &[&str]) -> Result<(), ExpressionError> {
         fn walk(expr: &Expr, known: &[&str]) -> Result<(), ExpressionError> {
             match &expr.node {
                 Node::Attribute(name) if !known.iter().any(|k| k.eq_ignore_ascii_case(name)) => {
@@ -656,7 +735,10 @@ impl Parser {
         self.bump();
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.unexpected(&format!("at most {MAX_DEPTH} nested calls")));
+            return Err(ExpressionError {
+                at,
+                kind: ErrorKind::TooDeep,
+            });
         }
         let mut args = Vec::new();
         self.skip_spaces();
@@ -849,7 +931,7 @@ mod tests {
         let e = error(&long);
         assert_eq!(
             e.to_string(),
-            "line 1, column 1: the expression has 10001 characters; at most 10000 are allowed"
+            "line 1, column 10001: the expression has 10,001 characters; at most 10,000 are allowed"
         );
         assert!(error("&G1").to_string().contains("hexadecimal"));
         assert!(
@@ -915,6 +997,167 @@ mod properties {
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
             let _ = Expression::parse(&text);
+        }
+    }
+
+    /// Calls that grow values (and the ones that were slow on long values), nested at random
+    /// with constants that make them grow: most go over a bound somewhere.
+    fn growing() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("[mail]".to_owned()),
+            Just("[extensionAttribute1]".to_owned()),
+            Just("[members]".to_owned()),
+            Just("[description]".to_owned()),
+            "\"[a,$1 ]{0,12}\"",
+        ];
+        leaf.prop_recursive(8, 48, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), "[a ,]{1,2}", "[a$1]{0,12}").prop_map(|(s, old, new)| {
+                    format!("Replace({s}, \"{old}\", , , \"{new}\", , )")
+                }),
+                (
+                    inner.clone(),
+                    prop_oneof![Just("(a)"), Just("a*"), Just(""), Just("(a)(a)?")],
+                    "[a$1{}]{0,12}"
+                )
+                    .prop_map(|(s, pattern, new)| {
+                        format!("Replace({s}, , \"{pattern}\", , \"{new}\", , )")
+                    }),
+                (inner.clone(), "[ab]{0,12}").prop_map(|(s, new)| {
+                    format!("Replace({s}, , \"(?<g>a*)\", \"g\", \"{new}\", , )")
+                }),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("Append({a}, {b})")),
+                prop::collection::vec(inner.clone(), 1..4)
+                    .prop_map(|v| format!("Join(\"--\", {})", v.join(", "))),
+                inner.clone().prop_map(|a| format!("ConvertToBase64({a})")),
+                inner.clone().prop_map(|a| format!("ConvertToUTF8Hex({a})")),
+                inner.clone().prop_map(|a| format!("Split({a}, \",\")")),
+                inner
+                    .clone()
+                    .prop_map(|a| format!("RemoveDuplicates(Split({a}, \"a\"))")),
+                inner.clone().prop_map(|a| format!("ToUpper({a})")),
+                inner.clone().prop_map(|a| format!("PCase({a}, \" a\")")),
+                inner.clone().prop_map(|a| format!("Word({a}, 2, \" a\")")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("InStr({a}, {b})")),
+                (inner.clone(), inner).prop_map(|(a, b)| format!("IIF({a} = {b}, {a}, {b})")),
+            ]
+        })
+    }
+
+    /// The same calls nested a few hundred deep, one inside the other.
+    fn deep() -> impl Strategy<Value = String> {
+        let open = prop_oneof![
+            Just(("Not(", ")")),
+            Just(("ToUpper(", ")")),
+            Just(("Append(", ", \"ab\")")),
+            Just(("Join(\",\", [mail], ", ")")),
+            Just(("Replace(", ", \"a\", , , \"aa\", , )")),
+            Just(("Replace(", ", , \"(a)\", , \"$1$1\", , )")),
+            Just(("ConvertToBase64(", ")")),
+            Just(("IIF([mail] = ", ", \"a\", \"b\")")),
+        ];
+        prop::collection::vec(open, 0..260).prop_map(|levels| {
+            let mut text: String = levels.iter().map(|(open, _)| *open).collect();
+            text.push_str("[mail]");
+            text.extend(levels.iter().rev().map(|(_, close)| *close));
+            text
+        })
+    }
+
+    /// A user whose attributes are as long as the directory allows.
+    fn longest_user() -> Vec<(&'static str, crate::mapping::Value)> {
+        use crate::mapping::Value;
+        vec![
+            ("userPrincipalName", Value::text("u@contoso.com")),
+            (
+                "mail",
+                Value::text(format!("{}@contoso.com", "a".repeat(243))),
+            ),
+            ("extensionAttribute1", Value::text("a,".repeat(512))),
+            ("description", Value::text("a ".repeat(512))),
+            (
+                "members",
+                Value::List(
+                    (0..50)
+                        .map(|_| Value::Reference(uuid::Uuid::nil()))
+                        .collect(),
+                ),
+            ),
+        ]
+    }
+
+    /// Parses, checks, compiles and evaluates `text`: never a panic, always an answer in time,
+    /// and an expression the check accepts never meets a bound when evaluated.
+    fn parse_check_and_evaluate(text: &str) -> Result<(), TestCaseError> {
+        use rand::{SeedableRng, rngs::StdRng};
+
+        use crate::mapping::{
+            AttributeMapping, AttributeMappings, Environment, source::USER_ATTRIBUTES,
+        };
+
+        // A user's attributes, with a group's unlimited ones and members.
+        let known: Vec<&'static str> = USER_ATTRIBUTES
+            .iter()
+            .copied()
+            .chain(["description", "members"])
+            .collect();
+        let started = std::time::Instant::now();
+        let Ok(expression) = Expression::parse(text) else {
+            return Ok(());
+        };
+        let checked = expression.check_attributes(&known);
+        let mappings = AttributeMappings(vec![
+            AttributeMapping::direct("userPrincipalName", "userName").matching(1),
+            AttributeMapping::expression(text, "displayName"),
+        ]);
+        // Saving refuses what the check refuses, with the same message.
+        let saved = mappings.compile(&known, &[]).err().unwrap_or_default();
+        if let Err(e) = &checked {
+            prop_assert!(saved.iter().any(|f| f.message == e.to_string()));
+        }
+        let mut random = StdRng::seed_from_u64(5);
+        let mut environment = Environment {
+            now: time::OffsetDateTime::UNIX_EPOCH,
+            random: &mut random,
+        };
+        let evaluated = expression.evaluate(&longest_user(), &mut environment);
+        let elapsed = started.elapsed();
+        prop_assert!(
+            elapsed < std::time::Duration::from_millis(200),
+            "{} took {:?}",
+            text,
+            elapsed
+        );
+        if checked.is_ok()
+            && let Err(e) = &evaluated
+        {
+            let message = e.to_string();
+            prop_assert!(
+                !message.contains(" would "),
+                "{} passed the check but {}",
+                text,
+                message
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn growing_calls_end_within_the_bounds(text in growing()) {
+            parse_check_and_evaluate(&text)?;
+        }
+
+        #[test]
+        fn deep_nesting_ends_within_the_bounds(text in deep()) {
+            parse_check_and_evaluate(&text)?;
+        }
+
+        #[test]
+        fn fragments_end_within_the_bounds(text in fragments()) {
+            parse_check_and_evaluate(&text)?;
         }
     }
 }

@@ -3,9 +3,11 @@
 //! evaluator). Semantics follow Microsoft's reference page "Reference for writing expressions for
 //! attribute mappings in Microsoft Entra ID"; where it is silent, the comment on the function
 //! says what we chose. Most functions give null for a null source, so that a mapping's default
-//! value (or nothing) flows instead.
+//! value (or nothing) flows instead. A function that builds text works out how long it will be,
+//! and asks the evaluator (`Evaluator::produce`) before building it; every function runs in
+//! time linear in its arguments, so that the bounds of [`super::limits`] bound the work too.
 
-use std::fmt;
+use std::{collections::HashSet, fmt};
 
 use base64::Engine as _;
 use rand::{Rng, seq::SliceRandom};
@@ -13,6 +15,7 @@ use rand::{Rng, seq::SliceRandom};
 use super::{
     dates,
     evaluate::{Call, Evaluator, Stop},
+    limits::{MAX_VALUE, thousands},
     value::Value,
 };
 
@@ -228,13 +231,72 @@ fn field<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
     }
 }
 
+fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Text built a piece at a time, for results whose length is only known once built: it fails as
+/// soon as it would outgrow the bound on a value, never holding more.
+struct Bounded<'c, 'x> {
+    call: &'c Call<'x>,
+    text: String,
+    chars: usize,
+}
+
+impl<'c, 'x> Bounded<'c, 'x> {
+    fn new(call: &'c Call<'x>, capacity: usize) -> Self {
+        Bounded {
+            call,
+            text: String::with_capacity(capacity.min(MAX_VALUE)),
+            chars: 0,
+        }
+    }
+
+    fn grow(&mut self, chars: usize) -> Result<()> {
+        self.chars = self.chars.saturating_add(chars);
+        if self.chars > MAX_VALUE {
+            return Err(self.call.fail(format!(
+                "the result would have more than {} characters; a value may hold at most {}",
+                thousands(MAX_VALUE as u64),
+                thousands(MAX_VALUE as u64)
+            )));
+        }
+        Ok(())
+    }
+
+    fn push_str(&mut self, piece: &str) -> Result<()> {
+        self.grow(chars(piece))?;
+        self.text.push_str(piece);
+        Ok(())
+    }
+
+    fn push(&mut self, c: char) -> Result<()> {
+        self.grow(1)?;
+        self.text.push(c);
+        Ok(())
+    }
+
+    fn finish(self, ev: &mut Evaluator<'_, '_>) -> Result {
+        ev.produce(self.call, self.chars)?;
+        Ok(Value::Text(self.text))
+    }
+}
+
+/// A text a function built, no longer than its arguments: charged to the evaluation.
+fn produced(ev: &mut Evaluator<'_, '_>, call: &Call<'_>, text: String) -> Result {
+    ev.produce(call, chars(&text))?;
+    Ok(Value::Text(text))
+}
+
 /// Append(source, suffix). A null source gives null (nothing to append to); a null suffix
 /// appends nothing.
 fn append(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let Some(mut source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    source.push_str(&call.text(ev, 1, "suffix")?.unwrap_or_default());
+    let suffix = call.text(ev, 1, "suffix")?.unwrap_or_default();
+    ev.produce(call, chars(&source) + chars(&suffix))?;
+    source.push_str(&suffix);
     Ok(Value::Text(source))
 }
 
@@ -327,6 +389,8 @@ fn convert_to_base64(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
+    let bytes = 2 * source.encode_utf16().count();
+    ev.produce(call, bytes.div_ceil(3) * 4)?;
     let bytes: Vec<u8> = source.encode_utf16().flat_map(u16::to_le_bytes).collect();
     Ok(Value::Text(
         base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -334,12 +398,17 @@ fn convert_to_base64(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
 }
 
 fn convert_to_utf8_hex(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    Ok(Value::Text(
-        source.bytes().map(|b| format!("{b:02X}")).collect(),
-    ))
+    ev.produce(call, 2 * source.len())?;
+    let mut out = String::with_capacity(2 * source.len());
+    for b in source.bytes() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    Ok(Value::Text(out))
 }
 
 /// Count(attribute): the number of values; 0 for null, 1 for a single value.
@@ -455,10 +524,18 @@ fn format_date_time(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     } else {
         at
     };
-    Ok(Value::Text(dates::format(at, &output_format)))
+    let text = dates::format_at_most(at, &output_format, MAX_VALUE).ok_or_else(|| {
+        call.fail(format!(
+            "the result would have more than {} characters; a value may hold at most {}",
+            thousands(MAX_VALUE as u64),
+            thousands(MAX_VALUE as u64)
+        ))
+    })?;
+    produced(ev, call, text)
 }
 
-fn guid(ev: &mut Evaluator<'_, '_>, _call: &Call<'_>) -> Result {
+fn guid(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
+    ev.produce(call, 36)?;
     let mut bytes = [0u8; 16];
     ev.environment.random.fill_bytes(&mut bytes);
     Ok(Value::Text(
@@ -513,26 +590,26 @@ fn in_str(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let (Some(haystack), Some(needle)) = (haystack, needle) else {
         return Ok(Value::Null);
     };
-    let fold = |s: &str| -> Vec<char> {
+    let fold = |s: String| -> String {
         if ignore_case {
             s.chars().flat_map(char::to_lowercase).collect()
         } else {
-            s.chars().collect()
+            s
         }
     };
-    let (haystack, needle) = (fold(&haystack), fold(&needle));
-    let skip = (start - 1) as usize;
-    if skip > haystack.len() {
-        return Ok(Value::Number(0));
-    }
-    let found = if needle.is_empty() {
-        Some(0)
-    } else {
-        haystack[skip..]
-            .windows(needle.len())
-            .position(|window| window == needle.as_slice())
+    let (haystack, needle) = (fold(haystack), fold(needle));
+    let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+    // Where the search starts, in bytes; past the end, nothing is found.
+    let from = match haystack.char_indices().nth(skip) {
+        Some((i, _)) => i,
+        None if skip == chars(&haystack) => haystack.len(),
+        None => return Ok(Value::Number(0)),
     };
-    Ok(Value::Number(found.map_or(0, |i| (skip + i + 1) as i64)))
+    // `str::find` is linear; positions count characters, from 1.
+    let found = haystack[from..]
+        .find(needle.as_str())
+        .map(|i| skip + chars(&haystack[from..from + i]) + 1);
+    Ok(Value::Number(found.map_or(0, |n| n as i64)))
 }
 
 fn is_null(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
@@ -576,25 +653,23 @@ fn item(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
 /// Null when nothing is left to join.
 fn join(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let separator = call.text(ev, 0, "separator")?.unwrap_or_default();
-    let mut joined: Option<String> = None;
+    let mut parts = Vec::new();
     for i in 1..call.args.len() {
         for value in values(call.arg(ev, i)?) {
-            let Some(text) = call.as_text(value, "source")? else {
-                continue;
-            };
-            if text.is_empty() {
-                continue;
-            }
-            match &mut joined {
-                Some(out) => {
-                    out.push_str(&separator);
-                    out.push_str(&text);
-                }
-                None => joined = Some(text),
+            if let Some(text) = call.as_text(value, "source")?
+                && !text.is_empty()
+            {
+                parts.push(text);
             }
         }
     }
-    Ok(joined.map_or(Value::Null, Value::Text))
+    if parts.is_empty() {
+        return Ok(Value::Null);
+    }
+    let length = parts.iter().map(|p| chars(p)).sum::<usize>()
+        + chars(&separator).saturating_mul(parts.len() - 1);
+    ev.produce(call, length)?;
+    Ok(Value::Text(parts.join(separator.as_str())))
 }
 
 /// Left(string, numChars), exactly as documented: 0 gives "", a negative count the whole string,
@@ -602,11 +677,12 @@ fn join(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
 fn left(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let text = call.text(ev, 0, "string")?.unwrap_or_default();
     let count = call.number(ev, 1, "numChars")?.unwrap_or(0);
-    Ok(Value::Text(if count < 0 {
+    let text = if count < 0 {
         text
     } else {
         text.chars().take(count as usize).collect()
-    }))
+    };
+    produced(ev, call, text)
 }
 
 /// Mid(source, start, length): 1-based start; a length past the end stops at the end; a start
@@ -621,14 +697,15 @@ fn mid(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     if length < 0 {
         return Err(call.fail(format!("length must be 0 or more, not {length}")));
     }
-    Ok(source.map_or(Value::Null, |s| {
-        Value::Text(
-            s.chars()
-                .skip((start - 1) as usize)
-                .take(length as usize)
-                .collect(),
-        )
-    }))
+    let Some(source) = source else {
+        return Ok(Value::Null);
+    };
+    let text = source
+        .chars()
+        .skip((start - 1) as usize)
+        .take(length as usize)
+        .collect();
+    produced(ev, call, text)
 }
 
 /// NormalizeDiacritics(source): the page's table (ø -> oe, æ -> ae, ß -> ss, ł -> l, ...), then
@@ -638,24 +715,24 @@ fn normalize_diacritics(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    let mut out = String::with_capacity(source.len());
+    let mut out = Bounded::new(call, source.len());
     for c in source.nfd() {
         match c {
-            'æ' => out.push_str("ae"),
-            'Æ' => out.push_str("AE"),
-            'ø' | 'œ' => out.push_str("oe"),
-            'Ø' | 'Œ' => out.push_str("OE"),
-            'ß' => out.push_str("ss"),
-            'ł' => out.push('l'),
-            'Ł' => out.push('L'),
-            'ı' => out.push('i'),
-            'đ' => out.push('d'),
-            'Đ' => out.push('D'),
+            'æ' => out.push_str("ae")?,
+            'Æ' => out.push_str("AE")?,
+            'ø' | 'œ' => out.push_str("oe")?,
+            'Ø' | 'Œ' => out.push_str("OE")?,
+            'ß' => out.push_str("ss")?,
+            'ł' => out.push('l')?,
+            'Ł' => out.push('L')?,
+            'ı' => out.push('i')?,
+            'đ' => out.push('d')?,
+            'Đ' => out.push('D')?,
             c if is_combining_mark(c) => {}
-            c => out.push(c),
+            c => out.push(c)?,
         }
     }
-    Ok(Value::Text(out))
+    out.finish(ev)
 }
 
 /// Not(source): False when the source is True, otherwise True (null included), as documented.
@@ -697,25 +774,31 @@ fn pcase(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    let separators = call.text(ev, 1, "wordSeparators")?;
+    let separators: Option<HashSet<char>> = call
+        .text(ev, 1, "wordSeparators")?
+        .map(|s| s.chars().collect());
     let is_separator = |c: char| match &separators {
-        Some(set) => set.contains(c),
+        Some(set) => set.contains(&c),
         None => !c.is_alphanumeric(),
     };
-    let mut out = String::with_capacity(source.len());
+    let mut out = Bounded::new(call, source.len());
     let mut word_start = true;
     for c in source.chars() {
         if is_separator(c) {
-            out.push(c);
+            out.push(c)?;
             word_start = true;
         } else if word_start {
-            out.extend(c.to_uppercase());
+            for u in c.to_uppercase() {
+                out.push(u)?;
+            }
             word_start = false;
         } else {
-            out.extend(c.to_lowercase());
+            for l in c.to_lowercase() {
+                out.push(l)?;
+            }
         }
     }
-    Ok(Value::Text(out))
+    out.finish(ev)
 }
 
 /// The special characters of Windows' password complexity rules, which RandomString draws from.
@@ -749,9 +832,13 @@ fn random_string(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
             digits + special + capital + lower
         )));
     }
-    let avoid = call.text(ev, 5, "CharactersToAvoid")?.unwrap_or_default();
+    let avoid: HashSet<char> = call
+        .text(ev, 5, "CharactersToAvoid")?
+        .unwrap_or_default()
+        .chars()
+        .collect();
     let pool = |chars: &mut dyn Iterator<Item = char>| -> Vec<char> {
-        chars.filter(|c| !avoid.contains(*c)).collect()
+        chars.filter(|c| !avoid.contains(c)).collect()
     };
     let classes = [
         (pool(&mut ('0'..='9')), digits, "numbers"),
@@ -766,6 +853,7 @@ fn random_string(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     if all.is_empty() {
         return Err(call.fail("CharactersToAvoid leaves no character to choose from"));
     }
+    ev.produce(call, length)?;
     let random = &mut *ev.environment.random;
     let mut out = Vec::with_capacity(length);
     for (chars, minimum, what) in &classes {
@@ -791,13 +879,17 @@ fn redact(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
 fn remove_duplicates(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     Ok(match call.arg(ev, 0)? {
         Value::List(values) => {
-            let mut unique: Vec<Value> = Vec::with_capacity(values.len());
-            for value in values {
-                if !unique.contains(&value) {
-                    unique.push(value);
-                }
-            }
-            Value::List(unique)
+            // Hashed, so that a long list takes linear time.
+            let mut seen = HashSet::with_capacity(values.len());
+            let keep: Vec<bool> = values.iter().map(|v| seen.insert(v)).collect();
+            drop(seen);
+            Value::List(
+                values
+                    .into_iter()
+                    .zip(keep)
+                    .filter_map(|(v, keep)| keep.then_some(v))
+                    .collect(),
+            )
         }
         other => other,
     })
@@ -823,46 +915,140 @@ fn replace(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
             return Ok(Value::Null);
         };
         let regex = ev.pattern(call, pattern)?;
-        return Ok(regex
-            .captures(&other)
-            .and_then(|c| c.name(group))
-            .map_or(Value::Null, |m| Value::text(m.as_str())));
+        let Some(found) = regex.captures(&other).and_then(|c| c.name(group)) else {
+            return Ok(Value::Null);
+        };
+        return produced(ev, call, found.as_str().to_owned());
     }
     let Some(source) = source else {
         return Ok(Value::Null);
     };
-    let replaced = match (old, pattern, group, replacement, template) {
-        (Some(old), _, _, _, Some(template)) if !old.is_empty() => template.replace(&old, &source),
+    // Literal forms: the length follows from the number of matches, counted first (a
+    // one-character oldValue with a long replacementValue is how a value grows fastest).
+    let literal = |ev: &mut Evaluator<'_, '_>, within: &str, old: &str, new: &str| -> Result {
+        let matches = within.matches(old).count();
+        let length = (chars(within) - matches * chars(old))
+            .saturating_add(matches.saturating_mul(chars(new)));
+        ev.produce(call, length)?;
+        Ok(Value::Text(within.replace(old, new)))
+    };
+    match (old, pattern, group, replacement, template) {
+        (Some(old), _, _, _, Some(template)) if !old.is_empty() => {
+            literal(ev, &template, &old, &source)
+        }
         (Some(old), _, _, Some(replacement), _) if !old.is_empty() => {
-            source.replace(&old, &replacement)
+            literal(ev, &source, &old, &replacement)
         }
         (_, Some(pattern), Some(group), Some(replacement), _) => {
             let regex = ev.pattern(call, &pattern)?;
-            let mut out = String::with_capacity(source.len());
+            let mut out = Bounded::new(call, source.len());
             let mut copied = 0;
             for captures in regex.captures_iter(&source) {
+                ev.step(call, 1)?;
                 if let Some(m) = captures.name(&group) {
-                    out.push_str(&source[copied..m.start()]);
-                    out.push_str(&replacement);
+                    out.push_str(&source[copied..m.start()])?;
+                    out.push_str(&replacement)?;
                     copied = m.end();
                 }
             }
-            out.push_str(&source[copied..]);
-            out
+            out.push_str(&source[copied..])?;
+            out.finish(ev)
         }
         (_, Some(pattern), None, Some(replacement), _) => {
             let regex = ev.pattern(call, &pattern)?;
-            regex
-                .replace_all(&source, replacement.as_str())
-                .into_owned()
+            let pieces = pieces(&replacement);
+            let mut out = Bounded::new(call, source.len());
+            let mut copied = 0;
+            for captures in regex.captures_iter(&source) {
+                ev.step(call, 1)?;
+                let Some(m) = captures.get(0) else {
+                    continue;
+                };
+                out.push_str(&source[copied..m.start()])?;
+                for piece in &pieces {
+                    out.push_str(piece.expand(&captures))?;
+                }
+                copied = m.end();
+            }
+            out.push_str(&source[copied..])?;
+            out.finish(ev)
         }
-        _ => {
-            return Err(call.fail(
-                "give oldValue with replacementValue or template, or regexPattern with replacementValue (and optionally regexGroupName)",
-            ));
+        _ => Err(call.fail(
+            "give oldValue with replacementValue or template, or regexPattern with replacementValue (and optionally regexGroupName)",
+        )),
+    }
+}
+
+/// A part of a `Replace` replacementValue: text as it is, or a group of the match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece<'r> {
+    Literal(&'r str),
+    Group(GroupRef<'r>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupRef<'r> {
+    Number(usize),
+    Name(&'r str),
+}
+
+impl Piece<'_> {
+    /// The text this part stands for in one match: a group that did not take part, or that the
+    /// pattern does not have, is empty.
+    pub fn expand<'a>(&'a self, captures: &'a regex::Captures<'a>) -> &'a str {
+        let group = match self {
+            Piece::Literal(text) => return text,
+            Piece::Group(GroupRef::Number(i)) => captures.get(*i),
+            Piece::Group(GroupRef::Name(name)) => captures.name(name),
+        };
+        group.map_or("", |g| g.as_str())
+    }
+}
+
+/// A replacementValue in parts, by the rules of the `regex` crate's `Captures::expand`: `$$` is
+/// `$`, `$name` or `$1` the longest run of letters, digits and `_`, `${name}` anything up to `}`,
+/// and a `$` that starts none of these is itself. Expanding the parts ourselves lets `Replace`
+/// stop at the bound on a value mid-way, and lets the save-time check count the groups.
+pub fn pieces(replacement: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = replacement;
+    while let Some(i) = rest.find('$') {
+        if i > 0 {
+            out.push(Piece::Literal(&rest[..i]));
         }
-    };
-    Ok(Value::Text(replaced))
+        rest = &rest[i..];
+        if rest[1..].starts_with('$') {
+            out.push(Piece::Literal("$"));
+            rest = &rest[2..];
+            continue;
+        }
+        let name = if let Some(braced) = rest[1..].strip_prefix('{') {
+            braced.find('}').map(|end| (&braced[..end], end + 3))
+        } else {
+            let end = rest[1..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            (end > 0).then(|| (&rest[1..=end], end + 1))
+        };
+        match name {
+            Some((name, used)) => {
+                out.push(Piece::Group(match name.parse() {
+                    Ok(i) => GroupRef::Number(i),
+                    Err(_) => GroupRef::Name(name),
+                }));
+                rest = &rest[used..];
+            }
+            None => {
+                out.push(Piece::Literal("$"));
+                rest = &rest[1..];
+            }
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Literal(rest));
+    }
+    out
 }
 
 /// Only reached when nested, which the parser refuses; kept total: the first candidate.
@@ -889,21 +1075,27 @@ fn split(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     if delimiter.is_empty() {
         return Err(call.fail("delimiter must not be empty"));
     }
-    Ok(source.map_or(Value::Null, |s| {
-        Value::List(
-            s.split(delimiter.as_str())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(Value::text)
-                .collect(),
-        )
-    }))
+    let Some(source) = source else {
+        return Ok(Value::Null);
+    };
+    let parts = || {
+        source
+            .split(delimiter.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    // Counted before any value is made.
+    let (count, length) = parts().fold((0, 0), |(n, l), v| (n + 1, l + chars(v)));
+    ev.step(call, count)?;
+    ev.produce(call, length)?;
+    Ok(Value::List(parts().map(Value::text).collect()))
 }
 
 fn strip_spaces(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
-    Ok(call
-        .text(ev, 0, "source")?
-        .map_or(Value::Null, |s| Value::Text(s.replace(' ', ""))))
+    match call.text(ev, 0, "source")? {
+        Some(source) => produced(ev, call, source.replace(' ', "")),
+        None => Ok(Value::Null),
+    }
 }
 
 /// Switch(source, defaultValue, key1, value1, ...): case-sensitive comparison of the source's
@@ -947,12 +1139,23 @@ fn is_turkic(culture: &Option<String>) -> bool {
     })
 }
 
+/// Case mapping can lengthen text (ß gives SS, up to three characters for one): the length is
+/// counted character by character first.
 fn to_lower(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let culture = culture(ev, call)?;
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    Ok(Value::Text(if is_turkic(&culture) {
+    let turkic = is_turkic(&culture);
+    let length = source
+        .chars()
+        .map(|c| match c {
+            'I' | 'İ' if turkic => 1,
+            c => c.to_lowercase().count(),
+        })
+        .sum();
+    ev.produce(call, length)?;
+    Ok(Value::Text(if turkic {
         source.replace('I', "ı").replace('İ', "i").to_lowercase()
     } else {
         source.to_lowercase()
@@ -964,7 +1167,16 @@ fn to_upper(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let Some(source) = call.text(ev, 0, "source")? else {
         return Ok(Value::Null);
     };
-    Ok(Value::Text(if is_turkic(&culture) {
+    let turkic = is_turkic(&culture);
+    let length = source
+        .chars()
+        .map(|c| match c {
+            'i' if turkic => 1,
+            c => c.to_uppercase().count(),
+        })
+        .sum();
+    ev.produce(call, length)?;
+    Ok(Value::Text(if turkic {
         source.replace('i', "İ").to_uppercase()
     } else {
         source.to_uppercase()
@@ -977,16 +1189,20 @@ fn to_upper(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
 fn word(ev: &mut Evaluator<'_, '_>, call: &Call<'_>) -> Result {
     let text = call.text(ev, 0, "string")?.unwrap_or_default();
     let number = call.number(ev, 1, "wordNumber")?.unwrap_or(0);
-    let delimiters = call.text(ev, 2, "delimiters")?.unwrap_or_default();
+    let delimiters: HashSet<char> = call
+        .text(ev, 2, "delimiters")?
+        .unwrap_or_default()
+        .chars()
+        .collect();
     if number < 1 {
         return Ok(Value::text(""));
     }
-    Ok(Value::text(
-        text.split(|c| delimiters.contains(c))
-            .filter(|w| !w.is_empty())
-            .nth((number - 1) as usize)
-            .unwrap_or(""),
-    ))
+    let word = text
+        .split(|c| delimiters.contains(&c))
+        .filter(|w| !w.is_empty())
+        .nth(usize::try_from(number - 1).unwrap_or(usize::MAX))
+        .unwrap_or("");
+    produced(ev, call, word.to_owned())
 }
 #[cfg(test)]
 mod tests {
@@ -1007,6 +1223,24 @@ mod tests {
     }
 
     #[test]
+    fn replacement_values_expand_as_the_regex_crate_expands_them() {
+        let regex = regex::Regex::new(r"(?<first>\w)(\w)?").unwrap();
+        let captures = regex.captures("ab").unwrap();
+        for replacement in [
+            "", "x", "$", "$$", "$$1", "$1", "$2$1", "${first}", "$first", "${1}x", "$1x", "$x",
+            "${", "${first", "${}", "${+1}", "a$", "$-", "é$1é", "$first_", "${fir}st",
+        ] {
+            let mut expected = String::new();
+            captures.expand(replacement, &mut expected);
+            let ours: String = pieces(replacement)
+                .iter()
+                .map(|p| p.expand(&captures))
+                .collect();
+            assert_eq!(ours, expected, "{replacement:?}");
+        }
+    }
+
+    #[test]
     fn closest_names_for_typos() {
         let names = FUNCTIONS.iter().map(|f| f.name);
         assert_eq!(closest("ToLOwer", names.clone()), Some("ToLower"));
@@ -1014,5 +1248,31 @@ mod tests {
         assert_eq!(closest("Frobnicate", names), None);
         assert_eq!(Arity::AtLeast(2).describe(), "2 or more arguments");
         assert!(Arity::Between(3, 4).accepts(4) && !Arity::Between(3, 4).accepts(2));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn replacement_values_expand_as_the_regex_crate_expands_them(
+            replacement in "[$a1{}_é+-]{0,12}",
+            haystack in "[ab]{0,4}",
+        ) {
+            let regex = regex::Regex::new(r"(?<a>a)(b)?").unwrap();
+            if let Some(captures) = regex.captures(&haystack) {
+                let mut expected = String::new();
+                captures.expand(&replacement, &mut expected);
+                let ours: String = pieces(&replacement)
+                    .iter()
+                    .map(|p| p.expand(&captures))
+                    .collect();
+                prop_assert_eq!(ours, expected);
+            }
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! The mapping language: Entra's attribute-mapping expressions (parsed into an AST, checked
 //! against the function catalogue and the source's attributes, evaluated over a directory
 //! object), scoping filters, and attribute mappings that turn a directory object into the
-//! attributes of a SCIM resource.
+//! attributes of a SCIM resource. What an expression may make is bounded ([`limits`]), so that
+//! none can exhaust the console.
 
 pub mod attribute_mappings;
 mod dates;
 pub mod evaluate;
 pub mod expression;
 pub mod functions;
+pub mod limits;
 pub mod preview;
 pub mod scoping;
 pub mod source;

@@ -4,8 +4,14 @@
 
 use uuid::Uuid;
 
-use super::value::Value;
-use crate::directory::{groups::Group, users::User};
+use super::{
+    limits::{Size, UNLIMITED},
+    value::Value,
+};
+use crate::directory::{
+    groups::Group,
+    users::{User, UserPrincipalName},
+};
 
 /// An object expressions and scoping filters read attributes from.
 pub trait Source {
@@ -71,6 +77,41 @@ pub const GROUP_ATTRIBUTES: &[&str] = &[
     "IsSoftDeleted",
     "appRoleAssignments",
 ];
+
+/// The longest of most profile attributes (`UserProfile::validate`, a group's displayName).
+const PROFILE: u64 = 256;
+/// The longest extension attribute (`UserProfile::validate`).
+const EXTENSION: u64 = 1_024;
+/// The longest app role value or display name (`Engine::save_app_role`).
+pub const ROLE: u64 = 120;
+/// What the save-time size check assumes of an attribute the directory does not limit (a
+/// group's description, mailNickname and externalId): the longest it limits any attribute to,
+/// which is also Entra's limit on a group's description. A longer value can still take a
+/// function over the bound at run time; then that object fails, not the console.
+pub const ASSUMED: u64 = EXTENSION;
+
+/// The longest value attribute `name` can have, for users and groups alike: what
+/// [`super::limits::check`] works from. Lists (`members`, `appRoleAssignments`) have no limit on
+/// their number of values.
+pub fn most(name: &str) -> Size {
+    let name = name.to_ascii_lowercase();
+    match name.as_str() {
+        "objectid" | "manager" => Size::one(36),
+        "userprincipalname" => Size::one(UserPrincipalName::MAX_TOTAL as u64),
+        "accountenabled" | "issoftdeleted" => Size::one(5),
+        "members" => Size::many(36, UNLIMITED),
+        "approleassignments" => Size::many(ROLE, UNLIMITED),
+        "description" | "mailnickname" | "externalid" => Size::one(ASSUMED),
+        _ if name.starts_with("extensionattribute") => Size::one(EXTENSION),
+        _ if USER_ATTRIBUTES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&name)) =>
+        {
+            Size::one(PROFILE)
+        }
+        _ => Size::one(ASSUMED),
+    }
+}
 
 /// The spelling of `name` in `known`, ignoring case.
 pub fn canonical<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {

@@ -1197,6 +1197,12 @@ fn every_function_gives_microsofts_documented_results() {
 
     let mut failures = Vec::new();
     for (cite, expression, attributes, expect) in rows {
+        // Every documented example can be saved: the size check refuses none of them.
+        if let Ok(parsed) = Expression::parse(expression)
+            && let Err(e) = parsed.check_size()
+        {
+            failures.push(format!("{cite}: {expression}\n    refused: {e}"));
+        }
         let got = evaluate(expression, attributes);
         let ok = match (&expect, &got) {
             (Expect::Is(want), Ok(Evaluated::Value(v))) => v == want,
@@ -1647,6 +1653,379 @@ mod properties {
                 let mut random = StdRng::seed_from_u64(3);
                 let mut environment = Environment { now: NOW, random: &mut random };
                 let _ = parsed.evaluate(&attributes, &mut environment);
+            }
+        }
+    }
+}
+
+// Bounds: no expression can exhaust the console (limits.rs).
+
+/// Nine nested `Replace(..., "a", , , "aaaaaaaaaa", , )` over [mail]: the probe that asked for
+/// 10 GB.
+fn nine_fold_replace() -> String {
+    let mut expression = "[mail]".to_owned();
+    for _ in 0..9 {
+        expression = format!(r#"Replace({expression}, "a", , , "aaaaaaaaaa", , )"#);
+    }
+    expression
+}
+
+#[test]
+fn a_nine_fold_replace_is_refused_when_saved_with_the_reason() {
+    let text = nine_fold_replace();
+    assert_eq!(text.len(), 330);
+    let mappings = AttributeMappings(vec![
+        AttributeMapping::direct("userPrincipalName", "userName").matching(1),
+        AttributeMapping::expression(&text, "displayName"),
+    ]);
+    let Err(errors) = mappings.compile(USER_ATTRIBUTES, &[]) else {
+        panic!("refused")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "mappings[1].source");
+    // [mail] has at most 256 characters: 2,560, then 25,600, then the third Replace from the
+    // inside (the seventh "Replace(", at column 1 + 6 * 8) goes over.
+    assert_eq!(
+        errors[0].message,
+        "line 1, column 49: this expression can produce up to 256,000 characters (Replace turns \
+         each of up to 25,600 \"a\" into \"aaaaaaaaaa\"); a value may hold at most 65,536"
+    );
+    // The expression editor and the preview check the same way.
+    let parsed = Expression::parse(&text).unwrap();
+    assert_eq!(
+        parsed
+            .check_attributes(USER_ATTRIBUTES)
+            .unwrap_err()
+            .to_string(),
+        errors[0].message
+    );
+    // Two levels stay well within the bound.
+    let two = r#"Replace(Replace([mail], "a", , , "aaaaaaaaaa", , ), "a", , , "aaaaaaaaaa", , )"#;
+    assert!(Expression::parse(two).unwrap().check_size().is_ok());
+}
+
+#[test]
+fn a_nine_fold_replace_evaluated_anyway_fails_fast_for_that_object() {
+    let text = nine_fold_replace();
+    let started = std::time::Instant::now();
+    let error = evaluate(&text, vec![("mail", text_value("ada@contoso.com"))]).unwrap_err();
+    // Two "a": 20, 200, ... 200,000 at the fifth Replace from the inside (column 1 + 4 * 8),
+    // refused before it is built.
+    assert_eq!(
+        error,
+        "line 1, column 33: Replace: the result would have 200,013 characters; a value may hold at most 65,536"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+
+    // Saved before the check existed, a cycle still loads it: that object fails, with the
+    // reason its provisioning log entry shows (code MappingError), and the next one goes on.
+    let mappings = AttributeMappings(vec![
+        AttributeMapping::direct("userPrincipalName", "userName").matching(1),
+        AttributeMapping::expression(&text, "displayName"),
+    ]);
+    assert!(mappings.compile(USER_ATTRIBUTES, &[]).is_err());
+    let compiled = mappings.compile_stored(USER_ATTRIBUTES, &[]).unwrap();
+    let mut random = StdRng::seed_from_u64(1);
+    let mut environment = Environment {
+        now: NOW,
+        random: &mut random,
+    };
+    let ada = vec![
+        ("userPrincipalName", text_value("ada@contoso.com")),
+        ("mail", text_value("ada@contoso.com")),
+    ];
+    let error = compiled
+        .evaluate(&ada, &mut environment, Operation::Create)
+        .unwrap_err();
+    assert!(
+        matches!(error, MappingError::Expression { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "displayName: line 1, column 33: Replace: the result would have 200,013 characters; a value may hold at most 65,536"
+    );
+    let bob = vec![
+        ("userPrincipalName", text_value("bob@contoso.com")),
+        ("mail", text_value("bob@contoso.com")),
+    ];
+    let mapped = compiled
+        .evaluate(&bob, &mut environment, Operation::Create)
+        .unwrap();
+    assert_eq!(
+        mapped.get("displayName"),
+        Some(&text_value("bob@contoso.com"))
+    );
+}
+
+fn text_value(s: &str) -> Value {
+    Value::text(s)
+}
+
+#[test]
+fn every_function_that_grows_a_value_stops_at_the_bound() {
+    let big = |c: &str, n: usize| text_value(&c.repeat(n));
+    let over = "the result would have more than 65,536 characters; a value may hold at most 65,536";
+    // The expression, the source's attributes, the error.
+    type Row = (String, Vec<(&'static str, Value)>, String);
+    let rows: Vec<Row> = vec![
+        (
+            "Append([x], [x])".into(),
+            vec![("x", big("a", 40_000))],
+            "Append: the result would have 80,000 characters; a value may hold at most 65,536".into(),
+        ),
+        (
+            r#"Join(",", [x], [x])"#.into(),
+            vec![("x", big("a", 40_000))],
+            "Join: the result would have 80,001 characters".into(),
+        ),
+        (
+            r#"Replace([x], "a", , , "aa", , )"#.into(),
+            vec![("x", big("a", 40_000))],
+            "Replace: the result would have 80,000 characters".into(),
+        ),
+        (
+            r#"Replace([y], "a", , , , , [x])"#.into(),
+            vec![("x", big("a", 40_000)), ("y", text_value("bb"))],
+            "Replace: the result would have 80,000 characters".into(),
+        ),
+        (
+            r#"Replace([x], , "a", , "bb", , )"#.into(),
+            vec![("x", big("a", 40_000))],
+            format!("Replace: {over}"),
+        ),
+        (
+            r#"Replace([x], , "(a)", , "$1$1$1$1$1$1$1$1$1$1", , )"#.into(),
+            vec![("x", big("a", 40_000))],
+            format!("Replace: {over}"),
+        ),
+        (
+            r#"Replace([x], , "(?<g>a)", "g", "bb", , )"#.into(),
+            vec![("x", big("a", 40_000))],
+            format!("Replace: {over}"),
+        ),
+        (
+            r#"Split([x], ",")"#.into(),
+            vec![("x", big("a", 70_000))],
+            "Split: the result would have 70,000 characters".into(),
+        ),
+        (
+            r#"Count(Join(",", Split([x], ","), Split([x], ","), Split([x], ",")))"#.into(),
+            vec![("x", big(",a", 40_000))],
+            "Split: the expression would take more than 100,000 steps".into(),
+        ),
+        (
+            "RandomString(257, 1, 1, 1, 1)".into(),
+            vec![],
+            "RandomString: Length must be 1 to 256, not 257".into(),
+        ),
+        (
+            "ConvertToBase64([x])".into(),
+            vec![("x", big("a", 40_000))],
+            "ConvertToBase64: the result would have 106,668 characters".into(),
+        ),
+        (
+            "ConvertToUTF8Hex([x])".into(),
+            vec![("x", big("a", 40_000))],
+            "ConvertToUTF8Hex: the result would have 80,000 characters".into(),
+        ),
+        (
+            "ToUpper([x])".into(),
+            vec![("x", big("ß", 40_000))],
+            "ToUpper: the result would have 80,000 characters".into(),
+        ),
+        (
+            "ToLower([x], \"en-US\")".into(),
+            vec![("x", big("İ", 40_000))],
+            "ToLower: the result would have 80,000 characters".into(),
+        ),
+        (
+            "PCase([x])".into(),
+            vec![("x", big("ß ", 30_000))],
+            format!("PCase: {over}"),
+        ),
+        (
+            "NormalizeDiacritics([x])".into(),
+            vec![("x", big("æ", 40_000))],
+            format!("NormalizeDiacritics: {over}"),
+        ),
+        (
+            r#"FormatDateTime("20210825", "yyyyMMdd", [x])"#.into(),
+            vec![("x", big("dddd ", 12_000))],
+            format!("FormatDateTime: {over}"),
+        ),
+        (
+            "StripSpaces([x])".into(),
+            vec![("x", big("a", 70_000))],
+            "StripSpaces: the result would have 70,000 characters".into(),
+        ),
+        (
+            "Left([x], 70000)".into(),
+            vec![("x", big("a", 70_000))],
+            "Left: the result would have 70,000 characters".into(),
+        ),
+        // Each value within the bound, but together more than one evaluation may produce: the
+        // Guid that goes over says so.
+        (
+            format!(
+                "Switch(\"z\", Guid(){})",
+                ", Append([x], \"\"), \"v\"".repeat(17)
+            ),
+            vec![("x", big("a", 61_679))],
+            "Guid: the expression would produce 1,048,579 characters in all; an evaluation may produce at most 1,048,576".into(),
+        ),
+    ];
+    for (expression, attributes, expected) in rows {
+        let started = std::time::Instant::now();
+        let error = evaluate(&expression, attributes)
+            .map(|v| format!("{v:?}").chars().take(80).collect::<String>())
+            .expect_err(&expression);
+        assert!(
+            error.contains(&expected),
+            "{expression}: {error}\n  expected {expected}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{expression}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn functions_run_in_linear_time_on_values_at_the_bound() {
+    let distinct: Vec<String> = (0..12_000).map(|i| format!("{i:x}")).collect();
+    let needle = format!("{}b", "a".repeat(30_000));
+    let rows: Vec<(&str, Vec<(&str, Value)>)> = vec![
+        // Quadratic before: every value compared with every other.
+        (
+            r#"Count(RemoveDuplicates(Split([x], ",")))"#,
+            vec![("x", text_value(&distinct.join(",")))],
+        ),
+        // Quadratic before: a window compared at every position.
+        (
+            "InStr([x], [y])",
+            vec![
+                ("x", text_value(&"a".repeat(60_000))),
+                ("y", text_value(&needle)),
+            ],
+        ),
+        // Quadratic before: every character looked up in the delimiters.
+        (
+            "Word([x], 2, [y])",
+            vec![
+                ("x", text_value(&"a".repeat(60_000))),
+                ("y", text_value(&"b".repeat(60_000))),
+            ],
+        ),
+        (
+            "PCase([x], [y])",
+            vec![
+                ("x", text_value(&"a".repeat(60_000))),
+                ("y", text_value(&"b".repeat(60_000))),
+            ],
+        ),
+    ];
+    for (expression, attributes) in rows {
+        let started = std::time::Instant::now();
+        evaluate(expression, attributes).expect(expression);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{expression}: {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        evaluate(
+            r#"Count(RemoveDuplicates(Split([x], ",")))"#,
+            vec![("x", text_value("a,b,a,c,b"))]
+        ),
+        Ok(Evaluated::Value(Value::Number(3)))
+    );
+}
+
+#[test]
+fn nesting_is_refused_with_its_position_before_the_stack_runs_out() {
+    // On a thread with the stack of a tokio worker (2 MiB), in a debug build.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            // 5,000 levels are longer than an expression may be; parentheses do not group.
+            let e = Expression::parse(&"Not(".repeat(5_000)).unwrap_err();
+            assert!(e.to_string().contains("at most 10,000 are allowed"), "{e}");
+            let e = Expression::parse(&"(".repeat(5_000)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "line 1, column 1: expected a function, an [attribute], a \"string\" or a number, found '('"
+            );
+            // As deep as 10,000 characters go: refused at the 201st call.
+            for open in ["Not(", "IIF([a]=", "Replace(", "Join(\",\", "] {
+                let text = open.repeat(9_000 / open.len());
+                let e = Expression::parse(&text).expect_err(open);
+                {
+                    assert_eq!(
+                        (e.at.line, e.at.column),
+                        (1, 1 + 200 * open.chars().count() as u32),
+                        "{e}"
+                    );
+                    assert!(e.to_string().ends_with(
+                        "more than 200 nested calls; an expression may nest calls at most 200 deep"
+                    ));
+                }
+            }
+            // The deepest expressions allowed go through every walk of the tree.
+            for (open, close) in [
+                ("Not(", ")"),
+                ("IIF([a]=Not(", "), \"x\", \"y\")"),
+                ("Replace(", ", \"a\", , , \"b\", , )"),
+                ("Switch(\"k\", \"d\", \"k\", ", ")"),
+            ] {
+                let mut text = String::new();
+                let levels = if open.contains("Not(") && open != "Not(" { 100 } else { 200 };
+                text.push_str(&open.repeat(levels));
+                text.push_str("[a]");
+                text.push_str(&close.repeat(levels));
+                let parsed = Expression::parse(&text).unwrap_or_else(|e| panic!("{open}: {e}"));
+                parsed.check_attributes(&["a"]).unwrap();
+                assert!(parsed.attributes().contains(&"a"));
+                assert!(!parsed.calls("Guid"));
+                assert_eq!(Expression::parse(&parsed.to_string()).unwrap(), parsed);
+                let mut random = StdRng::seed_from_u64(1);
+                let mut environment = Environment {
+                    now: NOW,
+                    random: &mut random,
+                };
+                parsed
+                    .evaluate(&vec![("a", text_value("a"))], &mut environment)
+                    .unwrap();
+                drop(parsed);
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn an_over_long_expression_is_refused_where_it_goes_over() {
+    let text = format!("Join(\" \",\n{}[a])", "[a], ".repeat(2_000));
+    let e = Expression::parse(&text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2, column 9991: the expression has 10,014 characters; at most 10,000 are allowed"
+    );
+}
+
+#[test]
+fn the_documented_examples_and_the_gallery_pass_the_size_check() {
+    for template in gallery::templates() {
+        for (defaults, known) in [
+            (&template.users, USER_ATTRIBUTES),
+            (&template.groups, super::source::GROUP_ATTRIBUTES),
+        ] {
+            let required: Vec<&str> = defaults.required.iter().map(String::as_str).collect();
+            if let Err(errors) = defaults.mappings.compile(known, &required) {
+                panic!("{}: {errors:?}", template.id);
             }
         }
     }

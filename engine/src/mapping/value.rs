@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Value {
     /// A missing attribute, or a function's "nothing".
     Null,
@@ -53,10 +53,19 @@ impl Value {
         })
     }
 
-    /// What a value is, for error messages.
+    /// What a value is, for error messages: long text is cut short, so that a message (and the
+    /// provisioning log entry it ends up in) stays readable.
     pub fn describe(&self) -> String {
+        const MOST: usize = 80;
         match self {
             Value::Null => "null".into(),
+            Value::Text(text) if text.chars().nth(MOST).is_some() => {
+                let head: String = text.chars().take(MOST - 3).collect();
+                format!(
+                    "{head:?}… ({} characters)",
+                    super::limits::thousands(text.chars().count() as u64)
+                )
+            }
             Value::Text(text) => format!("{text:?}"),
             Value::List(values) => format!("a list of {} values", values.len()),
             Value::Object(_) => "a complex value".into(),
