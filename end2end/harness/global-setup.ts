@@ -13,7 +13,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = process.env.SCIMITAR_BIN ?? join(repo, 'target', 'debug', 'scimitar');
   const siteRoot = process.env.SCIMITAR_SITE_ROOT ?? join(repo, 'target', 'site');
   const dataDir = mkdtempSync(join(tmpdir(), 'scimitar-e2e-'));
-  const server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-root', siteRoot], {
+  const server = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--site-root', siteRoot, '--allow-private-targets'], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
   });

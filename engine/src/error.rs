@@ -43,6 +43,10 @@ pub enum Error {
     #[error("too many failed sign-in attempts; try again in {} seconds", retry_after.as_secs().max(1))]
     SignInThrottled { retry_after: Duration },
 
+    /// The caller already runs as many of these (log downloads) as one account may at once.
+    #[error("at most {limit} {what} at once for one account; wait for one to finish")]
+    TooManyAtOnce { what: &'static str, limit: usize },
+
     /// The first-run setup token is wrong, or setup has already been completed.
     #[error("the setup token is not valid")]
     InvalidSetupToken,

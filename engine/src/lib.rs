@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod csv_cells;
 pub mod db;
 pub mod directory;
 mod error;
 pub mod mapping;
 mod metrics;
+pub mod outbound;
 pub mod scim;
 pub mod secrets;
 pub mod sync;
@@ -30,8 +32,10 @@ pub struct Inner {
     imports: directory::import::StagedImports,
     setup: accounts::FirstRunSetup,
     keyring: secrets::Keyring,
-    /// Outbound HTTP (SCIM targets, OAuth providers): no redirects followed, bounded timeouts.
+    /// Outbound HTTP (SCIM targets, OAuth providers): no redirects followed, bounded timeouts,
+    /// public addresses only unless allowed.
     http: reqwest::Client,
+    outbound: outbound::Outbound,
     /// Wakes the provisioning scheduler when a job's configuration changes.
     scheduler_wake: tokio::sync::Notify,
     /// One OAuth token refresh at a time per application.
@@ -39,6 +43,8 @@ pub struct Inner {
         std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
     /// What `/metrics` shows.
     metrics: metrics::Metrics,
+    /// Provisioning log downloads: their own read-only connections, a few per account.
+    downloads: sync::log::Downloads,
 }
 
 impl std::ops::Deref for Engine {
@@ -56,23 +62,22 @@ impl Engine {
     }
 
     /// Opens the database in `data_dir` (migrating it) and prepares first-run setup if needed.
-    /// Secrets are sealed with the key file in `data_dir`.
+    /// Secrets are sealed with the key file in `data_dir`; requests go to public addresses only.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
-        Engine::open_with_key(data_dir, None).await
+        Engine::open_with(data_dir, Options::default()).await
     }
 
-    /// As [`Engine::open`], with the secrets key given by configuration (`SCIMITAR_SECRET_KEY`).
-    pub async fn open_with_key(
-        data_dir: &Path,
-        secret_key: Option<&secrecy::SecretString>,
-    ) -> Result<Engine> {
+    /// As [`Engine::open`], with the server's configuration.
+    pub async fn open_with(data_dir: &Path, options: Options<'_>) -> Result<Engine> {
         let db = db::open(data_dir).await?;
-        let keyring = secrets::Keyring::load(data_dir, secret_key)?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(10))
+        let downloads = sync::log::Downloads::new(
+            db::open_reader(data_dir, sync::log::Downloads::CONNECTIONS).await?,
+        );
+        let keyring = secrets::Keyring::load(data_dir, options.secret_key)?;
+        let outbound = options.outbound;
+        let http = outbound
+            .client()
             .timeout(std::time::Duration::from_secs(30))
-            .user_agent(concat!("Scimitar/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Io(std::io::Error::other(e)))?;
         let latest = directory::feed::latest(&db).await?;
@@ -87,6 +92,16 @@ impl Engine {
             scheduler_wake: tokio::sync::Notify::new(),
             refresh_locks: Default::default(),
             metrics: Default::default(),
+            downloads,
+            outbound,
         })))
     }
+}
+
+/// How the server opens the engine.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// The key that seals secrets (`SCIMITAR_SECRET_KEY`); `None`: the data directory's key file.
+    pub secret_key: Option<&'a secrecy::SecretString>,
+    pub outbound: outbound::Outbound,
 }

@@ -150,6 +150,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SCIMITAR_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Send provisioning and OAuth requests to private, loopback and link-local addresses too
+    /// (a SCIM server on this machine or its network). Off by default: a Tenant URL could
+    /// otherwise reach services that only trust their own network.
+    #[arg(long, env = "SCIMITAR_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+
     /// The key that encrypts stored secrets (32 bytes in base64). Without it, the key in
     /// `secret.key` in the data directory is used, created on first start with mode 0600.
     /// Give it in the environment, so it never shows in a process list.

@@ -5,7 +5,9 @@
 pub mod admin;
 pub mod api;
 mod bearer;
+mod body_limit;
 pub mod config;
+mod csp;
 mod guard;
 mod health;
 mod log_files;
@@ -13,6 +15,7 @@ mod metrics;
 mod oauth;
 mod origin;
 mod scim;
+mod sessions;
 pub mod telemetry;
 mod user_files;
 
@@ -71,19 +74,25 @@ struct AppState {
 
 /// Builds the whole HTTP application over the data in `data_dir`.
 pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Engine), StartError> {
-    let engine = Engine::open_with_key(data_dir, config.secret_key.as_ref()).await?;
+    let options = engine::Options {
+        secret_key: config.secret_key.as_ref(),
+        outbound: engine::outbound::Outbound {
+            allow_private_targets: config.allow_private_targets,
+        },
+    };
+    let engine = Engine::open_with(data_dir, options).await?;
     engine.ensure_setup_token().await?;
 
-    let sessions = SqliteStore::new(engine.db.clone())
+    let session_store = SqliteStore::new(engine.db.clone())
         .with_table_name("sessions")
         .map_err(StartError::Config)?;
-    sessions.migrate().await?;
-    tokio::spawn(delete_expired_sessions(sessions.clone()));
+    session_store.migrate().await?;
+    tokio::spawn(delete_expired_sessions(session_store.clone()));
     tokio::spawn(purge_deleted_objects(engine.clone()));
     engine.spawn_scheduler();
     let idle = time::Duration::try_from(config.session_idle())
         .map_err(|e| StartError::Config(e.to_string()))?;
-    let session_layer = SessionManagerLayer::new(sessions)
+    let session_layer = SessionManagerLayer::new(sessions::HashedIds(session_store))
         .with_name("scimitar_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -108,6 +117,14 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         move || {
             provide_context(engine.clone());
             provide_context(public_url.clone());
+            // The nonce the response's Content-Security-Policy names (csp.rs), for the page's
+            // scripts; it replaces the one leptos_axum made up, which no header names.
+            if let Some(nonce) = leptos::prelude::use_context::<http::request::Parts>()
+                .as_ref()
+                .and_then(csp::page_nonce)
+            {
+                provide_context(nonce);
+            }
         }
     };
 
@@ -122,7 +139,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
             move || shell(options.clone())
         })
         .route_layer(from_fn_with_state(engine.clone(), guard::pages))
-        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        // Multipart's own cap; body_limit::limit is what bounds every route.
+        .layer(DefaultBodyLimit::max(body_limit::CSV_UPLOAD))
         // Sessions only where they are used: static files and probes never touch the store.
         .layer(session_layer);
 
@@ -164,6 +182,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         // Bearer tokens only, no cookies: exempt from the origin check (DESIGN.md).
         .nest("/api/v1", api::router(engine.clone()))
         .merge(console)
+        .layer(from_fn(body_limit::limit))
+        .layer(from_fn(csp::policy))
         .layer(from_fn(security_headers))
         // Streamed server function answers (provision on demand's steps, sent as
         // application/octet-stream) must reach the browser as they are written; a compressor

@@ -47,6 +47,13 @@ async fn download(
     };
     let rows = match engine.stream_provisioning_logs(&account, filter) {
         Ok(rows) => rows,
+        Err(e @ engine::Error::TooManyAtOnce { .. }) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many downloads: {e}."),
+            )
+                .into_response();
+        }
         Err(e) => {
             tracing::error!(error = %e, "provisioning logs download");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -1,7 +1,9 @@
 //! Cross-site request forgery defence: a state-changing request authenticated by the session
 //! cookie must come from our own origin. Browsers send `Origin` on every such request; where they
-//! omit it, `Sec-Fetch-Site: same-origin` is accepted. Requests carrying a bearer token are exempt:
-//! a token is not an ambient credential a foreign page could borrow.
+//! omit it, `Sec-Fetch-Site: same-origin` is accepted. This layer wraps only the console's routes;
+//! the routes that authenticate by bearer token alone (`/scim/v2`, `/api/v1`) sit outside it, so
+//! a stray `Authorization` header exempts nothing here: a token is not an ambient credential, but
+//! a cookie route must not be opened by merely claiming one.
 
 use axum::{
     extract::{Request, State},
@@ -43,11 +45,6 @@ impl OriginPolicy {
                 .get(name)
                 .and_then(|v: &http::HeaderValue| v.to_str().ok())
         };
-        if text(header::AUTHORIZATION)
-            .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
-        {
-            return true;
-        }
         match text(header::ORIGIN) {
             Some(origin) => {
                 let origin = origin.to_ascii_lowercase();
@@ -121,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn public_url_fixes_the_origin_and_bearer_tokens_are_exempt() {
+    fn public_url_fixes_the_origin_and_a_bearer_header_exempts_nothing() {
         let policy = OriginPolicy::new(Some("https://Scimitar.Contoso.com/")).unwrap();
         assert!(policy.allows(&headers(&[
             ("origin", "https://scimitar.contoso.com"),
@@ -131,7 +128,7 @@ mod tests {
             ("origin", "http://scimitar.contoso.com"),
             ("host", "internal:3000")
         ])));
-        assert!(policy.allows(&headers(&[
+        assert!(!policy.allows(&headers(&[
             ("authorization", "Bearer abc"),
             ("origin", "http://evil.example")
         ])));

@@ -13,7 +13,7 @@ use engine::{
 use tower_sessions::Session;
 
 /// The largest file accepted, in bytes.
-const MAX_UPLOAD: usize = 50 * 1024 * 1024;
+pub(crate) const MAX_UPLOAD: usize = 50 * 1024 * 1024;
 
 pub(crate) async fn signed_in(
     engine: &Engine,

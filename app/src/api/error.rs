@@ -115,6 +115,7 @@ impl From<engine::Error> for AppError {
                 "Too many failed sign-in attempts. Your account is temporarily locked; try again in {}.",
                 human_duration(retry_after)
             )),
+            e @ E::TooManyAtOnce { .. } => AppError::Throttled(sentence(e.to_string())),
             E::InvalidSetupToken => AppError::Invalid {
                 field: "setup_token".into(),
                 message: "This is not the setup token. Copy it from the server's log.".into(),

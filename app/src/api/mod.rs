@@ -30,6 +30,8 @@ pub mod context {
 
     /// The session key holding the signed-in account's id.
     const ACCOUNT_ID: &str = "account_id";
+    /// The session key holding the account's session stamp when the session began.
+    const SESSION_STAMP: &str = "session_stamp";
 
     pub fn engine() -> Result<Engine, AppError> {
         use_context::<Engine>().ok_or_else(|| {
@@ -45,18 +47,31 @@ pub mod context {
         })
     }
 
-    /// The account a session belongs to, if it is still allowed to sign in.
+    /// The account a session belongs to, if it is still allowed to sign in and its password and
+    /// role are those the session began with; a session that is no longer valid is ended.
     pub async fn session_account(
         engine: &Engine,
         session: &Session,
     ) -> Result<Option<Account>, AppError> {
-        let id = session.get::<Uuid>(ACCOUNT_ID).await.map_err(|e| {
+        let store_error = |e: tower_sessions::session::Error| {
             tracing::error!(error = %e, "session store");
             AppError::Internal
-        })?;
-        match id {
-            Some(id) => Ok(engine.account(id).await?),
-            None => Ok(None),
+        };
+        let Some(id) = session.get::<Uuid>(ACCOUNT_ID).await.map_err(store_error)? else {
+            return Ok(None);
+        };
+        let stamp = session
+            .get::<String>(SESSION_STAMP)
+            .await
+            .map_err(store_error)?;
+        match engine.account(id).await? {
+            Some(account) if stamp.as_deref() == Some(account.session_stamp.as_str()) => {
+                Ok(Some(account))
+            }
+            _ => {
+                session.flush().await.map_err(store_error)?;
+                Ok(None)
+            }
         }
     }
 
@@ -101,6 +116,15 @@ pub mod context {
         session.cycle_id().await.map_err(|_| AppError::Internal)?;
         session
             .insert(ACCOUNT_ID, account.id)
+            .await
+            .map_err(|_| AppError::Internal)?;
+        keep_session(session, account).await
+    }
+
+    /// Keeps this session valid after its own account's password or role changed.
+    pub async fn keep_session(session: &Session, account: &Account) -> Result<(), AppError> {
+        session
+            .insert(SESSION_STAMP, &account.session_stamp)
             .await
             .map_err(|_| AppError::Internal)
     }

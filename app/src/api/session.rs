@@ -115,13 +115,46 @@ fn me(account: &engine::accounts::Account) -> Me {
     }
 }
 
-/// Only same-site paths are followed after sign-in, never another site (no open redirect).
+/// Only same-origin absolute paths are followed after sign-in, never another site (no open
+/// redirect): one `/`, then printable ASCII without `\`. Browsers drop tabs and newlines from
+/// URLs and read `\` as `/`, so `/<tab>/evil.example` and `/\evil.example` would leave the site.
 #[cfg(feature = "ssr")]
 fn local_path(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             path
         }
         _ => "/",
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_same_origin_paths_are_followed_after_sign_in() {
+        for good in ["/", "/users", "/applications/1/provisioning?tab=logs&x=%20"] {
+            assert_eq!(local_path(Some(good)), good);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n",
+            "/\r\n/x",
+            "/ /evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/caf\u{e9}",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(None), "/");
     }
 }

@@ -212,7 +212,7 @@ pub async fn set_console_access(
     password: String,
 ) -> Result<(), AppError> {
     use engine::accounts::{Permission, Role};
-    let (engine, _, caller) = super::context::require(Permission::WriteDirectory).await?;
+    let (engine, account, caller) = super::context::require(Permission::WriteDirectory).await?;
     let role = match directory_role.trim() {
         "" => None,
         name => Some(name.parse::<Role>().map_err(|message| AppError::Invalid {
@@ -221,9 +221,16 @@ pub async fn set_console_access(
         })?),
     };
     let password = (!password.is_empty()).then(|| password.into());
+    let user_id = parse_id(&id)?;
     engine
-        .set_console_access(&caller, parse_id(&id)?, role, password)
+        .set_console_access(&caller, user_id, role, password)
         .await?;
+    // The account's other sessions end (its session stamp changed); this one goes on.
+    if user_id == account.id
+        && let Some(changed) = engine.account(user_id).await?
+    {
+        super::context::keep_session(&super::context::session().await?, &changed).await?;
+    }
     leptos_axum::redirect(&format!("/users/{id}"));
     Ok(())
 }

@@ -1,5 +1,5 @@
+use super::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::model::Blade;
 
@@ -19,7 +19,7 @@ pub fn BladeHeader(
         .filter(|b| b.title() != title)
         .collect();
     view! {
-        <Title text=format!("{title} - Scimitar") />
+        <PageTitle text=format!("{title} - Scimitar") />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <ol>
                 {crumbs

@@ -1,7 +1,7 @@
 //! Pages for requests that cannot be served: unknown address, missing permission, ended session.
 
+use crate::components::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::model::Blade;
 
@@ -46,7 +46,7 @@ pub fn SessionEnded() -> impl IntoView {
 pub fn NotFound() -> impl IntoView {
     set_status(404);
     view! {
-        <Title text="Page not found - Scimitar" />
+        <PageTitle text="Page not found - Scimitar" />
         <main class="standalone">
             <div class="card">
                 <h1>"Page not found"</h1>

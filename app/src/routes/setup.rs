@@ -1,5 +1,5 @@
+use crate::components::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::{
     api::session::CompleteSetup,
@@ -12,7 +12,7 @@ pub fn SetupPage() -> impl IntoView {
     let setup = ServerAction::<CompleteSetup>::new();
     let error = Signal::derive(move || setup.value().get().and_then(Result::err));
     view! {
-        <Title text="Set up Scimitar" />
+        <PageTitle text="Set up Scimitar" />
         <main class="standalone">
             <div class="card wide">
                 <p class="brand">"Scimitar"</p>

@@ -1,5 +1,5 @@
+use crate::components::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
@@ -14,7 +14,7 @@ pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
-        <Title text="Sign in - Scimitar" />
+        <PageTitle text="Sign in - Scimitar" />
         <main class="standalone">
             <div class="card">
                 <p class="brand">"Scimitar"</p>

@@ -36,6 +36,10 @@ pub struct Account {
     pub user_principal_name: String,
     pub display_name: String,
     pub role: Role,
+    /// Changes whenever the password or the role does. A session keeps the stamp it began with
+    /// and ends when they differ, so a new password or role signs the account out everywhere
+    /// else (the session that made the change takes the new stamp).
+    pub session_stamp: String,
 }
 
 impl Account {
@@ -48,11 +52,13 @@ impl Account {
     /// A user who may act (through a session or a token): enabled, not deleted, holding a role.
     fn acting(user: User) -> Option<Account> {
         let usable = user.profile.is_enabled() && user.deleted_at.is_none();
+        let role = user.directory_role.0.filter(|_| usable)?;
         Some(Account {
+            session_stamp: session_stamp(user.password_hash.as_deref(), role),
             id: user.id,
             user_principal_name: user.profile.user_principal_name,
             display_name: user.profile.display_name,
-            role: user.directory_role.0.filter(|_| usable)?,
+            role,
         })
     }
 
@@ -130,6 +136,18 @@ impl Engine {
     pub async fn account(&self, id: Uuid) -> Result<Option<Account>> {
         Ok(users::get(&self.db, id).await?.and_then(Account::from_user))
     }
+}
+
+/// A short digest of the password hash (salted, so a new password changes it even when the text
+/// is the same) and the role.
+fn session_stamp(password_hash: Option<&str>, role: Role) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(password_hash.unwrap_or_default())
+        .chain_update([0])
+        .chain_update(role.as_str())
+        .finalize();
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn display_name_or_default(display_name: &str, upn: &UserPrincipalName) -> Result<String> {

@@ -66,7 +66,16 @@ fn describe(error: &reqwest::Error, url: &reqwest::Url) -> ConnectionResult {
         chain.push(' ');
         source = e.source();
     }
-    if error.is_timeout() {
+    if chain.contains(crate::outbound::ALLOW_PRIVATE_FLAG) {
+        // PublicOnly refused every address the name resolves to.
+        ConnectionResult::new(
+            Cause::InvalidUrl,
+            format!(
+                "Tenant URL: {}",
+                private_reason(error).unwrap_or_else(|| "a private address".into())
+            ),
+        )
+    } else if error.is_timeout() {
         ConnectionResult::new(
             Cause::Timeout,
             format!(
@@ -107,22 +116,39 @@ fn describe(error: &reqwest::Error, url: &reqwest::Url) -> ConnectionResult {
     }
 }
 
+/// The resolver's own words for a refused private address, as it wrote them.
+fn private_reason(error: &reqwest::Error) -> Option<String> {
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if text.contains(crate::outbound::ALLOW_PRIVATE_FLAG) && e.source().is_none() {
+            return Some(text);
+        }
+        source = e.source();
+    }
+    None
+}
+
 /// A SCIM error's `detail`. Other bodies are not repeated: Test Connection must not become a
 /// way to read what any address answers.
 fn detail(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| {
-            v.get("detail")
-                .and_then(|d| d.as_str())
-                .map(|d| d.chars().take(300).collect())
-        })
+        .and_then(|v| crate::scim::error::detail_of(&v))
         .unwrap_or_else(|| "the answer is not a SCIM error".to_owned())
 }
 
+/// The largest answer Test Connection reads: an empty list response is a few hundred bytes.
+const MAX_ANSWER: usize = 1024 * 1024;
+
 /// Sends the test request to `base` with `token` and judges the answer.
-pub async fn probe(http: &reqwest::Client, base: &str, token: &str) -> ConnectionResult {
-    if let Err(message) = check_url(base) {
+pub async fn probe(
+    http: &reqwest::Client,
+    outbound: &crate::outbound::Outbound,
+    base: &str,
+    token: &str,
+) -> ConnectionResult {
+    if let Err(message) = check_url(base).and_then(|()| outbound.check(base)) {
         return ConnectionResult::new(Cause::InvalidUrl, format!("Tenant URL: {message}"));
     }
     let Ok(mut url) = reqwest::Url::parse(&format!("{}/Users", base.trim().trim_end_matches('/')))
@@ -143,7 +169,9 @@ pub async fn probe(http: &reqwest::Client, base: &str, token: &str) -> Connectio
         Err(e) => return describe(&e, &url),
     };
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let body = crate::scim::error::read_body(response, MAX_ANSWER)
+        .await
+        .unwrap_or_default();
     match status.as_u16() {
         200 => {
             let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
@@ -260,7 +288,13 @@ impl Engine {
                 "Enter the Secret Token (or Authorize) before testing the connection.",
             ));
         };
-        let result = probe(&self.http, &input.scim_base_url, token.expose_secret()).await;
+        let result = probe(
+            &self.http,
+            &self.outbound,
+            &input.scim_base_url,
+            token.expose_secret(),
+        )
+        .await;
         let mut tx = crate::db::begin_write(&self.db).await?;
         crate::audit::record(
             &mut tx,

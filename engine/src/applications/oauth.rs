@@ -42,8 +42,16 @@ fn oauth_error(message: impl std::fmt::Display) -> Error {
     Error::invalid("oauth", message.to_string())
 }
 
-fn token_url(settings: &provisioning::Settings) -> Result<TokenUrl> {
-    TokenUrl::new(settings.oauth.token_url.trim().to_owned())
+/// The token endpoint, if requests may go there (outbound.rs).
+fn token_url(
+    settings: &provisioning::Settings,
+    outbound: &crate::outbound::Outbound,
+) -> Result<TokenUrl> {
+    let url = settings.oauth.token_url.trim();
+    outbound
+        .check(url)
+        .map_err(|message| Error::invalid("token_url", message))?;
+    TokenUrl::new(url.to_owned())
         .map_err(|_| Error::invalid("token_url", "enter the token endpoint's URL"))
 }
 
@@ -141,7 +149,7 @@ impl Engine {
             .await?;
         let mut client =
             BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
-                .set_token_uri(token_url(&settings)?)
+                .set_token_uri(token_url(&settings, &self.outbound)?)
                 .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?);
         if let Some(secret) = &client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
@@ -253,7 +261,7 @@ impl Engine {
             .await?;
         let mut client =
             BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
-                .set_token_uri(token_url(settings)?);
+                .set_token_uri(token_url(settings, &self.outbound)?);
         if let Some(secret) = &client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
         }

@@ -133,7 +133,12 @@ async fn check(engine: &Engine, content: &str) -> Result<(Vec<ValidRow>, Preview
     for record in reader.records() {
         match record {
             Ok(r) if r.iter().all(str::is_empty) => {}
-            Ok(r) => records.push((r.position().map_or(0, |p| p.line()), r)),
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line());
+                // Cells an export quoted against spreadsheet formulas come back as they were.
+                let cells: csv::StringRecord = r.iter().map(crate::csv_cells::restore).collect();
+                records.push((line, cells));
+            }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 preview.errors.push(row_error(
@@ -436,7 +441,7 @@ impl Engine {
                     None => String::new(),
                 };
                 let text = |v: &Option<String>| v.clone().unwrap_or_default();
-                out.write_record([
+                let cells = [
                     p.user_principal_name.clone(),
                     p.display_name.clone(),
                     text(&p.given_name),
@@ -451,7 +456,12 @@ impl Engine {
                     text(&p.preferred_language),
                     text(&p.telephone_number),
                     text(&p.mobile),
-                ])
+                ];
+                out.write_record(
+                    cells
+                        .iter()
+                        .map(|c| crate::csv_cells::neutralise(c).into_owned()),
+                )
                 .map_err(|e| Error::invalid("export", e.to_string()))?;
             }
             match page.next {

@@ -94,8 +94,13 @@ impl Default for Limits {
     }
 }
 
+/// The largest answer a target may give (a page of a listing, at its `maxResults`).
+const MAX_ANSWER: usize = 32 * 1024 * 1024;
+
 pub struct ScimClient {
     http: reqwest::Client,
+    /// Why requests to this base may not be sent at all (a private address, outbound.rs).
+    refused: Option<String>,
     base: String,
     token: SecretString,
     in_flight: Semaphore,
@@ -108,17 +113,21 @@ pub struct ScimClient {
 }
 
 impl ScimClient {
-    pub fn new(base: &str, token: SecretString, limits: Limits) -> ScimClient {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    pub fn new(
+        outbound: &crate::outbound::Outbound,
+        base: &str,
+        token: SecretString,
+        limits: Limits,
+    ) -> ScimClient {
+        let http = outbound
+            .client()
             .pool_max_idle_per_host(limits.concurrency.max(1))
-            .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
-            .user_agent(concat!("Scimitar/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a client with these settings builds");
         ScimClient {
             http,
+            refused: outbound.check(base).err(),
             base: base.trim().trim_end_matches('/').to_owned(),
             token,
             in_flight: Semaphore::new(limits.concurrency.max(1)),
@@ -197,6 +206,9 @@ impl ScimClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), ScimError> {
+        if let Some(reason) = &self.refused {
+            return Err(ScimError::Unavailable(reason.clone()));
+        }
         let _permit = self
             .in_flight
             .acquire()
@@ -262,7 +274,13 @@ impl ScimClient {
                 None => {
                     let response = outcome.expect("errors always retry or fail above");
                     let status = response.status().as_u16();
-                    let text = response.text().await.unwrap_or_default();
+                    let Some(text) = crate::scim::error::read_body(response, MAX_ANSWER).await
+                    else {
+                        return Err(ScimError::Unavailable(format!(
+                            "the answer (HTTP {status}) was longer than {} MB or broke off",
+                            MAX_ANSWER / (1024 * 1024)
+                        )));
+                    };
                     let json = if text.trim().is_empty() {
                         Value::Null
                     } else {
@@ -289,11 +307,8 @@ impl ScimClient {
     }
 
     fn fail(&self, resource: &str, status: u16, body: &Value) -> ScimError {
-        let detail = body
-            .get("detail")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| body.to_string().chars().take(300).collect());
+        let detail = crate::scim::error::detail_of(body)
+            .unwrap_or_else(|| "the answer is not a SCIM error".to_owned());
         match status {
             401 | 403 => ScimError::Unauthorized { status, detail },
             409 => ScimError::Conflict(detail),
@@ -553,7 +568,12 @@ mod tests {
             concurrency: 4,
             ..Limits::default()
         };
-        let client = ScimClient::new("http://127.0.0.1:9", "t".to_owned().into(), limits);
+        let client = ScimClient::new(
+            &Default::default(),
+            "http://127.0.0.1:9",
+            "t".to_owned().into(),
+            limits,
+        );
         assert_eq!(client.per_second(), 4, "before any answer: the concurrency");
         client.observe(Duration::from_millis(10));
         assert_eq!(client.per_second(), 400);
@@ -562,6 +582,7 @@ mod tests {
         assert_eq!(client.per_second(), 200);
 
         let paced = ScimClient::new(
+            &Default::default(),
             "http://127.0.0.1:9",
             "t".to_owned().into(),
             Limits { rate: 50, ..limits },
@@ -569,6 +590,7 @@ mod tests {
         paced.observe(Duration::from_millis(10));
         assert_eq!(paced.per_second(), 50);
         let slow = ScimClient::new(
+            &Default::default(),
             "http://127.0.0.1:9",
             "t".to_owned().into(),
             Limits {

@@ -241,11 +241,13 @@ impl Engine {
             })?;
         let template = app.template();
         let settings = configuration.settings.clone();
+        // As stored: an expression saved before the size check fails the objects it cannot
+        // map (MappingError) rather than every cycle.
         let compile = |object: &provisioning::ObjectSettings, known, required: &[String]| {
             let required: Vec<&str> = required.iter().map(String::as_str).collect();
             object
                 .mappings
-                .compile(known, &required)
+                .compile_stored(known, &required)
                 .map(Arc::new)
                 .map_err(Error::InvalidFields)
         };
@@ -285,7 +287,7 @@ impl Engine {
             rate: settings.target.requests_per_second,
             ..Limits::default()
         };
-        let client = ScimClient::new(&settings.scim_base_url, token, limits)
+        let client = ScimClient::new(&self.outbound, &settings.scim_base_url, token, limits)
             .counted(self.metrics.clone(), application);
         let escrows = sqlx::query_scalar(
             "SELECT source_id FROM provisioning_escrows WHERE application_id = ?",

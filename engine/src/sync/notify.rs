@@ -60,7 +60,8 @@ impl Engine {
         .await?)
     }
 
-    /// Saves Settings > Email; `password` `None` keeps the stored one.
+    /// Saves Settings > Email; `password` `None` keeps the stored one, unless the host changed:
+    /// a password is only ever sent to the server it was given for, so a new host forgets it.
     pub async fn save_smtp_settings(
         &self,
         caller: &Caller,
@@ -80,6 +81,12 @@ impl Engine {
         }
         crate::directory::users::check_mail(settings.from_address.trim(), "from_address")?;
         let mut tx = crate::db::begin_write(&self.db).await?;
+        let previous_host: Option<String> =
+            sqlx::query_scalar("SELECT host FROM smtp_settings WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let host_changed =
+            previous_host.is_some_and(|previous| !previous.eq_ignore_ascii_case(host));
         sqlx::query(
             "INSERT INTO smtp_settings (id, host, port, security, username, from_address, updated_at) \
              VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port, \
@@ -95,9 +102,10 @@ impl Engine {
         .execute(&mut *tx)
         .await?;
         let changed = password.filter(|p| !p.expose_secret().is_empty());
-        if let Some(password) = &changed {
+        let forgotten = host_changed && changed.is_none();
+        if changed.is_some() || forgotten {
             sqlx::query("UPDATE smtp_settings SET password = ? WHERE id = 1")
-                .bind(self.keyring.seal(CONTEXT, password))
+                .bind(changed.as_ref().map(|p| self.keyring.seal(CONTEXT, p)))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -115,6 +123,7 @@ impl Engine {
                 "host": host, "port": settings.port, "security": settings.security,
                 "username": settings.username.trim(), "from": settings.from_address.trim(),
                 "passwordChanged": changed.is_some(),
+                "passwordForgotten": forgotten,
             })),
         )
         .await?;

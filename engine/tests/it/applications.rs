@@ -40,13 +40,16 @@ async fn account(engine: &Engine, upn: &str, role: Role) -> Account {
         user_principal_name: upn.into(),
         display_name: upn.into(),
         role,
+        session_stamp: String::new(),
     }
 }
 
 #[tokio::test]
 async fn applications_come_from_the_gallery_and_owners_see_only_theirs() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::ApplicationAdministrator).await;
     let owner = account(&engine, "owner@contoso.com", Role::ApplicationOwner).await;
     let reader = account(&engine, "reader@contoso.com", Role::ReportsReader).await;
@@ -179,7 +182,9 @@ async fn applications_come_from_the_gallery_and_owners_see_only_theirs() {
 #[tokio::test]
 async fn assignments_enter_the_feed_and_assigned_roles_cannot_be_disabled() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let ada = account(&engine, "ada@contoso.com", Role::ReportsReader).await;
     let caller = Caller::system();
@@ -307,7 +312,9 @@ async fn assignments_enter_the_feed_and_assigned_roles_cannot_be_disabled() {
 #[tokio::test]
 async fn provisioning_saves_check_every_field_refuse_stale_copies_and_seal_secrets() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let caller = Caller::system();
     let app = engine
@@ -438,7 +445,9 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         jobs::{self, JobState},
     };
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -493,7 +502,9 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
 
     // A cycle that completes ends the quarantine.
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -542,7 +553,9 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
 async fn provisioning_logs_older_than_the_retention_are_purged() {
     use engine::sync::log::{self, Entry, LogWriter};
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = Engine::open_with(data.path(), private_targets())
+        .await
+        .unwrap();
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -574,4 +587,14 @@ async fn provisioning_logs_older_than_the_retention_are_purged() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The test peers run on loopback, which the engine refuses to reach unless allowed.
+fn private_targets() -> engine::Options<'static> {
+    engine::Options {
+        outbound: engine::outbound::Outbound {
+            allow_private_targets: true,
+        },
+        ..Default::default()
+    }
 }

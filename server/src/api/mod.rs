@@ -115,6 +115,11 @@ impl From<engine::Error> for ApiError {
             e @ E::VersionMismatch { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "version_mismatch", e.to_string())
             }
+            e @ E::TooManyAtOnce { .. } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                e.to_string(),
+            ),
             E::Forbidden => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

@@ -19,18 +19,26 @@ pub struct Console {
     pub base: String,
     pub log: Arc<Mutex<Vec<String>>>,
     pub data_dir: tempfile::TempDir,
+    flags: &'static [&'static str],
 }
 
 impl Console {
+    /// A console that may provision to the test peers on loopback (`--allow-private-targets`).
     pub fn start() -> Console {
+        Console::start_with(&["--allow-private-targets"])
+    }
+
+    /// A console started with exactly these extra flags.
+    pub fn start_with(flags: &'static [&'static str]) -> Console {
         let data_dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (child, base) = Console::spawn(data_dir.path(), log.clone());
+        let (child, base) = Console::spawn(data_dir.path(), flags, log.clone());
         Console {
             child,
             base,
             log,
             data_dir,
+            flags,
         }
     }
 
@@ -39,15 +47,20 @@ impl Console {
     pub fn crash_and_restart(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let (child, base) = Console::spawn(self.data_dir.path(), self.log.clone());
+        let (child, base) = Console::spawn(self.data_dir.path(), self.flags, self.log.clone());
         self.child = child;
         self.base = base;
     }
 
-    fn spawn(data_dir: &std::path::Path, log: Arc<Mutex<Vec<String>>>) -> (Child, String) {
+    fn spawn(
+        data_dir: &std::path::Path,
+        flags: &[&str],
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> (Child, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -129,7 +142,15 @@ impl Console {
     /// The engine over this console's database, from the test process (SQLite in WAL mode
     /// lets both processes use it), to look at what HTTP does not show: the change feed.
     pub async fn engine(&self) -> engine::Engine {
-        engine::Engine::open(self.data_dir.path()).await.unwrap()
+        let options = engine::Options {
+            outbound: engine::outbound::Outbound {
+                allow_private_targets: true,
+            },
+            ..Default::default()
+        };
+        engine::Engine::open_with(self.data_dir.path(), options)
+            .await
+            .unwrap()
     }
 
     pub fn setup_token(&self) -> String {

@@ -5,6 +5,7 @@ mod api;
 mod applications;
 mod console;
 mod harness;
+mod hostile;
 mod logs;
 mod peers;
 mod scim;

@@ -85,6 +85,7 @@ async fn assigned_users_land_change_and_leave_the_target() {
         user_principal_name: "admin@contoso.com".into(),
         display_name: "Ada Admin".into(),
         role: Role::GlobalAdministrator,
+        session_stamp: String::new(),
     };
     let (grace, alan) = grace_and_alan(&engine).await;
     let app = engine
@@ -228,6 +229,7 @@ async fn application(template: &str) -> (Console, Engine, Account, Application) 
         user_principal_name: "admin@contoso.com".into(),
         display_name: "Ada Admin".into(),
         role: Role::GlobalAdministrator,
+        session_stamp: String::new(),
     };
     let app = engine
         .create_application(&system, &admin, template, "Target")

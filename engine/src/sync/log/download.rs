@@ -2,13 +2,75 @@
 //! are read, a few dozen at a time, so a download of a million rows costs no more memory than
 //! one of ten.
 
-use futures::Stream;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
+use sqlx::SqlitePool;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use super::Row;
-use crate::Result;
+use crate::{Error, Result};
+
+/// Downloads running now: they read from their own pool of read-only connections
+/// ([`crate::db::open_reader`]), and one account runs at most [`Downloads::PER_ACCOUNT`] at once,
+/// so nobody can queue enough of them to hold up everybody else's.
+pub struct Downloads {
+    pub(crate) db: SqlitePool,
+    running: Arc<Mutex<HashMap<Uuid, usize>>>,
+}
+
+/// A place among the running downloads, given back when the download ends or is dropped.
+pub struct DownloadSlot {
+    running: Arc<Mutex<HashMap<Uuid, usize>>>,
+    account: Uuid,
+}
+
+impl Downloads {
+    pub const PER_ACCOUNT: usize = 2;
+    /// Connections of the download pool: downloads beyond this wait for one.
+    pub const CONNECTIONS: u32 = 4;
+
+    pub fn new(db: SqlitePool) -> Downloads {
+        Downloads {
+            db,
+            running: Arc::default(),
+        }
+    }
+
+    pub fn start(&self, account: Uuid) -> Result<DownloadSlot> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(account).or_default();
+        if *count >= Self::PER_ACCOUNT {
+            return Err(Error::TooManyAtOnce {
+                what: "downloads",
+                limit: Self::PER_ACCOUNT,
+            });
+        }
+        *count += 1;
+        Ok(DownloadSlot {
+            running: Arc::clone(&self.running),
+            account,
+        })
+    }
+}
+
+impl Drop for DownloadSlot {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.account) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.account);
+            }
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -56,6 +118,8 @@ const CSV_HEADER: [&str; 17] = [
 const CHUNK: usize = 64;
 
 /// `rows` encoded in `format`, chunk by chunk. An error while reading ends the stream with it.
+/// The stream is fused: a compressing body polls once more after the end, which a bare `unfold`
+/// answers with a panic.
 pub fn encode(
     format: Format,
     rows: mpsc::Receiver<Result<Row>>,
@@ -111,12 +175,19 @@ pub fn encode(
             Some((Ok(out), (rows, written, false)))
         },
     )
+    .fuse()
 }
 
-fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
+/// One CSV line, each cell quoted against spreadsheet formulas (a target's id or error text is
+/// whatever the target sent).
+fn csv_line<S: AsRef<str>>(fields: &[S]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail.
-    let _ = writer.write_record(fields);
+    let _ = writer.write_record(
+        fields
+            .iter()
+            .map(|f| crate::csv_cells::neutralise(f.as_ref()).into_owned()),
+    );
     writer.into_inner().unwrap_or_default()
 }
 

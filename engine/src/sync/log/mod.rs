@@ -16,7 +16,7 @@ pub mod generator;
 mod search;
 
 pub use advice::advice;
-pub use download::{Format, encode, json};
+pub use download::{Downloads, Format, encode, json};
 use search::SELECT;
 pub use search::{Filter, Page, Row, job_id, parse_job_id};
 

@@ -205,17 +205,19 @@ impl Engine {
             })
     }
 
-    /// Every entry matching `filter`, newest first, read by a task of its own and handed over
-    /// as they come: the caller writes each out and never holds the set.
+    /// Every entry matching `filter`, newest first, read by a task of its own from the download
+    /// pool and handed over as they come: the caller writes each out and never holds the set.
     pub fn stream_provisioning_logs(
         &self,
         account: &Account,
         filter: Filter,
     ) -> Result<mpsc::Receiver<Result<Row>>> {
         may_read(account)?;
+        let slot = self.downloads.start(account.id)?;
         let (send, receive) = mpsc::channel(256);
-        let (db, account) = (self.db.clone(), account.clone());
+        let (db, account) = (self.downloads.db.clone(), account.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             let failed = send.clone();
             if let Err(e) = forward(&db, &account, &filter, send).await {
                 let _ = failed.send(Err(e)).await;
