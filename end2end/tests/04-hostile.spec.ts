@@ -18,10 +18,13 @@ const PAYLOAD = `</title><script>${RUN}</script><img src=x onerror="${RUN}">`;
 test.describe.configure({ mode: 'serial' });
 
 let app = '';
-/** An OAuth "provider" that sends every authorization back refused, with the payload as reason. */
-let provider: Server;
+let oauthApp = '';
 let user = '';
 let group = '';
+/** Peers of the attacker's: a SCIM "target" whose every error detail is the payload, and an
+ * OAuth "provider" that sends every authorization back refused with the payload as its reason. */
+let target: Server;
+let provider: Server;
 
 async function api(request: APIRequestContext, method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, token: string, data?: object) {
   const response = await request.fetch(`${process.env.SCIMITAR_URL}${path}`, {
@@ -33,13 +36,18 @@ async function api(request: APIRequestContext, method: 'GET' | 'POST' | 'PUT' | 
   return response.json();
 }
 
-/** Loads `path`, waits for hydration, and checks that nothing injected ran. */
-async function visit(page: Page, path: string, shows: RegExp | string = PAYLOAD) {
+/** Loads `path`, waits for hydration, and checks that it shows `shows` and nothing injected ran. */
+async function visit(page: Page, path: string, shows: string = PAYLOAD) {
   await page.goto(path);
   await hydrated(page);
   await expect(page.getByText(shows).filter({ visible: true }).first()).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   expect(await page.locator('img[src="x"]').count()).toBe(0);
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 test.beforeAll(async ({ request }) => {
@@ -65,21 +73,11 @@ test.beforeAll(async ({ request }) => {
     })
   ).id;
 
-  // An application named by its owner, with notes, provisioning to a real SCIM server, and an
-  // OAuth "provider" that sends the browser back with an error description of its choosing.
-  const created = await api(request, 'POST', '/api/v1/applications', apiToken, { template: 'custom-scim', displayName: PAYLOAD });
-  app = created.id;
-  await api(request, 'PATCH', `/api/v1/applications/${app}`, apiToken, { version: created.version, notes: PAYLOAD });
-  const scim = await peers.scimServer();
-  let config = await api(request, 'GET', `/api/v1/applications/${app}/provisioning`, apiToken);
-  await api(request, 'PUT', `/api/v1/applications/${app}/provisioning`, apiToken, {
-    version: config.version,
-    settings: { ...config.settings, scimBaseUrl: `${scim}/v2` },
-    secretToken: 'any',
+  target = createServer((_, res) => {
+    const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', detail: PAYLOAD });
+    res.writeHead(400, { 'Content-Type': 'application/scim+json' }).end(body);
   });
-  // A provisioning log entry whose identity is the group's name (on demand: out of scope, logged).
-  await api(request, 'POST', `/api/v1/applications/${app}/job/provision-on-demand`, apiToken, { objectId: group });
-
+  const targetUrl = await listen(target);
   provider = createServer((req, res) => {
     const asked = new URL(req.url ?? '/', 'http://provider');
     const back = new URL(asked.searchParams.get('redirect_uri') ?? '');
@@ -88,20 +86,39 @@ test.beforeAll(async ({ request }) => {
     back.searchParams.set('error_description', PAYLOAD);
     res.writeHead(302, { Location: back.toString() }).end();
   });
-  await new Promise<void>((listening) => provider.listen(0, '127.0.0.1', listening));
-  const authorize = `http://127.0.0.1:${(provider.address() as AddressInfo).port}/authorize`;
-  config = await api(request, 'GET', `/api/v1/applications/${app}/provisioning`, apiToken);
+  const providerUrl = await listen(provider);
+
+  // An application named by its owner, with notes, provisioning everyone to the hostile target:
+  // provision on demand logs the target's error detail as the entry's reason.
+  const created = await api(request, 'POST', '/api/v1/applications', apiToken, { template: 'custom-scim', displayName: PAYLOAD });
+  app = created.id;
+  await api(request, 'PATCH', `/api/v1/applications/${app}`, apiToken, { version: created.version, notes: PAYLOAD });
+  const config = await api(request, 'GET', `/api/v1/applications/${app}/provisioning`, apiToken);
   await api(request, 'PUT', `/api/v1/applications/${app}/provisioning`, apiToken, {
     version: config.version,
+    settings: { ...config.settings, scimBaseUrl: `${targetUrl}/scim/v2`, scope: 'All' },
+    secretToken: 'any',
+  });
+  for (const objectId of [user, group]) {
+    await api(request, 'POST', `/api/v1/applications/${app}/job/provision-on-demand`, apiToken, { objectId });
+  }
+
+  // A second application whose OAuth provider is the hostile one.
+  oauthApp = (await api(request, 'POST', '/api/v1/applications', apiToken, { template: 'custom-scim', displayName: 'OAuth probe' })).id;
+  const oauthConfig = await api(request, 'GET', `/api/v1/applications/${oauthApp}/provisioning`, apiToken);
+  await api(request, 'PUT', `/api/v1/applications/${oauthApp}/provisioning`, apiToken, {
+    version: oauthConfig.version,
     settings: {
-      ...config.settings,
+      ...oauthConfig.settings,
       authentication: 'oauth2-authorization-code',
-      oauth: { clientId: 'hostile', authorizationUrl: authorize, tokenUrl: `${scim}/token`, scopes: '' },
+      scimBaseUrl: `${targetUrl}/scim/v2`,
+      oauth: { clientId: 'hostile', authorizationUrl: `${providerUrl}/authorize`, tokenUrl: `${providerUrl}/token`, scopes: '' },
     },
   });
 });
 
 test.afterAll(() => {
+  target?.close();
   provider?.close();
 });
 
@@ -121,8 +138,24 @@ test('stored markup in names, notes, logs and OAuth errors shows as text and nev
   await visit(page, '/provisioning-logs');
   await visit(page, '/audit-logs');
 
-  // Authorize: the "provider" answers with the payload as its error description.
+  // A target error text: Test Connection repeats the SCIM error's detail.
   await page.goto(`/applications/${app}/provisioning`);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Test Connection' }).click();
+  await expect(page.getByText('Test Connection failed.')).toBeVisible();
+  await expect(page.getByText(PAYLOAD, { exact: false }).filter({ visible: true }).first()).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+
+  // A log entry's reason, written from the target's error detail.
+  await page.goto('/provisioning-logs');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'mallory@contoso.com' }).first().click();
+  await expect(page.locator('[data-test="log-outcome"]')).toContainText(PAYLOAD);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.locator('img[src="x"]').count()).toBe(0);
+
+  // Authorize: the "provider" answers with the payload as its error description.
+  await page.goto(`/applications/${oauthApp}/provisioning`);
   await hydrated(page);
   await page.getByRole('button', { name: 'Authorize' }).click();
   await expect(page).toHaveURL(/authorization=done/);

@@ -219,6 +219,16 @@ impl Console {
             .unwrap()
     }
 
+    /// A console account made on the command line, signed in in a browser-like client.
+    pub async fn signed_in(&self, upn: &str, role: &str) -> reqwest::Client {
+        let out = self.admin_create(upn, role, PASSWORD);
+        assert!(out.status.success(), "{out:?}");
+        let browser = self.browser();
+        let answer = self.sign_in(&browser, upn, PASSWORD).await;
+        assert!(!answer.status().is_client_error(), "{}", answer.status());
+        browser
+    }
+
     pub async fn me(&self, client: &reqwest::Client) -> Value {
         client
             .post(self.url("/api/me"))

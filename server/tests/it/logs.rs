@@ -7,8 +7,6 @@ use serde_json::Value;
 
 use super::harness::Console;
 
-const PASSWORD: &str = "a long enough password";
-
 /// Every entry id the list shows for `filters`, page after page (50 per page), newest first.
 async fn listed(
     console: &Console,
@@ -77,18 +75,12 @@ async fn fetch_page(console: &Console, browser: &reqwest::Client, path: &str) ->
         .unwrap()
 }
 
-async fn signed_in(console: &Console, upn: &str, role: &str) -> reqwest::Client {
-    let out = console.admin_create(upn, role, PASSWORD);
-    assert!(out.status.success(), "{out:?}");
-    let browser = console.browser();
-    console.sign_in(&browser, upn, PASSWORD).await;
-    browser
-}
-
 #[tokio::test]
 async fn downloads_hold_exactly_the_entries_the_list_shows() {
     let console = Console::start();
-    let admin = signed_in(&console, "ops@contoso.com", "Global Administrator").await;
+    let admin = console
+        .signed_in("ops@contoso.com", "Global Administrator")
+        .await;
     let created = admin
         .post(console.url("/api/applications/create"))
         .form(&[("template", "custom-scim"), ("display_name", "Payroll")])
@@ -217,9 +209,13 @@ async fn downloads_hold_exactly_the_entries_the_list_shows() {
 
     // A Reports Reader reads and downloads everything; an Application Owner of no application
     // sees nothing, and a signed-out browser is sent to sign in.
-    let reader = signed_in(&console, "auditor@contoso.com", "Reports Reader").await;
+    let reader = console
+        .signed_in("auditor@contoso.com", "Reports Reader")
+        .await;
     assert_eq!(listed(&console, &reader, &[]).await.len(), 3_000);
-    let owner = signed_in(&console, "owner@contoso.com", "Application Owner").await;
+    let owner = console
+        .signed_in("owner@contoso.com", "Application Owner")
+        .await;
     assert!(listed(&console, &owner, &[]).await.is_empty());
     let (status, csv) = download(&console, &owner, "csv", &[]).await;
     assert_eq!((status, csv_ids(&csv).len()), (200, 0));

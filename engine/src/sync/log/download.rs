@@ -262,3 +262,52 @@ pub fn json(row: &Row) -> Value {
         "durationMs": row.duration_ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn row(target_id: &str, reason: &str) -> Row {
+        Row {
+            id: 7,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            application_id: Uuid::nil(),
+            application: "Payroll".into(),
+            cycle_id: Uuid::nil(),
+            change_id: Uuid::nil(),
+            object_type: "User".into(),
+            source_id: Uuid::nil(),
+            source_name: "@mallory".into(),
+            target_id: Some(target_id.into()),
+            action: super::super::Action::Create,
+            status: super::super::Status::Failure,
+            steps: sqlx::types::Json(vec![]),
+            modified: sqlx::types::Json(Value::Null),
+            error_code: None,
+            reason: Some(reason.into()),
+            duration_ms: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn what_a_target_returns_cannot_run_as_a_formula_and_the_stream_ends_once() {
+        let (send, receive) = mpsc::channel(4);
+        send.send(Ok(row("=HYPERLINK(\"http://evil.example\")", "-1+1")))
+            .await
+            .unwrap();
+        drop(send);
+        let mut chunks = Box::pin(encode(Format::Csv, receive));
+        let mut text = String::new();
+        while let Some(chunk) = chunks.next().await {
+            text.push_str(&String::from_utf8(chunk.unwrap()).unwrap());
+        }
+        // Polled again after its end, as a compressing body does: still the end, no panic.
+        assert!(chunks.next().await.is_none());
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[8], "'@mallory");
+        assert_eq!(&record[9], "'=HYPERLINK(\"http://evil.example\")");
+        assert_eq!(&record[13], "'-1+1");
+    }
+}
