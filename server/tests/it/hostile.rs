@@ -657,17 +657,26 @@ async fn a_new_password_or_role_ends_the_accounts_other_sessions() {
     };
     let admin_id = id_of("admin@contoso.com").await;
 
+    // Users > a user > console access, as the administrator's browser sends it.
+    let set_access = |id: String, role: &'static str, password: &'static str| {
+        admin
+            .post(console.url("/api/users/access"))
+            .form(&[
+                ("id", id.as_str()),
+                ("directory_role", role),
+                ("password", password),
+            ])
+            .send()
+    };
+
     // The administrator changes their own password: this session goes on, the other ends.
-    let changed = admin
-        .post(console.url("/api/users/access"))
-        .form(&[
-            ("id", admin_id.as_str()),
-            ("directory_role", "Global Administrator"),
-            ("password", "another long enough password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let changed = set_access(
+        admin_id,
+        "Global Administrator",
+        "another long enough password",
+    )
+    .await
+    .unwrap();
     assert!(!changed.status().is_client_error(), "{}", changed.status());
     assert_eq!(
         console.me(&admin).await["user_principal_name"],
@@ -681,16 +690,7 @@ async fn a_new_password_or_role_ends_the_accounts_other_sessions() {
 
     // Another administrator changes the role: every session of the account ends.
     let ops_id = id_of("ops@contoso.com").await;
-    let demoted = admin
-        .post(console.url("/api/users/access"))
-        .form(&[
-            ("id", ops_id.as_str()),
-            ("directory_role", "Reports Reader"),
-            ("password", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let demoted = set_access(ops_id, "Reports Reader", "").await.unwrap();
     assert!(!demoted.status().is_client_error(), "{}", demoted.status());
     assert_eq!(console.me(&ops).await, Value::Null);
 }
