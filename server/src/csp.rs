@@ -32,11 +32,9 @@ fn header_value(nonce: &Nonce) -> String {
     // colour, a progress bar's width) are the only inline styles. No form-action: Authorize is a
     // form whose answer redirects to the OAuth provider, wherever that is. `cargo leptos watch`
     // reloads pages over a WebSocket to its own port.
-    let reload = if std::env::var_os("LEPTOS_WATCH").is_some() {
-        " ws:"
-    } else {
-        ""
-    };
+    static RELOAD: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+    let reload = if *RELOAD { " ws:" } else { "" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \

@@ -229,6 +229,25 @@ impl Console {
         browser
     }
 
+    /// A "Create your own application" made by `browser`, and `spec`'s generated provisioning
+    /// log entries for it; the engine, to read them back.
+    pub async fn application_with_logs(
+        &self,
+        browser: &reqwest::Client,
+        spec: engine::sync::log::generator::Spec,
+    ) -> engine::Engine {
+        let created = browser
+            .post(self.url("/api/applications/create"))
+            .form(&[("template", "custom-scim"), ("display_name", "Payroll")])
+            .send()
+            .await
+            .unwrap();
+        assert!(created.status().is_success(), "{}", created.status());
+        let engine = self.engine().await;
+        engine.generate_provisioning_logs(spec).await.unwrap();
+        engine
+    }
+
     pub async fn me(&self, client: &reqwest::Client) -> Value {
         client
             .post(self.url("/api/me"))

@@ -393,22 +393,16 @@ async fn downloads_neither_stall_the_database_nor_break_under_gzip() {
     let admin = console
         .signed_in("admin@contoso.com", "Global Administrator")
         .await;
-    let created = admin
-        .post(console.url("/api/applications/create"))
-        .form(&[("template", "custom-scim"), ("display_name", "Payroll")])
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success(), "{}", created.status());
-    let engine = console.engine().await;
-    engine
-        .generate_provisioning_logs(Spec {
-            entries: 20_000,
-            days: 3,
-            seed: 5,
-        })
-        .await
-        .unwrap();
+    let engine = console
+        .application_with_logs(
+            &admin,
+            Spec {
+                entries: 20_000,
+                days: 3,
+                seed: 5,
+            },
+        )
+        .await;
 
     // Under gzip, both downloads arrive whole (the last chunk used to panic the compressor).
     for format in ["csv", "json"] {

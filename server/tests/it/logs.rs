@@ -81,22 +81,16 @@ async fn downloads_hold_exactly_the_entries_the_list_shows() {
     let admin = console
         .signed_in("ops@contoso.com", "Global Administrator")
         .await;
-    let created = admin
-        .post(console.url("/api/applications/create"))
-        .form(&[("template", "custom-scim"), ("display_name", "Payroll")])
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success(), "{}", created.status());
-    let engine = console.engine().await;
-    engine
-        .generate_provisioning_logs(Spec {
-            entries: 3_000,
-            days: 6,
-            seed: 11,
-        })
-        .await
-        .unwrap();
+    let engine = console
+        .application_with_logs(
+            &admin,
+            Spec {
+                entries: 3_000,
+                days: 6,
+                seed: 11,
+            },
+        )
+        .await;
 
     let ops = engine::directory::users::find_by_upn(&engine.db, "ops@contoso.com")
         .await
