@@ -393,7 +393,7 @@ async fn downloads_neither_stall_the_database_nor_break_under_gzip() {
     let admin = console
         .signed_in("admin@contoso.com", "Global Administrator")
         .await;
-    let engine = console
+    console
         .application_with_logs(
             &admin,
             Spec {
