@@ -344,6 +344,8 @@ pub struct CycleSummary {
     /// "Completed", or what stopped it, in words.
     pub outcome: String,
     pub steady_state: bool,
+    /// References waiting for an object that failed: not steady state.
+    pub pending_references: u64,
     pub counts: CycleCounts,
 }
 
@@ -358,6 +360,13 @@ pub struct QuarantineNotice {
     pub disabled: bool,
 }
 
+/// A cycle that could not finish: when (UTC) and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interruption {
+    pub at: String,
+    pub reason: String,
+}
+
 /// The provisioning overview: the job, the cycle running, the last one, linked objects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProvisioningStatus {
@@ -366,6 +375,8 @@ pub struct ProvisioningStatus {
     pub running: Option<CycleProgress>,
     pub last: Option<CycleSummary>,
     pub quarantine: Option<QuarantineNotice>,
+    /// The last cycle that could not finish, until a cycle completes.
+    pub last_interruption: Option<Interruption>,
     /// The last cycle stopped before disables and deletes over the threshold: Allow deletes.
     pub deletes_staged: bool,
     pub linked_users: u64,

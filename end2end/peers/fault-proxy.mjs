@@ -32,6 +32,13 @@
 //                   matches, e.g. "^POST /v2/Users", get any fault (down and delayMs included);
 //                   the others are forwarded at once and draw no random number
 //   seed            integer seed of the pseudo-random generator (default 1)
+// Two settings change how the target behaves rather than inject faults (they draw no number):
+//   ignoreFilter       true: a request's `filter` query parameter is dropped before forwarding, so
+//                      the server answers every filter query with its whole list, as a target that
+//                      ignores filters does (default false)
+//   filterUnsupported  true: /ServiceProviderConfig says filter.supported = false (the server's
+//                      answer, rewritten), and any request with a `filter` parameter is answered
+//                      400 invalidFilter "filtering is not supported" (default false)
 // The injected answers carry a SCIM error body (application/scim+json, schemas
 // urn:ietf:params:scim:api:messages:2.0:Error, status "429"/"503"/"500").
 //
@@ -62,7 +69,7 @@ const FAULTS = [
 const SHARES = FAULTS.map(([share]) => share);
 const DEFAULTS = {
   delayMs: 0, status429Share: 0, status503Share: 0, status500Share: 0, resetShare: 0,
-  retryAfter: null, down: false, only: null, seed: 1,
+  retryAfter: null, down: false, only: null, seed: 1, ignoreFilter: false, filterUnsupported: false,
 };
 const LOG_LENGTH = 200;
 
@@ -116,7 +123,9 @@ function parseSettings(body) {
   if (next.retryAfter !== null && !(Number.isInteger(next.retryAfter) && next.retryAfter >= 0)) {
     throw new Error('retryAfter must be null or a whole number of seconds >= 0');
   }
-  if (typeof next.down !== 'boolean') throw new Error('down must be true or false');
+  for (const key of ['down', 'ignoreFilter', 'filterUnsupported']) {
+    if (typeof next[key] !== 'boolean') throw new Error(`${key} must be true or false`);
+  }
   if (!Number.isInteger(next.seed)) throw new Error('seed must be an integer');
   if (next.only !== null && typeof next.only !== 'string') {
     throw new Error('only must be null or a regex string');
@@ -191,21 +200,48 @@ function reset(req) {
   else socket.destroy();
 }
 
+// The request's path and query as forwarded: without `filter` when the target ignores filters.
+function forwardedPath(req) {
+  if (!settings.ignoreFilter) return basePath + req.url;
+  const url = new URL(req.url, 'http://proxy');
+  url.searchParams.delete('filter');
+  return basePath + url.pathname + url.search;
+}
+
+// The server's /ServiceProviderConfig with filter.supported = false.
+function withoutFilter(answer, res, entry) {
+  let body = '';
+  answer.setEncoding('utf8');
+  answer.on('data', (chunk) => { body += chunk; });
+  answer.on('end', () => {
+    const config = JSON.parse(body);
+    config.filter = { ...config.filter, supported: false };
+    const headers = forwardedHeaders(answer.headers);
+    delete headers['content-length'];
+    delete headers.etag;
+    entry.status = answer.statusCode;
+    res.writeHead(answer.statusCode, headers);
+    res.end(JSON.stringify(config));
+  });
+}
+
 function forward(req, res, entry) {
   counters.forwarded += 1;
   const upstream = request({
     protocol: targetUrl.protocol,
     hostname: targetUrl.hostname,
     port: targetUrl.port,
-    path: basePath + req.url,
+    path: forwardedPath(req),
     method: req.method,
     headers: forwardedHeaders(req.headers),
     agent,
   });
+  const config = settings.filterUnsupported && /\/ServiceProviderConfig$/.test(new URL(req.url, 'http://proxy').pathname);
   upstream.on('response', (answer) => {
+    if (config && answer.statusCode === 200) return withoutFilter(answer, res, entry);
     entry.status = answer.statusCode;
     res.writeHead(answer.statusCode, answer.statusMessage, forwardedHeaders(answer.headers));
-    answer.pipe(res);
+    return answer.pipe(res);
   });
   upstream.on('error', (error) => {
     if (res.headersSent) return res.destroy(error);
@@ -232,6 +268,13 @@ const server = createServer((req, res) => {
   counters.log.push(entry);
   if (counters.log.length > LOG_LENGTH) counters.log.shift();
 
+  if (entry.outcome === 'forwarded' && settings.filterUnsupported
+      && new URL(req.url, 'http://proxy').searchParams.has('filter')) {
+    entry.status = 400;
+    req.resume();
+    const body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', scimType: 'invalidFilter', detail: 'filtering is not supported' };
+    return sendJson(res, 400, body, { 'content-type': 'application/scim+json' });
+  }
   if (entry.outcome === 'forwarded') {
     const delayMs = faulted ? settings.delayMs : 0;
     if (delayMs === 0) return forward(req, res, entry);

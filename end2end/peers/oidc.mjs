@@ -18,6 +18,8 @@
 // authorization code flow (PKCE S256 required) and for client_credentials; the `resource`
 // parameter is optional. Clients allowed the refresh_token grant always get a refresh token.
 // Sign-in and consent are oidc-provider's development forms: any login and password pass.
+// Like the providers that insist on it, an authorization request with the openid scope and no
+// nonce is refused (400 invalid_request); the ID token carries the nonce sent.
 import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK } from 'jose';
 import Provider, { errors } from 'oidc-provider';
@@ -71,6 +73,17 @@ const provider = new Provider(issuer, {
       },
     },
   },
+});
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/auth') {
+    const asked = String(ctx.query.scope ?? '').split(' ');
+    if (asked.includes('openid') && !ctx.query.nonce) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'nonce is required with the openid scope' };
+      return;
+    }
+  }
+  await next();
 });
 server.on('request', provider.callback());
 

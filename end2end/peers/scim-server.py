@@ -1,7 +1,7 @@
 """scim2-server's SCIM application served by waitress: HTTP/1.1 keep-alive, four threads.
 
 The package's own command speaks HTTP/1.0 and closes every connection; benchmarks measure the
-client, so they serve the same application this way (reference/scim-peers.md). Prints
+client, so they serve the same application this way (docs/testing.md, Peers). Prints
 "ready <port>" once it listens. With --count-requests, GET /_requests answers how many requests
 each "METHOD /Resource" received, and DELETE /_requests starts the count again.
 """

@@ -1,4 +1,4 @@
-// The real third-party servers a journey talks to (reference/scim-peers.md): scim2-server from
+// The real third-party servers a journey talks to (docs/testing.md, Peers): scim2-server from
 // the Python venv, and the Node peers in end2end/peers (oidc-provider and the JWT-checking SCIM
 // proxy, the fault-injecting proxy) and aiosmtpd. Each starts on a free loopback port; `stop()`
 // ends them all.

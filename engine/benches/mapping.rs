@@ -1,5 +1,5 @@
 //! Measures the mapping language (issue 4's figures): the generic default user mapping of
-//! "Create your own application" (DESIGN.md's, in engine/gallery/custom-scim.toml)
+//! "Create your own application" (engine/gallery/custom-scim.toml)
 //! with its Join and Switch, evaluated over 100,000 users made by the directory generator, time
 //! per user (median, p99) and heap allocations per user; and the parse time of a
 //! 10,000-character expression. Baseline in the same run: cloning each user, the cheapest thing

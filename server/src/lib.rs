@@ -179,7 +179,7 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .layer(from_fn_with_state(origin_policy, origin::check));
     let router = Router::new()
         .nest("/scim/v2", scim)
-        // Bearer tokens only, no cookies: exempt from the origin check (DESIGN.md).
+        // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md, Layers of the router).
         .nest("/api/v1", api::router(engine.clone()))
         .merge(console)
         .layer(from_fn(body_limit::limit))

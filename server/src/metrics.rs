@@ -1,5 +1,5 @@
 //! `/metrics` for Prometheus: the engine's metrics as OpenMetrics text, for a bearer token of
-//! any role (either scope), as DESIGN.md's role table says.
+//! any role (either scope), as docs/roles.md says.
 
 use axum::{
     extract::State,

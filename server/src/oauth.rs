@@ -89,6 +89,7 @@ pub async fn callback(
                 application,
                 &code,
                 &SecretString::from(pending.pkce_verifier.clone()),
+                pending.nonce.clone().map(SecretString::from).as_ref(),
                 &redirect_uri(&base),
             )
             .await

@@ -25,10 +25,8 @@ pub async fn home_applications() -> Result<Vec<HomeApplication>, AppError> {
             let running = o.job.current_cycle.as_ref().map(|progress| {
                 let progress = &progress.0;
                 format!(
-                    "{} cycle: {} of {} objects",
-                    progress["kind"].as_str().unwrap_or_default(),
-                    progress["counts"]["processed"],
-                    progress["counts"]["total"]
+                    "{:?} cycle: {} of {} objects",
+                    progress.kind, progress.counts.processed, progress.counts.total
                 )
             });
             HomeApplication {

@@ -25,6 +25,9 @@ pub struct PendingAuthorization {
     pub application: uuid::Uuid,
     pub state: String,
     pub pkce_verifier: String,
+    /// The OpenID nonce sent with the request, when the scopes include `openid`.
+    #[serde(default)]
+    pub nonce: Option<String>,
     pub started_at: i64,
 }
 
@@ -283,6 +286,7 @@ pub async fn save_provisioning(
                     application: app,
                     state: start.state,
                     pkce_verifier: start.pkce_verifier.expose_secret().to_owned(),
+                    nonce: start.nonce.map(|n| n.expose_secret().to_owned()),
                     started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
                 },
             )
@@ -670,6 +674,7 @@ pub(crate) fn cycle_summary(
             }
         },
         steady_state: report.steady_state,
+        pending_references: report.pending_references,
         counts: counts(&report.counts),
     }
 }
@@ -679,48 +684,32 @@ pub(crate) fn cycle_summary(
 pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, AppError> {
     use engine::{
         accounts::Permission,
-        sync::{
-            cycle::{Counts, Outcome},
-            jobs::JobState,
-            links,
-        },
+        sync::{cycle::Outcome, jobs::JobState, links},
     };
 
-    use crate::model::{CycleProgress, QuarantineNotice};
+    use crate::model::{CycleProgress, Interruption, QuarantineNotice};
     let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
     let app = parse_id(&id)?;
     let job = engine.job(&account, app).await?;
-    let running = job.current_cycle.as_ref().and_then(|progress| {
+    let running = job.current_cycle.as_ref().map(|progress| {
         let progress = &progress.0;
-        let so_far: Counts = serde_json::from_value(progress["counts"].clone()).ok()?;
-        let started: time::OffsetDateTime =
-            serde_json::from_value(progress["startedAt"].clone()).ok()?;
-        let changed_at: time::OffsetDateTime =
-            serde_json::from_value(progress["changedAt"].clone()).unwrap_or(started);
-        Some(CycleProgress {
-            kind: progress["kind"].as_str().unwrap_or_default().to_owned(),
-            started: utc(started),
-            counts: counts(&so_far),
-            changed_at_ms: (changed_at.unix_timestamp_nanos() / 1_000_000) as i64,
-        })
+        CycleProgress {
+            kind: format!("{:?}", progress.kind),
+            started: utc(progress.started_at),
+            counts: counts(&progress.counts),
+            changed_at_ms: (progress.changed_at.unix_timestamp_nanos() / 1_000_000) as i64,
+        }
     });
     let last = job
         .last_cycle
         .as_ref()
         .map(|report| cycle_summary(&report.0));
     let quarantine = matches!(job.state, JobState::Quarantine | JobState::Disabled).then(|| {
-        let fix = match job.last_cycle.as_ref().map(|r| &r.0.outcome) {
-            Some(Outcome::Stopped { code, .. }) if code == "InvalidCredentials" => {
-                "The application refused the credentials: enter a valid Secret Token (or Authorize again), select Test Connection, then Restart provisioning."
-            }
-            Some(Outcome::Stopped { code, .. }) if code == "NotScimEndpoint" => {
-                "The Tenant URL is not a SCIM endpoint: correct it, select Test Connection, then Restart provisioning."
-            }
-            Some(Outcome::DeletesStaged { .. }) => {
-                "Review the staged disables and deletes in the provisioning logs, then select Allow deletes."
-            }
-            _ => "See the failures in the provisioning logs, fix their cause, then Restart provisioning.",
-        };
+        let fix = job
+            .last_cycle
+            .as_ref()
+            .map(|r| r.0.outcome.what_to_do())
+            .unwrap_or_default();
         QuarantineNotice {
             reason: job.quarantine_reason.clone().unwrap_or_default(),
             since: job.quarantine_began_at.map(utc).unwrap_or_default(),
@@ -740,6 +729,10 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         running,
         last,
         quarantine,
+        last_interruption: job.last_interruption.as_ref().map(|i| Interruption {
+            at: utc(i.0.at),
+            reason: i.0.reason.clone(),
+        }),
         linked_users: links::count(&engine.db, app, "User").await? as u64,
         linked_groups: links::count(&engine.db, app, "Group").await? as u64,
     })

@@ -1,4 +1,4 @@
-//! Directory roles and what each may do. DESIGN.md's role table is the authority; this file is
+//! Directory roles and what each may do. docs/roles.md is the authority; this file is
 //! its only transcription, and every permission check in the product goes through `Role::allows`.
 
 use std::{fmt, str::FromStr};

@@ -1,4 +1,4 @@
-//! Test Connection: the real request DESIGN.md describes (a filter query for a random userName,
+//! Test Connection: the real request docs/engine.md describes (a filter query for a random userName,
 //! which must come back as an empty SCIM list), and a result that names the cause when it does
 //! not: DNS, connect, TLS, timeout, refused credentials, not a SCIM endpoint, a body that is not
 //! SCIM. The request carries the credentials the configuration would use.
@@ -155,9 +155,18 @@ pub async fn probe(
     else {
         return ConnectionResult::new(Cause::InvalidUrl, "The Tenant URL is not a valid URL.");
     };
-    let probe_name = format!("scimitar-test-{}", Uuid::new_v4().simple());
-    url.query_pairs_mut()
-        .append_pair("filter", &format!("userName eq \"{probe_name}\""));
+    // A target that says it cannot filter is asked for a page instead (docs/engine.md,
+    // Matching): cycles match its accounts by listing them.
+    let filters = !filter_unsupported(http, base, token).await;
+    if filters {
+        let probe_name = format!("scimitar-test-{}", Uuid::new_v4().simple());
+        url.query_pairs_mut()
+            .append_pair("filter", &format!("userName eq \"{probe_name}\""));
+    } else {
+        url.query_pairs_mut()
+            .append_pair("startIndex", "1")
+            .append_pair("count", "1");
+    }
     let response = match http
         .get(url.clone())
         .bearer_auth(token)
@@ -189,6 +198,10 @@ pub async fn probe(
                         "{} answered, but not with a SCIM list response. Check that the Tenant URL is the SCIM base URL (it usually ends in /scim/v2).",
                         base.trim()
                     ),
+                ),
+                Some(_) if !filters => ConnectionResult::new(
+                    Cause::Success,
+                    "The supplied credentials are authorized to enable provisioning. The application does not support SCIM filters (its ServiceProviderConfig says filter.supported is false): cycles match accounts by listing them, page by page, which takes longer on a large application.",
                 ),
                 Some(list) if list["totalResults"].as_u64().unwrap_or(0) > 0 => {
                     ConnectionResult::new(
@@ -225,6 +238,31 @@ pub async fn probe(
             format!("The application answered HTTP {code}: {}", detail(&body)),
         ),
     }
+}
+
+/// Whether the target's `/ServiceProviderConfig` says `filter.supported` is false; a target
+/// without one (or a broken one) is taken to filter, and the test request then says more.
+async fn filter_unsupported(http: &reqwest::Client, base: &str, token: &str) -> bool {
+    let url = format!(
+        "{}/ServiceProviderConfig",
+        base.trim().trim_end_matches('/')
+    );
+    let Ok(response) = http
+        .get(url)
+        .bearer_auth(token)
+        .header("Accept", "application/scim+json, application/json")
+        .send()
+        .await
+    else {
+        return false;
+    };
+    if !response.status().is_success() {
+        return false;
+    }
+    crate::scim::error::read_body(response, MAX_ANSWER)
+        .await
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .is_some_and(|config| config["filter"]["supported"].as_bool() == Some(false))
 }
 
 /// What the Provisioning blade sends to Test Connection: the form's Tenant URL and, when typed

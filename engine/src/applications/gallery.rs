@@ -313,7 +313,7 @@ mod tests {
         assert!(vonage.provisioning.exclude_default_access);
         assert_eq!(vonage.provisioning.deprovision, Deprovision::Disable);
         assert!(!vonage.groups.enabled && !vonage.provisioning.groups_supported);
-        // DESIGN.md: the seed's table with Entra's sources, userName matching.
+        // The seed tutorial's table with Entra's sources, userName matching.
         let rows: Vec<(&str, &str, Option<u8>)> = vonage
             .users
             .mappings

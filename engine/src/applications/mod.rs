@@ -1,6 +1,6 @@
 //! Enterprise applications: created from a gallery template, with owners, app roles and the
 //! assignments of users and groups, and a provisioning configuration. Who may do what follows
-//! DESIGN.md's role table: administrators manage every application, Application Owners only the
+//! docs/roles.md: administrators manage every application, Application Owners only the
 //! ones they own (they do not even see the others), Reports Readers none.
 
 pub mod connection;
@@ -134,7 +134,7 @@ impl Engine {
         id: Uuid,
         access: Access,
     ) -> Result<Application> {
-        // Every role that may see an application may configure it (DESIGN.md's table); reading
+        // Every role that may see an application may configure it (docs/roles.md); reading
         // logs of applications (Reports Readers) gets its own narrow access with the logs.
         if !account.may(match access {
             Access::Read | Access::Configure => Permission::ConfigureApplications,

@@ -6,12 +6,18 @@
 //! token that is good for a while, refreshing (or fetching) it first when it expires within five
 //! minutes.
 
+use base64::Engine as _;
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
-    basic::{BasicClient, BasicTokenResponse},
+    AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    basic::{
+        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+        BasicTokenType,
+    },
 };
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -28,6 +34,72 @@ use crate::{
     audit::{self, Caller},
 };
 
+/// A token response, with the ID token an OpenID provider adds when `openid` is asked for.
+type Tokens = StandardTokenResponse<IdToken, BasicTokenType>;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+struct IdToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdToken {}
+
+/// `oauth2`'s basic client, reading [`Tokens`].
+type OAuthClient<HasAuthUrl = EndpointNotSet, HasTokenUrl = EndpointNotSet> = Client<
+    BasicErrorResponse,
+    Tokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    HasAuthUrl,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+
+/// Whether the scopes ask for OpenID Connect, which binds the ID token to the request with a
+/// nonce (OpenID Connect Core 1.0, section 3.1.2.1).
+fn openid(settings: &provisioning::Settings) -> bool {
+    settings
+        .oauth
+        .scopes
+        .split_whitespace()
+        .any(|s| s == "openid")
+}
+
+/// Checks that the ID token of `tokens` carries `nonce`. The token came straight from the token
+/// endpoint over the connection Scimitar opened, so its claims are read without checking its
+/// signature (OpenID Connect Core 1.0, section 3.1.3.7).
+fn check_nonce(tokens: &Tokens, nonce: &str) -> Result<()> {
+    let refused = |why: &str| {
+        oauth_error(format!(
+            "the provider's ID token {why}; the authorization was not stored. Authorize again."
+        ))
+    };
+    let token = tokens
+        .extra_fields()
+        .id_token
+        .as_deref()
+        .ok_or_else(|| refused("is missing (the scopes include openid)"))?;
+    let claims = token
+        .split('.')
+        .nth(1)
+        .filter(|payload| payload.len() <= 64 * 1024)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .ok_or_else(|| refused("is not a JSON Web Token"))?;
+    if claims["nonce"].as_str() != Some(nonce) {
+        return Err(refused("does not carry the nonce Scimitar sent"));
+    }
+    Ok(())
+}
+
 /// Tokens that expire sooner than this are refreshed before use.
 const REFRESH_MARGIN: Duration = Duration::minutes(5);
 
@@ -36,6 +108,8 @@ pub struct AuthorizationStart {
     pub url: String,
     pub state: String,
     pub pkce_verifier: SecretString,
+    /// Sent when the scopes include `openid`; the ID token must bring it back.
+    pub nonce: Option<SecretString>,
 }
 
 fn oauth_error(message: impl std::fmt::Display) -> Error {
@@ -107,7 +181,7 @@ impl Engine {
                 "this application does not use the authorization code flow",
             ));
         }
-        let client = BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+        let client = OAuthClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
             .set_auth_uri(
                 AuthUrl::new(settings.oauth.authorization_url.trim().to_owned()).map_err(|_| {
                     Error::invalid(
@@ -118,19 +192,26 @@ impl Engine {
             )
             .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state) = client
+        let nonce = openid(&settings).then(|| CsrfToken::new_random().secret().clone());
+        let mut request = client
             .authorize_url(CsrfToken::new_random)
             .add_scopes(scopes(&settings))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some(nonce) = &nonce {
+            request = request.add_extra_param("nonce", nonce.clone());
+        }
+        let (url, state) = request.url();
         Ok(AuthorizationStart {
             url: url.to_string(),
             state: state.secret().clone(),
             pkce_verifier: SecretString::from(verifier.secret().clone()),
+            nonce: nonce.map(SecretString::from),
         })
     }
 
-    /// The callback: exchanges `code` for tokens and stores them sealed.
+    /// The callback: exchanges `code` for tokens, checks the ID token's nonce when one was
+    /// sent, and stores the tokens sealed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn complete_authorization(
         &self,
         caller: &Caller,
@@ -138,6 +219,7 @@ impl Engine {
         application: Uuid,
         code: &str,
         pkce_verifier: &SecretString,
+        nonce: Option<&SecretString>,
         redirect_uri: &str,
     ) -> Result<()> {
         let app = self
@@ -148,7 +230,7 @@ impl Engine {
             .provisioning_secret(application, "client_secret")
             .await?;
         let mut client =
-            BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+            OAuthClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
                 .set_token_uri(token_url(&settings, &self.outbound)?)
                 .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(oauth_error)?);
         if let Some(secret) = &client_secret {
@@ -162,6 +244,9 @@ impl Engine {
             .request_async(&self.http)
             .await
             .map_err(|e| oauth_error(describe(e)))?;
+        if let Some(nonce) = nonce {
+            check_nonce(&response, nonce.expose_secret())?;
+        }
         let now = OffsetDateTime::now_utc();
         let mut tx = crate::db::begin_write(&self.db).await?;
         self.store_tokens(
@@ -189,7 +274,7 @@ impl Engine {
         &self,
         db: &mut sqlx::SqliteConnection,
         application: Uuid,
-        response: &BasicTokenResponse,
+        response: &Tokens,
         now: OffsetDateTime,
         authorized_by: Option<&str>,
     ) -> Result<()> {
@@ -260,7 +345,7 @@ impl Engine {
             .provisioning_secret(application, "client_secret")
             .await?;
         let mut client =
-            BasicClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
+            OAuthClient::new(ClientId::new(settings.oauth.client_id.trim().to_owned()))
                 .set_token_uri(token_url(settings, &self.outbound)?);
         if let Some(secret) = &client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
@@ -300,5 +385,49 @@ impl Engine {
         self.store_tokens(&mut connection, application, &response, now, None)
             .await?;
         Ok(SecretString::from(response.access_token().secret().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(id_token: Option<String>) -> Tokens {
+        serde_json::from_value(serde_json::json!({
+            "access_token": "a", "token_type": "Bearer", "id_token": id_token,
+        }))
+        .unwrap()
+    }
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let encode = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.signature",
+            encode(&serde_json::json!({ "alg": "RS256" })),
+            encode(&claims)
+        )
+    }
+
+    #[test]
+    fn the_id_token_must_bring_back_the_nonce() {
+        let good = tokens(Some(jwt(serde_json::json!({ "nonce": "n-1", "sub": "x" }))));
+        assert!(check_nonce(&good, "n-1").is_ok());
+        for (tokens, why) in [
+            (good.clone(), "does not carry the nonce"),
+            (tokens(None), "is missing"),
+            (
+                tokens(Some("not a token".into())),
+                "is not a JSON Web Token",
+            ),
+            (
+                tokens(Some(jwt(serde_json::json!({ "sub": "x" })))),
+                "does not carry the nonce",
+            ),
+        ] {
+            let error = check_nonce(&tokens, "n-2").unwrap_err().to_string();
+            assert!(error.contains(why), "{error}");
+        }
     }
 }

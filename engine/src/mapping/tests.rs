@@ -1124,7 +1124,7 @@ fn every_function_gives_microsofts_documented_results() {
             Text("Default Value"),
         ),
         (
-            "DESIGN.md generic default (active)",
+            "custom-scim default (active)",
             r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#,
             vec![("IsSoftDeleted", Value::Bool(true))],
             Text("False"),

@@ -1,8 +1,8 @@
 //! The SCIM client a job talks to its target with: one pooled keep-alive HTTP client, a cap on
-//! requests in flight, an optional rate limit, and the retry rules of DESIGN.md: 429 and 503 wait
-//! for `Retry-After`, other 5xx, resets and timeouts back off exponentially with jitter. It
-//! accepts `application/scim+json` and `application/json`, PATCH answered 200 or 204, and the
-//! quirks of reference/scim-peers.md (member removal by value path).
+//! requests in flight, an optional rate limit, and the retry rules of docs/engine.md, Client
+//! retries: 429 and 503 wait for `Retry-After`; 500, 502, 504, resets and timeouts back off
+//! exponentially with jitter. It accepts `application/scim+json` and `application/json`, PATCH
+//! answered 200 or 204, and the quirks of docs/testing.md, Peers (member removal by value path).
 
 use std::{
     sync::{
@@ -17,6 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use super::log::ErrorCode;
+
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
@@ -28,6 +30,9 @@ pub struct Capabilities {
     /// `sortBy` works, so pages of a listing do not overlap.
     pub sort: bool,
     pub bulk: Option<BulkLimits>,
+    /// `filter.supported` is false: accounts are matched by listing them, never by a filter
+    /// query (docs/engine.md, Matching).
+    pub filter_unsupported: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,20 +56,25 @@ pub enum ScimError {
     /// Another 4xx: the target refuses this request (a data problem).
     #[error("the target refused the request (HTTP {status}): {detail}")]
     Refused { status: u16, detail: String },
-    /// 5xx, reset, timeout, unreachable, after the retries: try again later (escrow).
+    /// 5xx, or a 429 or 503 that lasts, after the retries: try again later (escrow).
     #[error("the target is unavailable: {0}")]
     Unavailable(String),
+    /// No answer at all after the retries (connection refused or reset, timeout, DNS, an
+    /// address outbound requests may not use): the cycle stops (docs/engine.md, Quarantine).
+    #[error("the target cannot be reached: {0}")]
+    Unreachable(String),
 }
 
 impl ScimError {
     /// The code provisioning logs show.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ScimError::Unauthorized { .. } => "InvalidCredentials",
-            ScimError::NoEndpoint(_) => "NotScimEndpoint",
-            ScimError::Conflict(_) => "EntryConflict",
-            ScimError::Refused { .. } => "TargetRefused",
-            ScimError::Unavailable(_) => "TargetUnavailable",
+            ScimError::Unauthorized { .. } => ErrorCode::InvalidCredentials,
+            ScimError::NoEndpoint(_) => ErrorCode::NotScimEndpoint,
+            ScimError::Conflict(_) => ErrorCode::EntryConflict,
+            ScimError::Refused { .. } => ErrorCode::TargetRefused,
+            ScimError::Unavailable(_) => ErrorCode::TargetUnavailable,
+            ScimError::Unreachable(_) => ErrorCode::TargetUnreachable,
         }
     }
 }
@@ -96,6 +106,8 @@ impl Default for Limits {
 
 /// The largest answer a target may give (a page of a listing, at its `maxResults`).
 const MAX_ANSWER: usize = 32 * 1024 * 1024;
+/// The largest error answer read for its `detail`.
+const MAX_ERROR: usize = 64 * 1024;
 
 pub struct ScimClient {
     http: reqwest::Client,
@@ -207,7 +219,7 @@ impl ScimClient {
         body: Option<&Value>,
     ) -> Result<(u16, Value), ScimError> {
         if let Some(reason) = &self.refused {
-            return Err(ScimError::Unavailable(reason.clone()));
+            return Err(ScimError::Unreachable(reason.clone()));
         }
         let _permit = self
             .in_flight
@@ -263,12 +275,28 @@ impl ScimClient {
                     tokio::time::sleep(wait).await;
                 }
                 Some(_) => {
-                    return Err(ScimError::Unavailable(match outcome {
-                        Ok(response) => format!(
-                            "HTTP {} after {attempt} retries",
-                            response.status().as_u16()
-                        ),
-                        Err(e) => format!("{} after {attempt} retries", describe(&e)),
+                    let response = match outcome {
+                        Ok(response) => response,
+                        Err(e) => {
+                            return Err(ScimError::Unreachable(format!(
+                                "{} after {attempt} retries",
+                                describe(&e)
+                            )));
+                        }
+                    };
+                    return Err(ScimError::Unavailable({
+                        let status = response.status().as_u16();
+                        // The target's own explanation, when it gives one as a SCIM error.
+                        let detail = crate::scim::error::read_body(response, MAX_ERROR)
+                            .await
+                            .and_then(|text| serde_json::from_str(&text).ok())
+                            .and_then(|body: Value| crate::scim::error::detail_of(&body));
+                        match detail {
+                            Some(detail) => {
+                                format!("HTTP {status} after {attempt} retries: {detail}")
+                            }
+                            None => format!("HTTP {status} after {attempt} retries"),
+                        }
                     }));
                 }
                 None => {
@@ -431,6 +459,7 @@ impl ScimClient {
                     })
                 })
                 .flatten(),
+            filter_unsupported: config["filter"]["supported"].as_bool() == Some(false),
         }
     }
 

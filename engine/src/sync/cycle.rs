@@ -1,4 +1,4 @@
-//! One provisioning cycle of one application, as DESIGN.md's "The provisioning engine" says.
+//! One provisioning cycle of one application, as docs/engine.md, Cycles, says.
 //! Initial cycles visit every object in scope and every linked object; incremental cycles visit
 //! the objects the change feed names since the watermark, and escrowed objects that are due.
 //! Users come first, then groups (whose members are linked users), in batches: each object of a
@@ -18,7 +18,6 @@ use futures::{StreamExt, stream};
 use rand::thread_rng;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, watch};
@@ -31,7 +30,8 @@ use super::{
     },
     jobs,
     links::{self, Link},
-    log::{Action, Entry, LogWriter, Status},
+    log::{Action, Entry, ErrorCode, LogWriter, Status},
+    references::{self, Deferred},
 };
 use crate::{
     Engine, Error, Result,
@@ -75,6 +75,19 @@ pub struct Counts {
     pub failed: u64,
 }
 
+/// A running cycle's progress, written at most twice a second (docs/engine.md, Progress).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub kind: CycleKind,
+    #[serde(with = "crate::timestamp")]
+    pub started_at: OffsetDateTime,
+    pub counts: Counts,
+    /// When the counts last changed.
+    #[serde(with = "crate::timestamp")]
+    pub changed_at: OffsetDateTime,
+}
+
 /// How a cycle ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
@@ -86,7 +99,7 @@ pub enum Outcome {
     },
     /// The target refused the credentials or is not SCIM: the cycle stopped.
     Stopped {
-        code: String,
+        code: ErrorCode,
         reason: String,
     },
     /// The target stopped answering (several objects in a row): the rest waits for the next
@@ -103,6 +116,34 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A cycle the target stopped: for now (unavailable, unreachable), or until the
+    /// configuration is fixed (credentials, not a SCIM endpoint).
+    fn ended_by(error: ScimError) -> Outcome {
+        match error {
+            ScimError::Unavailable(_) | ScimError::Unreachable(_) => Outcome::Interrupted {
+                reason: error.to_string(),
+            },
+            _ => Outcome::Stopped {
+                code: error.code(),
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// What the administrator does about a job this outcome put in quarantine (the blade's
+    /// banner, the notification email).
+    pub fn what_to_do(&self) -> &'static str {
+        match self {
+            Outcome::Completed => "",
+            Outcome::Stopped { code, .. } => code.advice().1,
+            Outcome::Interrupted { .. } => ErrorCode::TargetUnreachable.advice().1,
+            Outcome::DeletesStaged { .. } => ErrorCode::AccidentalDeletionThreshold.advice().1,
+            Outcome::TooManyFailures { .. } => {
+                "See the failures in the provisioning logs (each with its own recommendation), fix their cause, then Restart provisioning."
+            }
+        }
+    }
+
     /// The outcome's name, as metrics label it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -127,11 +168,17 @@ const UNAVAILABLE_IN_A_ROW: u32 = 3;
 pub struct CycleReport {
     pub cycle_id: Uuid,
     pub kind: CycleKind,
+    #[serde(with = "crate::timestamp")]
     pub started_at: OffsetDateTime,
+    #[serde(with = "crate::timestamp")]
     pub finished_at: OffsetDateTime,
     pub counts: Counts,
     pub outcome: Outcome,
-    /// Nothing was left to do: no create, update, disable, delete or failure.
+    /// References waiting for an object that failed (docs/engine.md, References).
+    #[serde(default)]
+    pub pending_references: u64,
+    /// Nothing was left to do: no create, update, disable, delete, failure or pending
+    /// reference.
     pub steady_state: bool,
 }
 
@@ -180,10 +227,13 @@ async fn write_progress(
     mut stop: oneshot::Receiver<()>,
 ) -> Result<()> {
     loop {
-        let (now, changed_at) = counts.borrow_and_update().clone();
-        let progress = json!({
-            "kind": kind, "startedAt": started, "counts": now, "changedAt": changed_at,
-        });
+        let (counts_now, changed_at) = counts.borrow_and_update().clone();
+        let progress = Progress {
+            kind,
+            started_at: started,
+            counts: counts_now,
+            changed_at,
+        };
         jobs::record_progress(&db, application, &progress).await?;
         tokio::select! {
             _ = &mut stop => return Ok(()),
@@ -213,7 +263,11 @@ pub(super) struct Books {
     /// not, and do not count).
     escrowed: u64,
     /// Objects with an escrow row: only these need clearing when they succeed.
-    escrows: HashSet<Uuid>,
+    pub(super) escrows: HashSet<Uuid>,
+    /// Objects that failed in this cycle.
+    pub(super) failed_objects: HashSet<Uuid>,
+    /// References left out of their object's request, for the reference pass.
+    pub(super) references: Vec<Deferred>,
     /// Links decided and not yet written. Links and log entries go together, 200 at a time
     /// and at the end of each batch, in one transaction in the background, so that recording
     /// answers never holds up the requests in flight. A crash in between is healed by matching.
@@ -326,6 +380,8 @@ impl Engine {
                 unavailable_in_a_row: 0,
                 escrowed: 0,
                 escrows,
+                failed_objects: HashSet::new(),
+                references: Vec::new(),
                 pending_links: Vec::new(),
                 writing: None,
                 last_entry: None,
@@ -389,14 +445,17 @@ impl Engine {
                 }
             }
         }
+        // The reference pass, once every object of the cycle had its chance (references.rs).
+        let mut pending_references = 0;
+        if stopped.is_none() {
+            let (pending, sent) = run.send_references().await?;
+            pending_references = pending;
+            if let Err(Stop(e)) = sent {
+                stopped = Some(e);
+            }
+        }
         let outcome = match stopped {
-            Some(e @ ScimError::Unavailable(_)) => Outcome::Interrupted {
-                reason: e.to_string(),
-            },
-            Some(e) => Outcome::Stopped {
-                code: e.code().into(),
-                reason: e.to_string(),
-            },
+            Some(e) => Outcome::ended_by(e),
             None => run.finish_deprovisioning(job.deletes_allowed).await?,
         };
         let tried = run.books.counts.processed;
@@ -426,6 +485,7 @@ impl Engine {
             jobs::complete_cycle(&self.db, application, head, kind == CycleKind::Initial).await?;
         }
         let steady_state = outcome == Outcome::Completed
+            && pending_references == 0
             && counts.created + counts.updated + counts.disabled + counts.deleted + counts.failed
                 == 0;
         let report = CycleReport {
@@ -435,6 +495,7 @@ impl Engine {
             finished_at: OffsetDateTime::now_utc(),
             counts,
             outcome,
+            pending_references,
             steady_state,
         };
         jobs::record_report(&self.db, application, &report).await?;
@@ -548,19 +609,25 @@ impl Context<'_> {
         Ok((users.into_iter().collect(), groups.into_iter().collect()))
     }
 
-    /// Reads what the target advertises (when the settings allow), and on an initial cycle
-    /// lists the target's users once when that takes fewer requests than one filter query per
-    /// user without a link.
-    /// Reads what the target advertises, when the settings allow.
-    async fn discover(&mut self) {
-        if self.settings.target.use_capabilities {
-            self.capabilities = self.client.capabilities().await;
-        }
+    /// Reads what the target advertises. Whether it can filter is always honoured (matching
+    /// depends on it); the rest only speeds cycles up, and only when the settings allow.
+    pub(super) async fn discover(&mut self) {
+        let advertised = self.client.capabilities().await;
+        self.capabilities = if self.settings.target.use_capabilities {
+            advertised
+        } else {
+            Capabilities {
+                filter_unsupported: advertised.filter_unsupported,
+                ..Capabilities::default()
+            }
+        };
     }
 
-    /// On an initial cycle, the target's accounts of `object_type` listed once, when that
-    /// takes fewer requests than one filter query per object without a link.
-    async fn listing(
+    /// The target's accounts of `object_type` listed once for matching (docs/engine.md,
+    /// Matching): always when the target cannot filter and some of `ids` have no link yet; on
+    /// an initial cycle, when that takes fewer requests than one filter query per object
+    /// without a link.
+    pub(super) async fn listing(
         &self,
         kind: CycleKind,
         object_type: &'static str,
@@ -570,13 +637,27 @@ impl Context<'_> {
             "User" => self.users.as_ref(),
             _ => self.groups.as_ref(),
         };
-        let Some(mappings) = mappings
-            .filter(|_| kind == CycleKind::Initial && self.settings.target.use_capabilities)
-        else {
+        let must = self.capabilities.filter_unsupported;
+        let Some(mappings) = mappings.filter(|_| {
+            must || (kind == CycleKind::Initial && self.settings.target.use_capabilities)
+        }) else {
             return Ok(None);
         };
-        let linked = links::count(&self.engine.db, self.application, object_type).await?;
-        let unlinked = ids.len().saturating_sub(linked);
+        let db = &self.engine.db;
+        let unlinked = match kind {
+            // Every linked object is among an initial cycle's.
+            CycleKind::Initial => ids
+                .len()
+                .saturating_sub(links::count(db, self.application, object_type).await?),
+            CycleKind::Incremental => {
+                let mut unlinked = 0;
+                for chunk in ids.chunks(BATCH) {
+                    unlinked +=
+                        chunk.len() - links::get_many(db, self.application, chunk).await?.len();
+                }
+                unlinked
+            }
+        };
         let page_size = self.capabilities.max_results.unwrap_or(100).min(1000);
         let paths: Vec<_> = mappings
             .rules()
@@ -588,11 +669,13 @@ impl Context<'_> {
             return Ok(None);
         }
         let resource_type = export::resource_type(object_type);
-        let Ok((total, _)) = self.client.page(resource_type, 1, 0, false).await else {
-            return Ok(None);
-        };
-        if total.div_ceil(page_size) >= unlinked {
-            return Ok(None);
+        if !must {
+            let Ok((total, _)) = self.client.page(resource_type, 1, 0, false).await else {
+                return Ok(None);
+            };
+            if total.div_ceil(page_size) >= unlinked {
+                return Ok(None);
+            }
         }
         let index = TargetIndex::list(
             &self.client,
@@ -653,8 +736,9 @@ impl Context<'_> {
     }
 
     /// Translates the directory references of a batch (a manager) into target ids, then
-    /// builds each object's SCIM resource.
-    async fn resolve(&self, exports: &mut [Export<'_>]) -> Result<()> {
+    /// builds each object's SCIM resource. A reference whose object has no account yet is left
+    /// out and returned, for the reference pass (references.rs).
+    async fn resolve(&self, exports: &mut [Export<'_>]) -> Result<Vec<Deferred>> {
         let references: Vec<Uuid> = exports
             .iter()
             .flat_map(|e| &e.attributes)
@@ -668,13 +752,23 @@ impl Context<'_> {
                 .await?
                 .into_iter()
                 .collect();
+        let mut deferred = Vec::new();
         for export in exports {
+            let (object_type, source_id) = (export.object_type, export.entry.source_id);
+            let source_name = &export.entry.source_name;
             export.attributes.retain_mut(|attribute| {
                 let Mapped::Reference(id) = attribute.value else {
                     return true;
                 };
-                // The referenced object is not in the target (yet): nothing to send.
+                // The referenced object has no account (yet): sent by the reference pass.
                 let Some(target_id) = targets.get(&id).cloned() else {
+                    deferred.push(references::defer(
+                        object_type,
+                        source_id,
+                        source_name,
+                        &attribute.rule.target,
+                        id,
+                    ));
                     return false;
                 };
                 let manager = attribute
@@ -703,7 +797,7 @@ impl Context<'_> {
                     .map(|a| (&a.rule.target, &a.value)),
             );
         }
-        Ok(())
+        Ok(deferred)
     }
 
     /// The groups (not deleted) that any of `users` is a direct member of.
@@ -768,7 +862,7 @@ impl Context<'_> {
             None
         };
         entry.reason = reason.map(str::to_owned);
-        entry.error_code = reason.map(|_| "NotInScope".to_owned());
+        entry.error_code = reason.map(|_| ErrorCode::NotInScope);
         reason.is_none()
     }
 
@@ -824,7 +918,8 @@ impl Run<'_> {
                 exports.push(export);
             }
         }
-        self.ctx.resolve(&mut exports).await?;
+        let deferred = self.ctx.resolve(&mut exports).await?;
+        self.books.references.extend(deferred);
         self.send(exports).await
     }
 
@@ -842,7 +937,8 @@ impl Run<'_> {
                 exports.push(export);
             }
         }
-        self.ctx.resolve(&mut exports).await?;
+        let deferred = self.ctx.resolve(&mut exports).await?;
+        self.books.references.extend(deferred);
         self.send(exports).await
     }
 
@@ -932,7 +1028,7 @@ impl Run<'_> {
         entry.steps.push("Scope".into());
         if let Some(reason) = self.ctx.group_out_of_scope(&group, &members, roles) {
             entry.reason = Some(reason.into());
-            entry.error_code = Some("NotInScope".into());
+            entry.error_code = Some(ErrorCode::NotInScope);
             self.books.out_of_scope(entry, link, started, || true);
             self.books.tick().await?;
             return Ok(None);
@@ -1083,7 +1179,7 @@ impl Run<'_> {
                 entry.target_id = Some(item.link.target_id.clone());
                 entry.action = Action::StagedDelete;
                 entry.status = Status::Skipped;
-                entry.error_code = Some("AccidentalDeletionThreshold".into());
+                entry.error_code = Some(ErrorCode::AccidentalDeletionThreshold);
                 entry.reason = Some(format!(
                     "{} disables and deletes are planned, more than the threshold of {threshold}; nothing was sent. Allow deletes to go ahead. ({})",
                     planned.len(),
@@ -1108,15 +1204,7 @@ impl Run<'_> {
             let outcome = books.apply(decision).await?;
             books.keep_up().await?;
             if let Err(Stop(e)) = outcome {
-                return Ok(match e {
-                    ScimError::Unavailable(_) => Outcome::Interrupted {
-                        reason: e.to_string(),
-                    },
-                    _ => Outcome::Stopped {
-                        code: e.code().into(),
-                        reason: e.to_string(),
-                    },
-                });
+                return Ok(Outcome::ended_by(e));
             }
         }
         Ok(Outcome::Completed)
@@ -1143,7 +1231,7 @@ impl Books {
     }
 
     /// Starts writing what piled up, and writes the progress, when it is time.
-    async fn keep_up(&mut self) -> Result<()> {
+    pub(super) async fn keep_up(&mut self) -> Result<()> {
         if self.log.is_full() || self.pending_links.len() >= 200 {
             self.persist().await?;
         }
@@ -1159,6 +1247,9 @@ impl Books {
         );
         if entry.status != Status::Failure {
             self.unavailable_in_a_row = 0;
+        }
+        if entry.status == Status::Failure {
+            self.failed_objects.insert(entry.source_id);
         }
         match (entry.status, entry.action) {
             (Status::Failure, _) => self.counts.failed += 1,
@@ -1181,7 +1272,10 @@ impl Books {
     }
 
     /// Records a decision: its link, then its entry (and escrow when it failed).
-    async fn apply(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
+    pub(super) async fn apply(
+        &mut self,
+        decision: Decision,
+    ) -> Result<std::result::Result<(), Stop>> {
         let Decision { entry, link, error } = decision;
         let source = entry.source_id;
         if !matches!(link, LinkChange::Keep) {
@@ -1253,11 +1347,11 @@ impl Books {
         .fetch_optional(&self.db)
         .await?
         .unwrap_or(0);
-        // The next cycle first, then 1, 2, 4, ... minutes, at most a day.
+        // The next cycle first, then 1, 2, 4, ... 1,024 minutes, then a day.
         let delay = if attempts == 0 {
             time::Duration::ZERO
         } else {
-            time::Duration::minutes(1i64 << (attempts - 1).min(10)).min(time::Duration::days(1))
+            time::Duration::minutes(1i64 << (attempts - 1).min(11)).min(time::Duration::days(1))
         };
         sqlx::query(
             "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
@@ -1294,13 +1388,15 @@ impl Books {
         error: ScimError,
     ) -> Result<std::result::Result<(), Stop>> {
         entry.status = Status::Failure;
-        entry.error_code.get_or_insert_with(|| error.code().into());
+        entry.error_code.get_or_insert_with(|| error.code());
         entry.reason = Some(error.to_string());
         let (source, object_type) = (entry.source_id, entry.object_type);
         self.record(entry);
+        // The target as a whole refuses or cannot be reached: the cycle stops, and the object
+        // is not escrowed (nothing is wrong with it).
         if matches!(
             error,
-            ScimError::Unauthorized { .. } | ScimError::NoEndpoint(_)
+            ScimError::Unauthorized { .. } | ScimError::NoEndpoint(_) | ScimError::Unreachable(_)
         ) {
             return Ok(Err(Stop(error)));
         }
@@ -1329,13 +1425,10 @@ impl Books {
             Action::Create
         };
         entry.status = Status::Failure;
-        entry.error_code = Some(
-            match error {
-                MappingError::MissingRequired(_) => "MissingRequiredAttribute",
-                _ => "MappingError",
-            }
-            .into(),
-        );
+        entry.error_code = Some(match error {
+            MappingError::MissingRequired(_) => ErrorCode::MissingRequiredAttribute,
+            _ => ErrorCode::MappingError,
+        });
         entry.reason = Some(error.to_string());
         entry.duration_ms = started.elapsed().as_millis() as i64;
         let source = entry.source_id;

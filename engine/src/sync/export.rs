@@ -17,7 +17,7 @@ use super::{
     client::{BulkLimits, ScimClient, ScimError},
     cycle::Context,
     links::{self, Link},
-    log::{Action, Entry, Status},
+    log::{Action, Entry, ErrorCode, Status},
 };
 use crate::{
     Result,
@@ -168,16 +168,22 @@ impl Context<'_> {
         }
     }
 
-    /// After a 409: the account exists after all; find it by filter (the listing is older)
-    /// and update it.
+    /// After a 409: the account exists after all; find it by filter (the listing is older,
+    /// but it is the only way into a target that cannot filter) and update it.
     pub(super) async fn after_conflict(&self, mut export: Export<'_>) -> Result<Decision> {
         export.entry.steps.push("Match after conflict".into());
-        match self.matched(&export, None).await {
+        let index = self.index.as_ref().filter(|i| {
+            self.capabilities.filter_unsupported && i.object_type == export.object_type
+        });
+        match self.matched(&export, index).await {
             Ok(Some((id, current))) => self.update(export, id, current).await,
-            Ok(None) => Ok(export.failed(ScimError::Refused {
-                status: 409,
-                detail: "the target reports a conflict but no account matches".into(),
-            })),
+            Ok(None) => {
+                export.entry.error_code = Some(ErrorCode::EntryConflict);
+                Ok(export.failed(ScimError::Refused {
+                    status: 409,
+                    detail: "the target reports a conflict but no account matches".into(),
+                }))
+            }
             Err((code, error)) => {
                 export.entry.error_code = Some(code);
                 Ok(export.failed(error))
@@ -185,13 +191,15 @@ impl Context<'_> {
         }
     }
 
-    /// The account whose matching attributes equal the object's, in precedence order.
-    /// `Ok(None)`: no account; more than one: a failure.
+    /// The account whose matching attributes equal the object's, in precedence order
+    /// (docs/engine.md, Matching). `Ok(None)`: no account; more than one: a failure. What a
+    /// filter query returns is checked, never trusted: an account whose attribute holds another
+    /// value means the target ignored the filter, and nothing is written.
     async fn matched(
         &self,
         export: &Export<'_>,
         index: Option<&TargetIndex>,
-    ) -> std::result::Result<Option<(String, Value)>, (String, ScimError)> {
+    ) -> std::result::Result<Option<(String, Value)>, (ErrorCode, ScimError)> {
         let mut matching: Vec<&MappedAttribute> = export
             .attributes
             .iter()
@@ -205,11 +213,36 @@ impl Context<'_> {
             let path = &attribute.rule.target;
             let found = match index {
                 Some(index) => index.find(path, &value),
-                None => self
-                    .client
-                    .find(export.resource_type(), &path.to_string(), &value)
-                    .await
-                    .map_err(|e| (e.code().to_owned(), e))?,
+                None if self.capabilities.filter_unsupported => {
+                    return Err((
+                        ErrorCode::TargetCannotMatch,
+                        ScimError::Unavailable(
+                            "the target does not support filters (filter.supported is false) and listing its accounts failed".into(),
+                        ),
+                    ));
+                }
+                None => {
+                    let found = self
+                        .client
+                        .find(export.resource_type(), &path.to_string(), &value)
+                        .await
+                        .map_err(|e| (e.code(), e))?;
+                    if let Some(other) = found.iter().find(|a| !holds(a, path, &value)) {
+                        let id = id_of(other).unwrap_or_default();
+                        return Err((
+                            ErrorCode::TargetIgnoresFilter,
+                            ScimError::Refused {
+                                status: 200,
+                                detail: format!(
+                                    "asked for {path} eq \"{value}\", the target answered with {} account(s), among them {} whose {path} is another value",
+                                    found.len(),
+                                    id.chars().take(64).collect::<String>()
+                                ),
+                            },
+                        ));
+                    }
+                    found
+                }
             };
             match found.len() {
                 0 => continue,
@@ -219,7 +252,7 @@ impl Context<'_> {
                 }
                 n => {
                     return Err((
-                        "DuplicateTargetEntries".to_owned(),
+                        ErrorCode::DuplicateTargetEntries,
                         ScimError::Refused {
                             status: 200,
                             detail: format!("{n} accounts in the target have {path} = {value}"),
@@ -339,7 +372,11 @@ impl Context<'_> {
                 forget_members(&mut export);
                 return Ok(Created::Conflict(export));
             }
-            Err(error) => return Ok(Created::Done(export.failed(error))),
+            Err(error) => {
+                // What was attempted shows on the failure too.
+                export.entry.modified = modified_from_null(&export.attributes);
+                return Ok(Created::Done(export.failed(error)));
+            }
         };
         let target_id = id_of(&created).unwrap_or_default();
         export.entry.target_id = Some(target_id.clone());
@@ -378,6 +415,8 @@ impl Context<'_> {
             return Ok(export.not_allowed("Update", LinkChange::Put(link)));
         } else {
             export.entry.steps.push("Update".into());
+            // What was attempted shows on a failure too.
+            export.entry.modified = modified;
             if let Err(error) = self
                 .client
                 .patch(export.resource_type(), &target_id, operations)
@@ -385,7 +424,6 @@ impl Context<'_> {
             {
                 return Ok(export.failed(error));
             }
-            export.entry.modified = modified;
         }
         let link = Link {
             target_id,
@@ -427,6 +465,19 @@ impl Context<'_> {
                     .collect(),
             );
         }
+        if !added.is_empty() || !removed.is_empty() {
+            // Attempted, so shown on a failure too.
+            export.entry.modified.push((
+                "members".into(),
+                json!(previous.len()),
+                json!(format!(
+                    "{} (+{} -{})",
+                    wanted.len(),
+                    added.len(),
+                    removed.len()
+                )),
+            ));
+        }
         for operations in patches {
             if let Err(error) = self
                 .client
@@ -443,16 +494,6 @@ impl Context<'_> {
                 export.entry.status = Status::Success;
                 export.entry.reason = None;
             }
-            export.entry.modified.push((
-                "members".into(),
-                json!(previous.len()),
-                json!(format!(
-                    "{} (+{} -{})",
-                    wanted.len(),
-                    added.len(),
-                    removed.len()
-                )),
-            ));
         }
         link.exported["members"] =
             Value::Array(wanted.iter().map(|id| json!({ "value": id })).collect());
@@ -493,6 +534,10 @@ impl Context<'_> {
         }
         let resource_type = resource_type(item.object_type);
         let target_id = &item.link.target_id;
+        if !item.delete {
+            // Attempted, so shown on a failure too.
+            entry.modified = vec![("active".into(), json!(true), json!(false))];
+        }
         let result = if item.delete {
             self.client.delete(resource_type, target_id).await
         } else {
@@ -506,7 +551,6 @@ impl Context<'_> {
             Ok(()) if item.delete => decided(entry, LinkChange::Remove, None),
             Ok(()) => {
                 let mut link = item.link;
-                entry.modified = vec![("active".into(), json!(true), json!(false))];
                 link.exported["active"] = json!(false);
                 link.disabled = true;
                 decided(entry, LinkChange::Put(link), None)
@@ -627,6 +671,17 @@ impl TargetIndex {
     }
 }
 
+/// Whether `account`'s attribute at `path` holds `value`, compared as a SCIM filter would.
+fn holds(account: &Value, path: &TargetPath, value: &str) -> bool {
+    match target::value_at(account, path) {
+        Some(Value::String(held)) => key(path, held) == key(path, value),
+        Some(held @ (Value::Number(_) | Value::Bool(_))) => {
+            serde_json::from_str::<Value>(value).is_ok_and(|v| &v == held)
+        }
+        _ => false,
+    }
+}
+
 /// How a SCIM filter compares a value: case-insensitively, except for the attributes RFC 7643
 /// makes case-exact (`id`, `externalId`).
 fn key(path: &TargetPath, value: &str) -> (String, String) {
@@ -704,12 +759,26 @@ fn same(old: &Value, new: &Value) -> bool {
         }
 }
 
-/// What was last sent: the target's view updated with what this cycle sent.
-fn merge(mut current: Value, sent: Value) -> Value {
-    if let (Some(current), Value::Object(sent)) = (current.as_object_mut(), sent) {
-        for (key, value) in sent {
-            current.insert(key, value);
+/// What was last sent: the target's view updated with what this cycle sent, object members
+/// merged at every level (an extension's other attributes stay), lists replaced.
+pub(super) fn merge(mut current: Value, sent: Value) -> Value {
+    fn into(current: &mut Value, sent: Value) {
+        match (current, sent) {
+            (Value::Object(current), Value::Object(sent)) => {
+                for (key, value) in sent {
+                    match current.get_mut(&key) {
+                        Some(old) if old.is_object() && value.is_object() => into(old, value),
+                        _ => {
+                            current.insert(key, value);
+                        }
+                    }
+                }
+            }
+            (current, sent) => *current = sent,
         }
+    }
+    if current.is_object() && sent.is_object() {
+        into(&mut current, sent);
     }
     current
 }

@@ -1,16 +1,15 @@
 //! Provisioning jobs: one row per application with its state (NotRun, Active, Paused,
 //! Quarantine, Disabled), when it runs next, its lease (owner and expiry: a crashed owner's lease
 //! expires and another process takes over from the watermark), its watermark and its cycles'
-//! progress. Quarantine follows DESIGN.md: after 6 h, 12 h, 24 h, then daily; disabled after 28
+//! progress. Quarantine follows docs/engine.md, Quarantine: after 6 h, 12 h, 24 h, then daily; disabled after 28
 //! days.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::SqlitePool;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::cycle::{CycleReport, Outcome};
+use super::cycle::{CycleReport, Outcome, Progress};
 use crate::{
     Engine, Result,
     accounts::Account,
@@ -41,20 +40,43 @@ pub struct Job {
     pub quarantine_reason: Option<String>,
     pub quarantine_began_at: Option<OffsetDateTime>,
     pub quarantine_series: i64,
-    pub current_cycle: Option<sqlx::types::Json<Value>>,
+    pub current_cycle: Option<sqlx::types::Json<Progress>>,
     pub last_cycle: Option<sqlx::types::Json<CycleReport>>,
+    /// The last cycle that could not finish, until a cycle completes.
+    pub last_interruption: Option<sqlx::types::Json<Interruption>>,
+    /// Cycles in a row that could not reach the target.
+    pub unreachable_series: i64,
+}
+
+/// A cycle that could not finish: when, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interruption {
+    #[serde(with = "crate::timestamp")]
+    pub at: OffsetDateTime,
+    pub reason: String,
 }
 
 /// How long a lease lasts; the runner renews it every 10 seconds while a cycle runs, so a
 /// crashed owner's job is taken over within half a minute.
 pub const LEASE: Duration = Duration::seconds(30);
-/// When a cycle the target interrupted runs again.
-pub const INTERRUPTED_RETRY: Duration = Duration::seconds(15);
+/// When a cycle the target interrupted runs again: 15 s, 1 min, then 5 min after each of the
+/// first interruptions in a row.
+pub fn interrupted_retry(series: i64) -> Duration {
+    match series {
+        ..=1 => Duration::seconds(15),
+        2 => Duration::minutes(1),
+        _ => Duration::minutes(5),
+    }
+}
+/// Cycles in a row that cannot reach the target before the job goes to quarantine (Entra's
+/// rule: a target unreachable across cycles is quarantined).
+pub const UNREACHABLE_CYCLES: i64 = 4;
 /// Quarantined jobs give up after this long.
 const QUARANTINE_LIMIT: Duration = Duration::days(28);
 
 const COLUMNS: &str = "application_id, state, next_run_at, watermark, deletes_allowed, quarantine_reason, \
-     quarantine_began_at, quarantine_series, current_cycle, last_cycle";
+     quarantine_began_at, quarantine_series, current_cycle, last_cycle, last_interruption, unreachable_series";
 
 /// The job of `application`, made (NotRun) if it has none yet. Reading an existing job writes
 /// nothing, so the blades that poll it never wait behind a cycle's writes.
@@ -153,7 +175,7 @@ pub(super) async fn complete_cycle(
 pub(super) async fn record_progress(
     db: &SqlitePool,
     application: Uuid,
-    progress: &Value,
+    progress: &Progress,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE provisioning_jobs SET current_cycle = ?, updated_at = ? WHERE application_id = ?",
@@ -201,16 +223,22 @@ pub async fn after_cycle(
     now: OffsetDateTime,
 ) -> Result<()> {
     let job = load(db, application).await?;
-    if let Outcome::Interrupted { .. } = &report.outcome {
-        // The target is away: try again soon, from the same watermark.
-        sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
-            .bind(now + INTERRUPTED_RETRY)
+    let interruption = match &report.outcome {
+        Outcome::Interrupted { reason } | Outcome::Stopped { reason, .. } => Some(Interruption {
+            at: report.finished_at,
+            reason: reason.clone(),
+        }),
+        _ => None,
+    };
+    if let Some(interruption) = &interruption {
+        // Kept until a cycle completes (docs/engine.md, Quarantine).
+        sqlx::query("UPDATE provisioning_jobs SET last_interruption = ? WHERE application_id = ?")
+            .bind(sqlx::types::Json(interruption))
             .bind(application)
             .execute(db)
             .await?;
-        return Ok(());
     }
-    let quarantine = match &report.outcome {
+    let mut quarantine = match &report.outcome {
         Outcome::Completed | Outcome::Interrupted { .. } => None,
         Outcome::Stopped { reason, .. } => Some(reason.clone()),
         Outcome::TooManyFailures { escrowed, tried } => Some(format!(
@@ -220,6 +248,27 @@ pub async fn after_cycle(
             "{planned} disables and deletes were planned, more than the accidental-deletion threshold of {threshold}: review them, then Allow deletes"
         )),
     };
+    let series = match &report.outcome {
+        Outcome::Interrupted { .. } => job.unreachable_series + 1,
+        _ => 0,
+    };
+    if let Outcome::Interrupted { reason } = &report.outcome {
+        if series < UNREACHABLE_CYCLES && job.state != JobState::Quarantine {
+            // The target is away: try again soon, from the same watermark.
+            sqlx::query(
+                "UPDATE provisioning_jobs SET unreachable_series = ?, next_run_at = ? WHERE application_id = ?",
+            )
+            .bind(series)
+            .bind(now + interrupted_retry(series))
+            .bind(application)
+            .execute(db)
+            .await?;
+            return Ok(());
+        }
+        quarantine = Some(format!(
+            "the target could not be reached in {series} cycles in a row: {reason}"
+        ));
+    }
     match quarantine {
         None => {
             // Changes that arrived while the cycle ran are for the next one, now.
@@ -231,7 +280,8 @@ pub async fn after_cycle(
             };
             sqlx::query(
                 "UPDATE provisioning_jobs SET state = 'Active', next_run_at = ?, quarantine_reason = NULL, \
-                 quarantine_began_at = NULL, quarantine_series = 0, notified_reason = NULL \
+                 quarantine_began_at = NULL, quarantine_series = 0, notified_reason = NULL, \
+                 last_interruption = NULL, unreachable_series = 0 \
                  WHERE application_id = ? AND state IN ('Active', 'Quarantine', 'NotRun')",
             )
             .bind(next)
@@ -241,7 +291,7 @@ pub async fn after_cycle(
         }
         Some(reason) => {
             let began = job.quarantine_began_at.unwrap_or(now);
-            let series = job.quarantine_series + 1;
+            let quarantine_series = job.quarantine_series + 1;
             let state = if now - began >= QUARANTINE_LIMIT {
                 JobState::Disabled
             } else {
@@ -249,12 +299,13 @@ pub async fn after_cycle(
             };
             sqlx::query(
                 "UPDATE provisioning_jobs SET state = ?, next_run_at = ?, quarantine_reason = ?, quarantine_began_at = ?, \
-                 quarantine_series = ? WHERE application_id = ?",
+                 quarantine_series = ?, unreachable_series = ? WHERE application_id = ?",
             )
             .bind(state)
-            .bind(now + quarantine_retry(series))
+            .bind(now + quarantine_retry(quarantine_series))
             .bind(&reason)
             .bind(began)
+            .bind(quarantine_series)
             .bind(series)
             .bind(application)
             .execute(db)
@@ -315,7 +366,7 @@ impl Engine {
         let mut tx = crate::db::begin_write(&self.db).await?;
         sqlx::query(
             "UPDATE provisioning_jobs SET watermark = 0, quarantine_reason = NULL, quarantine_began_at = NULL, \
-             quarantine_series = 0, state = CASE WHEN state IN ('Quarantine', 'Disabled') THEN 'Active' ELSE state END, \
+             quarantine_series = 0, unreachable_series = 0, state = CASE WHEN state IN ('Quarantine', 'Disabled') THEN 'Active' ELSE state END, \
              next_run_at = ? WHERE application_id = ?",
         )
         .bind(OffsetDateTime::now_utc())
@@ -326,10 +377,12 @@ impl Engine {
             .bind(application)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ?")
-            .bind(application)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["provisioning_escrows", "provisioning_pending_references"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE application_id = ?"))
+                .bind(application)
+                .execute(&mut *tx)
+                .await?;
+        }
         if clear_links {
             sqlx::query("DELETE FROM provisioning_links WHERE application_id = ?")
                 .bind(application)
@@ -433,7 +486,8 @@ impl Engine {
             "SELECT a.display_name AS application, a.id AS application_id, \
              COALESCE(j.state, 'NotRun') AS state, j.next_run_at, COALESCE(j.watermark, 0) AS watermark, \
              COALESCE(j.deletes_allowed, 0) AS deletes_allowed, j.quarantine_reason, j.quarantine_began_at, \
-             COALESCE(j.quarantine_series, 0) AS quarantine_series, j.current_cycle, j.last_cycle, \
+             COALESCE(j.quarantine_series, 0) AS quarantine_series, j.current_cycle, j.last_cycle, j.last_interruption, \
+             COALESCE(j.unreachable_series, 0) AS unreachable_series, \
              (SELECT COUNT(*) FROM provisioning_logs l WHERE l.status = 'Failure' AND l.at >= ",
         );
         q.push_bind(since).push(

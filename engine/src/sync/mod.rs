@@ -9,4 +9,5 @@ pub mod links;
 pub mod log;
 pub mod notify;
 pub mod on_demand;
+mod references;
 mod scheduler;

@@ -218,10 +218,14 @@ impl Engine {
         let app = applications::get(&self.db, application).await?;
         let name = app.map(|a| a.display_name).unwrap_or_default();
         if settings.notify_on_failure && !settings.notification_email.trim().is_empty() {
+            let what_to_do = job
+                .last_cycle
+                .as_ref()
+                .map(|r| r.0.outcome.what_to_do())
+                .unwrap_or_default();
             let body = format!(
                 "Provisioning to {name} is in quarantine.\n\nReason: {reason}\n\nSince: {}\nNext attempt: {}\n\n\
-                 Fix the cause (Admin Credentials, the Tenant URL, or review the deletions), then select Restart \
-                 on the application's Provisioning blade.\n",
+                 What to do: {what_to_do}\n",
                 job.quarantine_began_at
                     .map(|t| t.to_string())
                     .unwrap_or_default(),

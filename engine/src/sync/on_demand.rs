@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    cycle::Run,
+    cycle::{CycleKind, Run},
     log::{Action, Entry, Status},
 };
 use crate::{
@@ -59,7 +59,7 @@ impl Steps {
 
     /// Scope, Match and Action for the decision `entry`.
     async fn decision(&self, entry: &Entry) {
-        let in_scope = entry.error_code.as_deref() != Some("NotInScope");
+        let in_scope = entry.error_code != Some(super::log::ErrorCode::NotInScope);
         if !in_scope {
             let reason = entry.reason.clone().unwrap_or_default();
             self.send("Scope", StepResult::Skipped, reason).await;
@@ -160,8 +160,15 @@ impl Engine {
                 user.profile.display_name, user.profile.user_principal_name
             );
             steps.send("Import", StepResult::Success, detail).await;
+            run.ctx.discover().await;
+            run.ctx.index = run
+                .ctx
+                .listing(CycleKind::Incremental, "User", &[object])
+                .await?;
             // A refused credential stops here; the user's entry says so.
-            if run.users(&mappings, &[object]).await?.is_ok() {
+            if run.users(&mappings, &[object]).await?.is_ok()
+                && run.send_references().await?.1.is_ok()
+            {
                 // Disables and deletes decided for this user are sent now, without the
                 // threshold.
                 run.finish_deprovisioning(true).await?;
@@ -207,6 +214,12 @@ impl Engine {
             if members.len() == 1 { "" } else { "s" }
         );
         steps.send("Import", StepResult::Success, detail).await;
+        run.ctx.discover().await;
+        let member_ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+        run.ctx.index = run
+            .ctx
+            .listing(CycleKind::Incremental, "User", &member_ids)
+            .await?;
         for member in &members {
             if run.users(&user_mappings, &[member.id]).await?.is_err() {
                 return self.report(&mut run, &steps).await;
@@ -216,6 +229,10 @@ impl Engine {
                 steps.send("Member", result_of(&entry), detail).await;
             }
         }
+        run.ctx.index = run
+            .ctx
+            .listing(CycleKind::Incremental, "Group", &[object])
+            .await?;
         if run.groups(&group_mappings, &[object]).await?.is_ok() {
             run.finish_deprovisioning(true).await?;
         }

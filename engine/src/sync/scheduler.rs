@@ -16,6 +16,8 @@ use crate::{Engine, applications::provisioning};
 
 /// Cycles running at once across all applications.
 const PARALLEL_JOBS: usize = 4;
+/// How often a running cycle renews its lease (a third of [`jobs::LEASE`]).
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Directory changes closer together than this wake the jobs once.
 const DEBOUNCE: Duration = Duration::from_secs(1);
 
@@ -27,7 +29,12 @@ impl Engine {
     }
 
     async fn schedule(self) {
-        let owner = format!("scimitar-{}", Uuid::new_v4().simple());
+        // The process id tells an operator (and the tests) which process holds a lease.
+        let owner = format!(
+            "scimitar-{}-{}",
+            std::process::id(),
+            Uuid::new_v4().simple()
+        );
         let slots = Arc::new(Semaphore::new(PARALLEL_JOBS));
         let mut changes = self.directory_changes();
         let mut seen = crate::directory::feed::latest(&self.db).await.unwrap_or(0);
@@ -96,26 +103,23 @@ impl Engine {
         }
     }
 
-    /// One cycle under the lease, renewed every 10 seconds; then the job's next state.
+    /// One cycle under the lease (docs/engine.md, Leases); then the job's next state. A cycle
+    /// whose lease is lost stops where it is: the new owner goes on from the watermark.
     async fn run_job(&self, application: Uuid, owner: &str) {
-        let renew = {
-            let engine = self.clone();
-            let owner = owner.to_owned();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                    let _ = jobs::claim(&engine.db, application, &owner, OffsetDateTime::now_utc())
-                        .await;
-                }
-            })
-        };
+        let mut lease = Lease::hold(self, application, owner);
         let now = OffsetDateTime::now_utc();
-        let result = self.run_cycle(application, now).await;
-        renew.abort();
+        tracing::info!(%application, owner, "provisioning cycle started");
+        let result = tokio::select! {
+            result = self.run_cycle(application, now) => result,
+            () = lease.lost() => {
+                tracing::warn!(%application, "the provisioning job's lease was lost: its cycle stopped");
+                return;
+            }
+        };
         match result {
             Ok(report) => {
                 tracing::info!(
-                    %application, kind = ?report.kind, processed = report.counts.processed,
+                    %application, owner, kind = ?report.kind, processed = report.counts.processed,
                     created = report.counts.created, updated = report.counts.updated,
                     failed = report.counts.failed, outcome = ?report.outcome, "provisioning cycle finished"
                 );
@@ -123,7 +127,6 @@ impl Engine {
                     Ok(c) => c.settings,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot read the provisioning configuration");
-                        let _ = jobs::release(&self.db, application, owner).await;
                         return;
                     }
                 };
@@ -155,8 +158,78 @@ impl Engine {
                 .await;
             }
         }
-        if let Err(e) = jobs::release(&self.db, application, owner).await {
+        lease.release().await;
+    }
+}
+
+/// A job's lease while this process runs its cycle: renewed every 10 seconds, reported lost
+/// when another process holds it, released when dropped, even by a cycle that panicked.
+struct Lease {
+    engine: Engine,
+    application: Uuid,
+    owner: String,
+    renewing: tokio::task::JoinHandle<()>,
+    lost: tokio::sync::oneshot::Receiver<()>,
+    released: bool,
+}
+
+impl Lease {
+    fn hold(engine: &Engine, application: Uuid, owner: &str) -> Lease {
+        let (lose, lost) = tokio::sync::oneshot::channel();
+        let renewing = {
+            let (engine, owner) = (engine.clone(), owner.to_owned());
+            tokio::spawn(async move {
+                let mut renewed = OffsetDateTime::now_utc();
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    let now = OffsetDateTime::now_utc();
+                    match jobs::claim(&engine.db, application, &owner, now).await {
+                        Ok(true) => renewed = now,
+                        Ok(false) => break,
+                        // The database is away: the lease holds until it expires.
+                        Err(e) if now - renewed < jobs::LEASE => {
+                            tracing::warn!(%application, error = %e, "cannot renew a provisioning job's lease");
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let _ = lose.send(());
+            })
+        };
+        Lease {
+            engine: engine.clone(),
+            application,
+            owner: owner.to_owned(),
+            renewing,
+            lost,
+            released: false,
+        }
+    }
+
+    /// Resolves when another process holds the lease.
+    async fn lost(&mut self) {
+        if (&mut self.lost).await.is_err() {
+            // The renewing task ended without a word: only when it is aborted, on release.
+            std::future::pending().await
+        }
+    }
+
+    async fn release(mut self) {
+        self.renewing.abort();
+        self.released = true;
+        if let Err(e) = jobs::release(&self.engine.db, self.application, &self.owner).await {
             tracing::error!(error = %e, "cannot release a provisioning job's lease");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewing.abort();
+        if !self.released {
+            let (db, application, owner) =
+                (self.engine.db.clone(), self.application, self.owner.clone());
+            tokio::spawn(async move { jobs::release(&db, application, &owner).await });
         }
     }
 }

@@ -462,10 +462,11 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         finished_at: began,
         counts: Counts::default(),
         outcome,
+        pending_references: 0,
         steady_state: false,
     };
     let refused = report(Outcome::Stopped {
-        code: "InvalidCredentials".into(),
+        code: engine::sync::log::ErrorCode::InvalidCredentials,
         reason: "the target refused the credentials (HTTP 401): bad token".into(),
     });
     let mut now = began;

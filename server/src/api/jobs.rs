@@ -54,7 +54,9 @@ async fn job(engine: &Engine, who: &ApiCaller, app: uuid::Uuid) -> ApiResult<Jso
         state: format!("{:?}", job.state),
         next_run_at: job.next_run_at.map(rfc3339),
         quarantine,
-        current_cycle: job.current_cycle.map(|c| c.0),
+        current_cycle: job
+            .current_cycle
+            .and_then(|c| serde_json::to_value(&c.0).ok()),
         last_cycle: job.last_cycle.and_then(|r| serde_json::to_value(&r.0).ok()),
     }))
 }

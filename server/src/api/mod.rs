@@ -1,5 +1,5 @@
 //! The REST API under `/api/v1`: JSON for automation, bearer tokens with the `api` scope (the
-//! token acts with its user's role and ownerships, DESIGN.md's token model), errors as JSON with
+//! token acts with its user's role and ownerships, docs/roles.md, Tokens), errors as JSON with
 //! a stable code. Every route is registered through utoipa's router, so the OpenAPI document at
 //! `/api/v1/openapi.json` is generated from the same handlers that serve the requests.
 

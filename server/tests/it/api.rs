@@ -1,4 +1,4 @@
-//! The REST API against DESIGN.md's role table: every operation of the OpenAPI document, called
+//! The REST API against the role table of docs/roles.md: every operation of the OpenAPI document, called
 //! without a token, with a revoked token, with a token lacking the api scope, and with a token of
 //! each role; the operations the test knows must be exactly the document's, so a new route fails
 //! here until it is classified. No answer may contain a stored secret.
@@ -82,7 +82,7 @@ const CALLERS: &[(&str, &str)] = &[
     ("reader@contoso.com", "Reports Reader"),
 ];
 
-/// What DESIGN.md's table says `upn` gets from an operation needing `needs`.
+/// What docs/roles.md says `upn` gets from an operation needing `needs`.
 fn expected(upn: &str, needs: Needs, app_scoped: bool) -> Result<(), StatusCode> {
     match (upn, needs) {
         (_, Needs::ReadLogs) => Ok(()),

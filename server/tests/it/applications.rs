@@ -164,6 +164,9 @@ async fn authorize_stores_sealed_tokens_that_reach_the_target_and_refresh_after_
         to_provider.contains("code_challenge_method=S256"),
         "PKCE: {to_provider}"
     );
+    // The scopes include openid: a nonce goes with the request (the provider refuses it
+    // without one), and the ID token brings it back.
+    assert!(to_provider.contains("&nonce="), "{to_provider}");
 
     let back = peers::sign_in_and_consent(&to_provider, &callback).await;
     let finished = browser.get(&back).send().await.unwrap();
@@ -212,7 +215,9 @@ async fn authorize_stores_sealed_tokens_that_reach_the_target_and_refresh_after_
         .json()
         .await
         .unwrap();
-    assert_eq!(control["accepted"], 1, "{control}");
+    // Two requests, each with the token: /ServiceProviderConfig (can the target filter?), then
+    // the test query.
+    assert_eq!(control["accepted"], 2, "{control}");
 
     // The tokens are sealed at rest; after expiry the engine refreshes them.
     let engine = console.engine().await;

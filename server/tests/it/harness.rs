@@ -52,6 +52,13 @@ impl Console {
         self.base = base;
     }
 
+    /// Another `scimitar` process on this console's data directory, as a second replica. Its
+    /// log joins this console's; it is killed when dropped.
+    pub fn another_process(&self) -> Replica {
+        let (child, _) = Console::spawn(self.data_dir.path(), self.flags, self.log.clone());
+        Replica(child)
+    }
+
     fn spawn(
         data_dir: &std::path::Path,
         flags: &[&str],
@@ -257,6 +264,16 @@ impl Console {
             .json()
             .await
             .unwrap()
+    }
+}
+
+/// A second process of a [`Console`].
+pub struct Replica(pub Child);
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

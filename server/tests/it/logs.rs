@@ -1,6 +1,6 @@
 //! The Provisioning logs blade over generated entries: the downloads hold exactly the entries
 //! the paged list shows for the same filters, filters that do not parse name their field, and
-//! each role sees what DESIGN.md's table allows.
+//! each role sees what docs/roles.md allows.
 
 use engine::sync::log::generator::Spec;
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! The real third-party servers the tests talk to (reference/scim-peers.md): `scim2-server`
+//! The real third-party servers the tests talk to (docs/testing.md, Peers): `scim2-server`
 //! (Python), the `oidc-provider` authorization server and the JWT-checking SCIM proxy (Node,
 //! end2end/peers), and Python's own static file server for "answers, but not SCIM". Each starts
 //! on a free loopback port, is waited for, and is stopped when dropped.

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::{harness::Console, peers};
 
 /// Waits for `condition`, up to 60 seconds (tests run side by side on two cores in CI).
-async fn until<F, Fut>(what: &str, condition: F)
+pub(super) async fn until<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -34,7 +34,7 @@ where
     until_within(what, Duration::from_secs(60), condition).await;
 }
 
-async fn until_within<F, Fut>(what: &str, limit: Duration, mut condition: F)
+pub(super) async fn until_within<F, Fut>(what: &str, limit: Duration, mut condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -46,7 +46,7 @@ where
     }
 }
 
-async fn target_users(scim: &str) -> Vec<Value> {
+pub(super) async fn target_users(scim: &str) -> Vec<Value> {
     let answer: Value = reqwest::get(format!("{scim}/Users?count=1000"))
         .await
         .unwrap()
@@ -56,7 +56,7 @@ async fn target_users(scim: &str) -> Vec<Value> {
     answer["Resources"].as_array().cloned().unwrap_or_default()
 }
 
-fn profile(upn: &str, given: &str, surname: Option<&str>) -> UserProfile {
+pub(super) fn profile(upn: &str, given: &str, surname: Option<&str>) -> UserProfile {
     UserProfile {
         user_principal_name: upn.into(),
         display_name: format!("{given} {}", surname.unwrap_or_default())
@@ -216,7 +216,7 @@ async fn assigned_users_land_change_and_leave_the_target() {
 
 /// A console, its engine (from the test process: the server's scheduler runs the cycles), an
 /// administrator and a new application from `template`.
-async fn application(template: &str) -> (Console, Engine, Account, Application) {
+pub(super) async fn application(template: &str) -> (Console, Engine, Account, Application) {
     let console = Console::start();
     let engine = console.engine().await;
     let system = Caller::system();
@@ -239,7 +239,7 @@ async fn application(template: &str) -> (Console, Engine, Account, Application) 
 }
 
 /// Points the application at `scim_url` and turns provisioning on, with `change` applied.
-async fn turn_on(
+pub(super) async fn turn_on(
     engine: &Engine,
     admin: &Account,
     app: Uuid,
@@ -269,7 +269,7 @@ async fn turn_on(
         .unwrap();
 }
 
-async fn role(engine: &Engine, admin: &Account, app: Uuid, name: &str) -> Uuid {
+pub(super) async fn role(engine: &Engine, admin: &Account, app: Uuid, name: &str) -> Uuid {
     engine
         .app_roles(admin, app)
         .await
@@ -280,7 +280,7 @@ async fn role(engine: &Engine, admin: &Account, app: Uuid, name: &str) -> Uuid {
         .id
 }
 
-async fn target_groups(scim: &str) -> Vec<Value> {
+pub(super) async fn target_groups(scim: &str) -> Vec<Value> {
     let answer: Value = reqwest::get(format!("{scim}/Groups?count=1000"))
         .await
         .unwrap()
@@ -561,18 +561,39 @@ async fn vonage_skips_default_access_and_names_the_missing_surname() {
         .save_provisioning(&system, &admin, app.id, config.version, settings, secrets)
         .await
         .unwrap();
-    let start = engine
-        .start_authorization(&admin, app.id, REDIRECT)
+    let authorize = || async {
+        let start = engine
+            .start_authorization(&admin, app.id, REDIRECT)
+            .await
+            .unwrap();
+        let back = peers::sign_in_and_consent(&start.url, REDIRECT).await;
+        let code = reqwest::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        (start, code)
+    };
+    // The ID token must bring back the nonce of this authorization, not another.
+    let (start, code) = authorize().await;
+    let other: secrecy::SecretString = "another-authorizations-nonce".to_owned().into();
+    let refused = engine
+        .complete_authorization(
+            &system,
+            &admin,
+            app.id,
+            &code,
+            &start.pkce_verifier,
+            Some(&other),
+            REDIRECT,
+        )
         .await
-        .unwrap();
-    let back = peers::sign_in_and_consent(&start.url, REDIRECT).await;
-    let code = reqwest::Url::parse(&back)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("does not carry the nonce"), "{refused}");
+    let (start, code) = authorize().await;
     engine
         .complete_authorization(
             &system,
@@ -580,6 +601,7 @@ async fn vonage_skips_default_access_and_names_the_missing_surname() {
             app.id,
             &code,
             &start.pkce_verifier,
+            start.nonce.as_ref(),
             REDIRECT,
         )
         .await
@@ -700,7 +722,12 @@ async fn everyone_assigned(engine: &Engine, admin: &Account, app: Uuid, count: u
 }
 
 /// `count` users assigned to `app` with Default Access.
-async fn assigned_users(engine: &Engine, admin: &Account, app: Uuid, count: usize) -> Vec<Uuid> {
+pub(super) async fn assigned_users(
+    engine: &Engine,
+    admin: &Account,
+    app: Uuid,
+    count: usize,
+) -> Vec<Uuid> {
     let system = Caller::system();
     let access = role(engine, admin, app, "Default Access").await;
     let mut ids = Vec::new();
@@ -948,7 +975,8 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     for shown in [
         "Provisioning is in quarantine. the target refused the credentials (HTTP 401)",
         "Next attempt:",
-        "enter a valid Secret Token (or Authorize again), select Test Connection, then Restart provisioning.",
+        "enter a valid Secret Token (or select Authorize again), select Test Connection, then Restart provisioning.",
+        "Last interruption,",
         "Status Quarantine",
         "Stopped: the target refused the credentials",
     ] {
@@ -1036,7 +1064,7 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
 }
 
 /// A page's text as a reader sees it: no tags, no comments, spaces collapsed.
-fn visible_text(html: &str) -> String {
+pub(super) fn visible_text(html: &str) -> String {
     let body = html.split("<body").nth(1).unwrap_or(html);
     let mut text = String::new();
     let mut in_tag = false;
@@ -1084,8 +1112,8 @@ async fn a_target_that_is_down_gets_its_objects_when_it_is_back() {
     assert!(
         entries
             .iter()
-            .all(|e| e.error_code.as_deref() == Some("TargetUnavailable")),
-        "escrowed as unavailable"
+            .all(|e| e.error_code.as_deref() == Some("TargetUnreachable")),
+        "failed as unreachable"
     );
     assert!(target_users(&origin).await.is_empty());
     assert_eq!(
@@ -1517,7 +1545,7 @@ async fn on_demand(
 }
 
 /// The report of the application's first cycle, once there is one.
-async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleReport {
+pub(super) async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleReport {
     until("the initial cycle", || async {
         jobs::load(&engine.db, app)
             .await
@@ -1535,7 +1563,7 @@ async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleR
 }
 
 /// Two complete users of the directory: Grace Hopper and Alan Turing.
-async fn grace_and_alan(
+pub(super) async fn grace_and_alan(
     engine: &Engine,
 ) -> (
     engine::directory::users::User,

@@ -171,11 +171,18 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
                                 <p data-test="last-cycle">
                                     {format!("{} cycle finished {} after {:.1} s: {}.", last.kind, last.finished, last.seconds, last.outcome)}
                                     {last.steady_state.then_some(" Steady state: nothing was left to do.")}
+                                    {(last.pending_references > 0).then(|| format!(" {} references wait for an object that failed; they are sent once it has its account.", last.pending_references))}
                                 </p>
                                 {counts(&last.counts)}
                             }.into_any(),
                             None => view! { <p>"No cycle has run yet."</p> }.into_any(),
                         }}
+                        {status.last_interruption.map(|i| view! {
+                            <p class="banner warning" data-test="last-interruption">
+                                {format!("Last interruption, {}: {}", i.at, i.reason)}
+                                " It stays here until a cycle completes."
+                            </p>
+                        })}
                     }
                     .into_any()
                 })}}

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use crate::Result;
 
-mod advice;
+mod code;
 mod download;
 pub mod generator;
 mod search;
 
-pub use advice::advice;
+pub use code::{ErrorCode, advice};
 pub use download::{Downloads, Format, encode, json};
 use search::SELECT;
 pub use search::{Filter, Page, Row, job_id, parse_job_id};
@@ -105,7 +105,7 @@ pub struct Entry {
     pub steps: Vec<String>,
     /// (target attribute, old, new).
     pub modified: Vec<(String, Value, Value)>,
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
     pub reason: Option<String>,
     pub duration_ms: i64,
 }
@@ -200,7 +200,7 @@ impl LogBatch {
             .bind(entry.status)
             .bind(sqlx::types::Json(&entry.steps))
             .bind(sqlx::types::Json(&modified))
-            .bind(&entry.error_code)
+            .bind(entry.error_code.map(ErrorCode::as_str))
             .bind(&entry.reason)
             .bind(entry.duration_ms)
             .execute(&mut *db)

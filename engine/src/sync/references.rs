@@ -1,0 +1,255 @@
+//! References (docs/engine.md, References): an attribute that names another directory object,
+//! such as a user's manager, is sent as that object's id in the target, so it can only go once
+//! the object has an account there. A reference whose object has no account yet is deferred, and
+//! the reference pass at the end of the cycle sends it once the object exists (created
+//! earlier in the same cycle, often in a later batch). A reference whose object failed (escrowed
+//! or failed in this cycle) stays pending across cycles, and a cycle with pending references is
+//! not in steady state. A reference to an object the application does not provision is dropped,
+//! as Entra does.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    cycle::{Run, Stop},
+    export::{self, Decision, LinkChange},
+    links::{self, Link},
+    log::{Action, Entry},
+};
+use crate::{
+    Result,
+    mapping::{Value as Mapped, target::TargetPath},
+};
+
+/// A reference that could not be sent with its object: the referenced object had no account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Deferred {
+    pub(super) object_type: &'static str,
+    pub(super) source_id: Uuid,
+    pub(super) source_name: String,
+    /// The target attribute, as a PATCH path (`manager`, or an extension's
+    /// `urn:...:User:manager`).
+    pub(super) path: String,
+    pub(super) referenced: Uuid,
+    /// A manager is sent as `{"value": id}`, other references as the id itself.
+    pub(super) manager: bool,
+}
+
+impl Deferred {
+    /// The attribute's value once the referenced object's account is `target_id`.
+    fn value(&self, target_id: &str) -> Value {
+        if self.manager {
+            json!({ "value": target_id })
+        } else {
+            json!(target_id)
+        }
+    }
+}
+
+/// References left pending by earlier cycles.
+async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
+    let rows: Vec<(Uuid, String, String, String, Uuid, bool)> = sqlx::query_as(
+        "SELECT source_id, object_type, source_name, path, referenced_id, manager \
+         FROM provisioning_pending_references WHERE application_id = ?",
+    )
+    .bind(application)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(source_id, object_type, source_name, path, referenced, manager)| Deferred {
+                object_type: if object_type == "Group" {
+                    "Group"
+                } else {
+                    "User"
+                },
+                source_id,
+                source_name,
+                path,
+                referenced,
+                manager,
+            },
+        )
+        .collect())
+}
+
+/// Replaces the application's pending references with `pending`.
+async fn store(db: &SqlitePool, application: Uuid, pending: &[Deferred]) -> Result<()> {
+    let mut tx = crate::db::begin_write(db).await?;
+    sqlx::query("DELETE FROM provisioning_pending_references WHERE application_id = ?")
+        .bind(application)
+        .execute(&mut *tx)
+        .await?;
+    for reference in pending {
+        sqlx::query(
+            "INSERT OR REPLACE INTO provisioning_pending_references \
+             (application_id, source_id, object_type, source_name, path, referenced_id, manager, since) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(application)
+        .bind(reference.source_id)
+        .bind(reference.object_type)
+        .bind(&reference.source_name)
+        .bind(&reference.path)
+        .bind(reference.referenced)
+        .bind(reference.manager)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Keeps a deferred reference's place when its object is sent without it.
+pub(super) fn defer(
+    object_type: &'static str,
+    source_id: Uuid,
+    source_name: &str,
+    path: &TargetPath,
+    referenced: Uuid,
+) -> Deferred {
+    Deferred {
+        object_type,
+        source_id,
+        source_name: source_name.to_owned(),
+        path: path.to_string(),
+        referenced,
+        manager: path.attribute.eq_ignore_ascii_case("manager"),
+    }
+}
+
+/// The value a sent reference leaves in the link: the resource it makes, merged.
+fn exported_with(exported: Value, path: &str, value: Value) -> Value {
+    let Ok(path) = TargetPath::parse(path) else {
+        return exported;
+    };
+    let value = match value {
+        Value::Object(_) => Mapped::Object(vec![(
+            "value",
+            Mapped::Text(value["value"].as_str().unwrap_or_default().to_owned()),
+        )]),
+        other => Mapped::Text(other.as_str().unwrap_or_default().to_owned()),
+    };
+    let sent = crate::mapping::target::resource(crate::scim::USER, [(&path, &value)]);
+    export::merge(exported, sent)
+}
+
+impl Run<'_> {
+    /// The reference pass: sends the references deferred in this cycle and those pending from
+    /// earlier ones whose object now has an account, and keeps pending those whose object
+    /// failed. Returns how many stay pending.
+    pub(super) async fn send_references(&mut self) -> Result<(u64, std::result::Result<(), Stop>)> {
+        let db = self.ctx.engine.db.clone();
+        let application = self.ctx.application;
+        let mut deferred = std::mem::take(&mut self.books.references);
+        deferred.extend(load(&db, application).await?);
+        let mut seen = HashSet::new();
+        deferred.retain(|d| seen.insert((d.source_id, d.path.to_lowercase())));
+        if deferred.is_empty() {
+            return Ok((0, Ok(())));
+        }
+        let ids: Vec<Uuid> = deferred
+            .iter()
+            .flat_map(|d| [d.source_id, d.referenced])
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut links: HashMap<Uuid, Link> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            links.extend(links::get_many(&db, application, chunk).await?);
+        }
+        let mut pending = Vec::new();
+        let mut stopped = Ok(());
+        for reference in deferred {
+            let referenced = links
+                .get(&reference.referenced)
+                .map(|l| l.target_id.clone());
+            let (Some(source), Some(referenced)) =
+                (links.get_mut(&reference.source_id), referenced)
+            else {
+                // The object itself has no account: its next attempt defers the reference
+                // again. The referenced object has none: pending while it failed, else it is
+                // not provisioned, and the reference is not sent.
+                let failed = self.books.failed_objects.contains(&reference.referenced)
+                    || self.books.escrows.contains(&reference.referenced);
+                if links.contains_key(&reference.source_id) && failed {
+                    pending.push(reference);
+                }
+                continue;
+            };
+            if stopped.is_err() {
+                pending.push(reference);
+                continue;
+            }
+            let value = reference.value(&referenced);
+            let decision = self.ctx.send_reference(&reference, source, value).await;
+            if decision.error.is_some() {
+                pending.push(reference.clone());
+            }
+            if let LinkChange::Put(link) = &decision.link {
+                *source = link.clone();
+            }
+            stopped = self.books.apply(decision).await?;
+            self.books.keep_up().await?;
+        }
+        store(&db, application, &pending).await?;
+        Ok((pending.len() as u64, stopped))
+    }
+}
+
+impl super::cycle::Context<'_> {
+    /// One PATCH that sets a deferred reference on its object's account.
+    async fn send_reference(&self, reference: &Deferred, link: &Link, value: Value) -> Decision {
+        let started = std::time::Instant::now();
+        let mut entry = Entry::new(
+            reference.object_type,
+            reference.source_id,
+            &reference.source_name,
+        );
+        entry.target_id = Some(link.target_id.clone());
+        entry.action = Action::Update;
+        entry.steps.push("Reference".into());
+        let old = crate::mapping::target::TargetPath::parse(&reference.path)
+            .ok()
+            .and_then(|path| crate::mapping::target::value_at(&link.exported, &path).cloned())
+            .unwrap_or(Value::Null);
+        entry.modified = vec![(reference.path.clone(), old, value.clone())];
+        entry.reason = Some(
+            "The referenced object has its account now: the reference deferred when this object was sent goes now.".into(),
+        );
+        let operation = json!({ "op": "replace", "path": reference.path, "value": value });
+        let sent = self
+            .client
+            .patch(
+                export::resource_type(reference.object_type),
+                &link.target_id,
+                vec![operation],
+            )
+            .await;
+        entry.duration_ms = started.elapsed().as_millis() as i64;
+        match sent {
+            Ok(()) => {
+                let link = Link {
+                    exported: exported_with(link.exported.clone(), &reference.path, value),
+                    ..link.clone()
+                };
+                Decision {
+                    entry,
+                    link: LinkChange::Put(link),
+                    error: None,
+                }
+            }
+            Err(error) => Decision {
+                entry,
+                link: LinkChange::Keep,
+                error: Some(error),
+            },
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Leases (docs/engine.md, Leases) with two real `scimitar` processes on one data directory and
+//! one job: never two cycles at once, and when the process running a cycle is killed, the other
+//! takes the job over within the lease time and finishes it without duplicates.
+
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    peers,
+    sync::{application, assigned_users, target_users, turn_on, until, until_within},
+};
+
+const USERS: usize = 60;
+
+#[tokio::test]
+async fn a_killed_owners_job_resumes_in_the_other_process_within_the_lease_time() {
+    let (mut console, engine, admin, app) = application("custom-scim").await;
+    let mut second = console.another_process();
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    // A slow target and one request at a time: the cycle lasts long enough to be cut.
+    peers::set_faults(&proxy, json!({ "delayMs": 150 })).await;
+    assigned_users(&engine, &admin, app.id, USERS).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false;
+        s.target.use_capabilities = false;
+        s.target.concurrency = 1;
+    })
+    .await;
+    until("a cycle under way", || async {
+        engine::sync::jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .current_cycle
+            .is_some_and(|p| p.0.counts.processed >= 10)
+    })
+    .await;
+
+    // Kill whichever process holds the lease (its owner names the process).
+    let owner = lease_owner(&engine, app.id).await.expect("a lease is held");
+    let killed_owner = owner.clone();
+    let pid: u32 = owner.split('-').nth(1).unwrap().parse().unwrap();
+    let killed = if console.child.id() == pid {
+        &mut console.child
+    } else {
+        assert_eq!(second.0.id(), pid, "{owner} is one of the two processes");
+        &mut second.0
+    };
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let killed_at = Instant::now();
+    until_within(
+        "the other process's lease",
+        Duration::from_secs(45),
+        || async {
+            lease_owner(&engine, app.id)
+                .await
+                .is_some_and(|o| o != owner)
+        },
+    )
+    .await;
+    let taken_over = killed_at.elapsed();
+    assert!(
+        taken_over <= Duration::from_secs(32),
+        "taken over {taken_over:?} after the kill: within the 30 s lease, the scheduler's second and a little"
+    );
+    until_within(
+        "every user in the target",
+        Duration::from_secs(120),
+        || async { target_users(&format!("{origin}/v2")).await.len() >= USERS },
+    )
+    .await;
+    until("the resumed cycle's report", || async {
+        engine::sync::jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some()
+    })
+    .await;
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    let names: HashSet<&str> = accounts
+        .iter()
+        .map(|a| a["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (accounts.len(), names.len()),
+        (USERS, USERS),
+        "no duplicates"
+    );
+
+    // Never two cycles at once: in both processes' logs, as they came, a cycle starts only
+    // once the one before it finished or its process was killed.
+    let lines = console.log.lock().unwrap().clone();
+    let mut running: Option<String> = None;
+    let mut cycles = 0;
+    for line in &lines {
+        let Some(owner) = line
+            .split("owner=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|owner| owner.trim_matches('"'))
+        else {
+            continue;
+        };
+        if line.contains("provisioning cycle started") {
+            if let Some(other) = &running {
+                assert_eq!(
+                    other,
+                    &killed_owner,
+                    "two cycles at once:\n{}",
+                    lines.join("\n")
+                );
+            }
+            running = Some(owner.to_owned());
+            cycles += 1;
+        } else if line.contains("provisioning cycle finished") {
+            assert_eq!(running.as_deref(), Some(owner), "{}", lines.join("\n"));
+            running = None;
+        }
+    }
+    assert!(cycles >= 2, "the killed cycle and the resumed one");
+}
+
+/// Who holds the job's lease now (an expired lease is nobody's).
+async fn lease_owner(engine: &engine::Engine, app: Uuid) -> Option<String> {
+    sqlx::query_scalar::<_, Option<String>>(
+        "SELECT lease_owner FROM provisioning_jobs WHERE application_id = ? AND lease_expires_at > ?",
+    )
+    .bind(app)
+    .bind(OffsetDateTime::now_utc())
+    .fetch_optional(&engine.db)
+    .await
+    .unwrap()
+    .flatten()
+}

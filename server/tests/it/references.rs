@@ -1,0 +1,232 @@
+//! References against a real `scim2-server` (docs/engine.md, References): a manager created in
+//! the same cycle as the people who report to them is sent once it exists, and a manager whose
+//! account failed stays pending, across cycles, until it exists.
+
+use engine::{
+    Engine,
+    applications::roles::PrincipalType,
+    audit::Caller,
+    directory::UserProfile,
+    sync::{jobs, log::Status as LogStatus},
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    peers,
+    sync::{application, first_report, profile, role, target_users, turn_on, until},
+};
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The target account's manager id, if it has one.
+fn manager_of(account: &Value) -> Option<&str> {
+    account[ENTERPRISE]["manager"]["value"].as_str()
+}
+
+fn account<'a>(accounts: &'a [Value], user_name: &str) -> &'a Value {
+    accounts
+        .iter()
+        .find(|a| a["userName"] == user_name)
+        .unwrap_or_else(|| panic!("{user_name} in the target: {accounts:?}"))
+}
+
+/// Makes the job due now, as if its next run time had come.
+async fn run_now(engine: &Engine, app: Uuid) {
+    sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
+        .bind(time::OffsetDateTime::now_utc())
+        .bind(app)
+        .execute(&engine.db)
+        .await
+        .unwrap();
+}
+
+async fn person(engine: &Engine, upn: &str, manager: Option<Uuid>) -> Uuid {
+    let mut profile: UserProfile = profile(upn, "Person", Some(upn));
+    profile.manager_id = manager;
+    engine
+        .create_user(&Caller::system(), profile)
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn managers_created_in_the_same_cycle_reach_every_report() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    // Two managers and four reports, all new to the target: in one batch, no manager has an
+    // account when the reports are sent.
+    let ceo = person(&engine, "ceo@contoso.com", None).await;
+    let cto = person(&engine, "cto@contoso.com", Some(ceo)).await;
+    let mut reports = Vec::new();
+    for n in 0..4 {
+        let manager = if n % 2 == 0 { ceo } else { cto };
+        let upn = format!("report{n}@contoso.com");
+        reports.push((upn.clone(), person(&engine, &upn, Some(manager)).await));
+    }
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    let everyone = [ceo, cto]
+        .into_iter()
+        .chain(reports.iter().map(|(_, id)| *id));
+    for id in everyone {
+        engine
+            .assign(
+                &Caller::system(),
+                &admin,
+                app.id,
+                PrincipalType::User,
+                id,
+                access,
+            )
+            .await
+            .unwrap();
+    }
+    turn_on(&engine, &admin, app.id, &format!("{origin}/v2"), |s| {
+        s.groups.enabled = false
+    })
+    .await;
+    let report = first_report(&engine, app.id).await;
+    assert_eq!(report.counts.created, 6, "{report:?}");
+    assert_eq!(report.pending_references, 0);
+
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    let id_of = |upn: &str| account(&accounts, upn)["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        manager_of(account(&accounts, "cto@contoso.com")),
+        Some(id_of("ceo@contoso.com").as_str())
+    );
+    for (n, (upn, _)) in reports.iter().enumerate() {
+        let manager = if n % 2 == 0 {
+            "ceo@contoso.com"
+        } else {
+            "cto@contoso.com"
+        };
+        assert_eq!(
+            manager_of(account(&accounts, upn)),
+            Some(id_of(manager).as_str()),
+            "{upn}'s manager"
+        );
+    }
+    assert!(manager_of(account(&accounts, "ceo@contoso.com")).is_none());
+    let entries = engine::sync::log::latest(&engine.db, app.id, 50)
+        .await
+        .unwrap();
+    let reference_updates = entries
+        .iter()
+        .filter(|e| e.steps.0.iter().any(|s| s == "Reference"))
+        .count();
+    assert_eq!(reference_updates, 5, "one entry per reference sent late");
+
+    // Nothing changed since: the next cycle has nothing to send, references included.
+    run_now(&engine, app.id).await;
+    until("a steady-state cycle", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some_and(|c| c.0.cycle_id != report.cycle_id && c.0.steady_state)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
+    let (_console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    let access = role(&engine, &admin, app.id, "Default Access").await;
+    let alan = person(&engine, "alan@contoso.com", None).await;
+    engine
+        .assign(
+            &Caller::system(),
+            &admin,
+            app.id,
+            PrincipalType::User,
+            alan,
+            access,
+        )
+        .await
+        .unwrap();
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false;
+        s.target.use_capabilities = false;
+    })
+    .await;
+    let first = first_report(&engine, app.id).await;
+    assert_eq!(first.counts.created, 1);
+
+    // Grace joins as Alan's manager while the target fails every create: her account does
+    // not exist, so Alan's manager cannot be sent, and stays pending.
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "status500Share": 1, "only": "^POST /v2/Users" }),
+    )
+    .await;
+    let grace = person(&engine, "grace@contoso.com", None).await;
+    let mut changed = engine.user(alan).await.unwrap().profile;
+    changed.manager_id = Some(grace);
+    engine
+        .update_user(&Caller::system(), alan, changed, None)
+        .await
+        .unwrap();
+    engine
+        .assign(
+            &Caller::system(),
+            &admin,
+            app.id,
+            PrincipalType::User,
+            grace,
+            access,
+        )
+        .await
+        .unwrap();
+    until("a cycle with the reference pending", || async {
+        jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .last_cycle
+            .is_some_and(|c| c.0.pending_references == 1)
+    })
+    .await;
+    let report = jobs::load(&engine.db, app.id)
+        .await
+        .unwrap()
+        .last_cycle
+        .unwrap()
+        .0;
+    assert!(
+        !report.steady_state,
+        "pending references are not steady state"
+    );
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    assert_eq!(accounts.len(), 1);
+    assert!(manager_of(&accounts[0]).is_none());
+    let failed = engine::sync::log::latest(&engine.db, app.id, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.source_name == "grace@contoso.com")
+        .unwrap();
+    assert_eq!(failed.status, LogStatus::Failure);
+
+    // The target recovers; at the next cycle Grace's account is created and Alan's manager
+    // goes with the reference pass.
+    peers::set_faults(&proxy, serde_json::json!({})).await;
+    run_now(&engine, app.id).await;
+    until("Alan's manager in the target", || async {
+        let accounts = target_users(&format!("{origin}/v2")).await;
+        accounts.len() == 2 && manager_of(account(&accounts, "alan@contoso.com")).is_some()
+    })
+    .await;
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    assert_eq!(
+        manager_of(account(&accounts, "alan@contoso.com")),
+        account(&accounts, "grace@contoso.com")["id"].as_str()
+    );
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM provisioning_pending_references")
+        .fetch_one(&engine.db)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+}
