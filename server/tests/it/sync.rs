@@ -1626,10 +1626,11 @@ async fn metrics_count_cycles_objects_and_requests_for_a_token_only() {
         format!(
             r#"scimitar_provisioning_objects_total{{application="{app}",action="Create",status="Success"}} 3"#
         ),
-        // One filter query and one POST per user, nothing else.
-        format!(r#"scimitar_scim_requests_total{{application="{app}",code="200"}} 3"#),
+        // /ServiceProviderConfig once (can the target filter?), then one filter query and one
+        // POST per user, nothing else.
+        format!(r#"scimitar_scim_requests_total{{application="{app}",code="200"}} 4"#),
         format!(r#"scimitar_scim_requests_total{{application="{app}",code="201"}} 3"#),
-        format!(r#"scimitar_scim_request_duration_seconds_count{{application="{app}"}} 6"#),
+        format!(r#"scimitar_scim_request_duration_seconds_count{{application="{app}"}} 7"#),
         r#"scimitar_provisioning_jobs{state="Active"} 1"#.to_owned(),
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
