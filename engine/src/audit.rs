@@ -9,16 +9,24 @@ use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::Result;
+use crate::{
+    Error, Result,
+    accounts::{Account, Permission, Role},
+};
 
-/// Who is acting.
+/// Who is acting, with the role they act with (docs/roles.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// An administrator signed in to the console.
-    Account { id: Uuid, name: String },
-    /// A machine token, acting for the user who owns it.
-    Token { id: Uuid, owner: String },
-    /// Scimitar itself (the daily purge, start-up tasks).
+    Account { id: Uuid, name: String, role: Role },
+    /// A machine token, acting for the account that owns it, with its role.
+    Token {
+        id: Uuid,
+        owner: String,
+        owner_id: Uuid,
+        role: Role,
+    },
+    /// Scimitar itself (the daily purge, start-up tasks, the command line).
     System,
 }
 
@@ -37,10 +45,46 @@ impl Caller {
         }
     }
 
+    /// `account`, signed in to the console, from `client`.
+    pub fn account(account: &Account, client: Option<IpAddr>) -> Caller {
+        Caller {
+            actor: Actor::Account {
+                id: account.id,
+                name: account.user_principal_name.clone(),
+                role: account.role,
+            },
+            client,
+        }
+    }
+
+    /// The console account acting, itself or through its token; none for Scimitar itself.
+    pub fn account_id(&self) -> Option<Uuid> {
+        match &self.actor {
+            Actor::Account { id, .. } => Some(*id),
+            Actor::Token { owner_id, .. } => Some(*owner_id),
+            Actor::System => None,
+        }
+    }
+
+    /// Refuses what the caller's role does not allow (docs/roles.md). Every engine write that
+    /// is not about one application checks here; application writes check the account's access
+    /// to that application (`Engine::application_for`). Scimitar itself may do anything.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        let role = match &self.actor {
+            Actor::Account { role, .. } | Actor::Token { role, .. } => *role,
+            Actor::System => return Ok(()),
+        };
+        if role.allows(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
     fn parts(&self) -> (&'static str, Option<Uuid>, String) {
         match &self.actor {
-            Actor::Account { id, name } => ("User", Some(*id), name.clone()),
-            Actor::Token { id, owner } => ("Token", Some(*id), format!("token of {owner}")),
+            Actor::Account { id, name, .. } => ("User", Some(*id), name.clone()),
+            Actor::Token { id, owner, .. } => ("Token", Some(*id), format!("token of {owner}")),
             Actor::System => ("System", None, "Scimitar".to_owned()),
         }
     }

@@ -27,6 +27,8 @@ pub fn caller(extensions: &http::Extensions, account: &Account, token: &Token) -
         actor: Actor::Token {
             id: token.id,
             owner: account.user_principal_name.clone(),
+            owner_id: account.id,
+            role: account.role,
         },
         client: extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -18,10 +18,7 @@ use axum::{
     extract::{ConnectInfo, Query, State},
     response::{IntoResponse, Redirect, Response},
 };
-use engine::{
-    accounts::Account,
-    audit::{Actor, Caller},
-};
+use engine::{accounts::Account, audit::Caller};
 use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -73,13 +70,7 @@ pub async fn callback(
         let description = callback.error_description.as_deref().unwrap_or(error);
         outcome(false, format!("The provider refused: {description}"))
     } else if let Some(code) = callback.code {
-        let caller = Caller {
-            actor: Actor::Account {
-                id: account.id,
-                name: account.user_principal_name.clone(),
-            },
-            client: Some(peer.ip()),
-        };
+        let caller = Caller::account(&account, Some(peer.ip()));
         let base = base_url_of(state.public_url.as_deref(), &headers);
         match state
             .engine

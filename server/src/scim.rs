@@ -15,7 +15,7 @@ use axum::{
 };
 use engine::{
     Engine,
-    accounts::{Account, Permission, Scope},
+    accounts::Scope,
     audit::Caller,
     scim::{
         LIST_RESPONSE, ScimError,
@@ -34,13 +34,6 @@ pub struct ScimState {
     pub engine: Engine,
     /// The console's public URL, if configured; otherwise links use the request's Host.
     pub public_url: Option<String>,
-}
-
-/// Who is calling, once the token checked out.
-#[derive(Clone)]
-struct ScimCaller {
-    account: Account,
-    caller: Caller,
 }
 
 pub fn router(state: ScimState) -> Router {
@@ -113,9 +106,7 @@ async fn authenticate(
     match state.engine.authenticate_token(&token, Scope::Scim).await {
         Ok(Some((account, token))) => {
             let caller = crate::bearer::caller(request.extensions(), &account, &token);
-            request
-                .extensions_mut()
-                .insert(ScimCaller { account, caller });
+            request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Ok(None) => error(ScimError::new(
@@ -124,22 +115,6 @@ async fn authenticate(
             "the token is not valid, has been revoked, or lacks the scim scope",
         )),
         Err(e) => error(e.into()),
-    }
-}
-
-/// The caller, if their role may change the directory.
-fn writer(request_caller: &ScimCaller) -> Result<&Caller, ScimError> {
-    if request_caller.account.may(Permission::WriteDirectory) {
-        Ok(&request_caller.caller)
-    } else {
-        Err(ScimError::new(
-            403,
-            None,
-            format!(
-                "the token's owner is a {} and may not change the directory",
-                request_caller.account.role
-            ),
-        ))
     }
 }
 
@@ -356,13 +331,13 @@ async fn get_one(
 async fn create(
     State(state): State<ScimState>,
     Path(resource): Path<String>,
-    Extension(caller): Extension<ScimCaller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let result = async {
         let kind = resource_kind(&resource)?;
-        let caller = writer(&caller)?;
+        let caller = &caller;
         state
             .engine
             .scim_create(
@@ -381,7 +356,7 @@ async fn create(
 async fn replace(
     State(state): State<ScimState>,
     Path((resource, id)): Path<(String, String)>,
-    Extension(caller): Extension<ScimCaller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -391,7 +366,7 @@ async fn replace(
 async fn patch(
     State(state): State<ScimState>,
     Path((resource, id)): Path<(String, String)>,
-    Extension(caller): Extension<ScimCaller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -403,14 +378,14 @@ async fn save(
     state: ScimState,
     resource: String,
     id: String,
-    caller: ScimCaller,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
     patch: bool,
 ) -> Response {
     let result = async {
         let kind = resource_kind(&resource)?;
-        let caller = writer(&caller)?;
+        let caller = &caller;
         let (body, expected, base) = (
             json_body(&body)?,
             if_match(&headers)?,
@@ -436,12 +411,12 @@ async fn save(
 async fn delete(
     State(state): State<ScimState>,
     Path((resource, id)): Path<(String, String)>,
-    Extension(caller): Extension<ScimCaller>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
         let kind = resource_kind(&resource)?;
-        let caller = writer(&caller)?;
+        let caller = &caller;
         state
             .engine
             .scim_delete(caller, kind, &id, if_match(&headers)?)

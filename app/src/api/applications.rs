@@ -116,8 +116,7 @@ pub async fn gallery(search: String, category: String) -> Result<Vec<GalleryEntr
 
 #[server(endpoint = "applications/create")]
 pub async fn create_application(template: String, display_name: String) -> Result<(), AppError> {
-    use engine::accounts::Permission;
-    let (engine, account, caller) = super::context::require(Permission::CreateApplications).await?;
+    let (engine, account, caller) = super::context::signed_in().await?;
     let app = engine
         .create_application(&caller, &account, &template, &display_name)
         .await?;
@@ -174,9 +173,8 @@ pub async fn save_application_properties(
     logo_color: String,
     notes: String,
 ) -> Result<(), AppError> {
-    use engine::{accounts::Permission, applications::Properties};
-    let (engine, account, caller) =
-        super::context::require(Permission::ConfigureApplications).await?;
+    use engine::applications::Properties;
+    let (engine, account, caller) = super::context::signed_in().await?;
     let properties = Properties {
         display_name,
         logo_monogram,
@@ -192,9 +190,8 @@ pub async fn save_application_properties(
 /// Deletes the application once the administrator has typed its name.
 #[server(endpoint = "applications/delete")]
 pub async fn delete_application(id: String, confirm: String) -> Result<(), AppError> {
-    use engine::{accounts::Permission, applications::Access};
-    let (engine, account, caller) =
-        super::context::require(Permission::ConfigureApplications).await?;
+    use engine::applications::Access;
+    let (engine, account, caller) = super::context::signed_in().await?;
     let app = engine
         .application_for(&account, parse_id(&id)?, Access::Configure)
         .await?;
@@ -216,9 +213,8 @@ pub async fn change_owner(
     add: Option<String>,
     remove: Option<String>,
 ) -> Result<(), AppError> {
-    use engine::{accounts::Permission, directory::users};
-    let (engine, account, caller) =
-        super::context::require(Permission::ConfigureApplications).await?;
+    use engine::directory::users;
+    let (engine, account, caller) = super::context::signed_in().await?;
     let app = parse_id(&id)?;
     if let Some(upn) = add.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         let user = users::find_by_upn(&engine.db, upn)
@@ -275,9 +271,8 @@ pub async fn save_app_role(
     description: String,
     enabled: Option<String>,
 ) -> Result<(), AppError> {
-    use engine::{accounts::Permission, applications::roles::RoleChange};
-    let (engine, account, caller) =
-        super::context::require(Permission::ConfigureApplications).await?;
+    use engine::applications::roles::RoleChange;
+    let (engine, account, caller) = super::context::signed_in().await?;
     let role = role
         .filter(|r| !r.is_empty())
         .map(|r| {
@@ -337,9 +332,8 @@ pub async fn change_assignment(
     role: Option<String>,
     remove: Option<String>,
 ) -> Result<(), AppError> {
-    use engine::{accounts::Permission, applications::roles::PrincipalType, directory::groups};
-    let (engine, account, caller) =
-        super::context::require(Permission::ConfigureApplications).await?;
+    use engine::{applications::roles::PrincipalType, directory::groups};
+    let (engine, account, caller) = super::context::signed_in().await?;
     let app = parse_id(&id)?;
     if let Some(assignment) = remove.filter(|r| !r.is_empty()) {
         let assignment = uuid::Uuid::parse_str(&assignment)

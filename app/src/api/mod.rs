@@ -20,7 +20,7 @@ pub mod context {
     use engine::{
         Engine,
         accounts::{Account, Permission},
-        audit::{Actor, Caller},
+        audit::Caller,
     };
     use leptos::prelude::*;
     use tower_sessions::Session;
@@ -142,21 +142,23 @@ pub mod context {
         }
     }
 
-    pub async fn require(permission: Permission) -> Result<(Engine, Account, Caller), AppError> {
+    /// The engine, the signed-in account and the caller it acts as: how a server function
+    /// that writes starts. Whether the account may is the engine's to say (docs/roles.md).
+    pub async fn signed_in() -> Result<(Engine, Account, Caller), AppError> {
         let engine = engine()?;
         let account = current_account(&engine)
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        let caller = Caller::account(&account, client_address().await);
+        Ok((engine, account, caller))
+    }
+
+    /// [`signed_in`], for a page or read that needs `permission`.
+    pub async fn require(permission: Permission) -> Result<(Engine, Account, Caller), AppError> {
+        let (engine, account, caller) = signed_in().await?;
         if !account.may(permission) {
             return Err(AppError::Forbidden);
         }
-        let caller = Caller {
-            actor: Actor::Account {
-                id: account.id,
-                name: account.user_principal_name.clone(),
-            },
-            client: client_address().await,
-        };
         Ok((engine, account, caller))
     }
 }

@@ -78,6 +78,7 @@ pub struct NewAccount {
 
 impl Engine {
     pub async fn create_account(&self, caller: &Caller, new: NewAccount) -> Result<Account> {
+        caller.require(Permission::WriteDirectory)?;
         let upn = UserPrincipalName::parse(&new.user_principal_name, "userPrincipalName")?;
         let display_name = display_name_or_default(&new.display_name, &upn)?;
         let password_hash = NewPassword::parse(new.password, "password")?.hash().await?;
@@ -169,6 +170,50 @@ fn display_name_or_default(display_name: &str, upn: &UserPrincipalName) -> Resul
     })
 }
 
+/// The account guards (docs/roles.md, Account guards), for deleting or disabling user `id`
+/// (`what`: "delete", "disable"): nobody does it to their own account, and the last Global
+/// Administrator who can sign in stays, whatever the door.
+pub(crate) async fn guard_removal(
+    tx: &mut sqlx::SqliteConnection,
+    caller: &Caller,
+    id: Uuid,
+    what: &str,
+) -> Result<()> {
+    if caller.account_id() == Some(id) {
+        return Err(Error::invalid(
+            "account",
+            format!("you cannot {what} your own account while acting with it"),
+        ));
+    }
+    let global_administrator: bool = sqlx::query_scalar(
+        "SELECT COUNT(*) > 0 FROM users WHERE id = ? AND directory_role = 'GlobalAdministrator' \
+         AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if global_administrator && other_global_administrators(tx, id).await? == 0 {
+        return Err(Error::invalid(
+            "account",
+            format!(
+                "you cannot {what} the last Global Administrator who can sign in; make another one first"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Global Administrators other than `id` who can sign in.
+async fn other_global_administrators(tx: &mut sqlx::SqliteConnection, id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE directory_role = 'GlobalAdministrator' AND id <> ? \
+         AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
 impl Engine {
     /// Makes a directory user a console account (role and, optionally, a new password), changes
     /// their role, or removes their console access (`role: None`). The last Global Administrator
@@ -180,6 +225,7 @@ impl Engine {
         role: Option<Role>,
         password: Option<SecretString>,
     ) -> Result<()> {
+        caller.require(Permission::WriteDirectory)?;
         let password_hash = match password {
             Some(password) => Some(NewPassword::parse(password, "password")?.hash().await?),
             None => None,
@@ -199,20 +245,12 @@ impl Engine {
         }
         if before.directory_role.0 == Some(Role::GlobalAdministrator)
             && role != Some(Role::GlobalAdministrator)
+            && other_global_administrators(&mut tx, id).await? == 0
         {
-            let others: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users WHERE directory_role = 'GlobalAdministrator' AND id <> ? \
-                 AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if others == 0 {
-                return Err(Error::invalid(
-                    "directory_role",
-                    "this is the last Global Administrator; make another one first",
-                ));
-            }
+            return Err(Error::invalid(
+                "directory_role",
+                "this is the last Global Administrator; make another one first",
+            ));
         }
         sqlx::query(
             "UPDATE users SET directory_role = ?, password_hash = COALESCE(?, password_hash), \

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Account;
+use super::{Account, Permission};
 use crate::{
     Engine, Error, Result,
     audit::{self, Caller, Target},
@@ -99,6 +99,16 @@ fn digest(secret: &str) -> String {
 
 const COLUMNS: &str = "id, user_id, name, scopes, created_at, last_used_at, revoked_at";
 
+/// What acting on `owner`'s tokens needs: one's own, ManageOwnTokens; anyone else's,
+/// ManageSettings (docs/roles.md).
+fn owns(caller: &Caller, owner: Uuid) -> Permission {
+    if caller.account_id() == Some(owner) {
+        Permission::ManageOwnTokens
+    } else {
+        Permission::ManageSettings
+    }
+}
+
 impl Engine {
     /// Makes a token for `owner` (a console account). Returns the secret, to show once.
     pub async fn create_token(
@@ -108,6 +118,7 @@ impl Engine {
         name: &str,
         scopes: &[Scope],
     ) -> Result<(SecretString, Token)> {
+        caller.require(owns(caller, owner))?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid(
@@ -228,6 +239,8 @@ impl Engine {
             kind: "token",
             id: id.to_string(),
         })?;
+        // Refused before the transaction commits: the revocation above is rolled back.
+        caller.require(owns(caller, token.user_id))?;
         let target = Target {
             kind: "Token",
             id: Some(id),

@@ -63,6 +63,7 @@ impl Category {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthenticationMethod {
     /// Tenant URL + Secret Token (a bearer token the application issued).

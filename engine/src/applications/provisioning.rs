@@ -31,12 +31,14 @@ use crate::{
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Mode {
     Manual,
     Automatic,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Status {
     On,
     Off,
@@ -44,6 +46,7 @@ pub enum Status {
 
 /// Settings > Scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     /// "Sync only assigned users and groups" (Entra's default).
     AssignedOnly,
@@ -53,6 +56,7 @@ pub enum Scope {
 
 /// The OAuth client registration (the blade's "Advanced" section).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthClient {
     pub client_id: String,
@@ -64,6 +68,7 @@ pub struct OAuthClient {
 
 /// The mapping of one object type: "Provision Azure Active Directory Users" and its Groups twin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectSettings {
     pub enabled: bool,
@@ -77,6 +82,7 @@ pub struct ObjectSettings {
 
 /// Everything on the Provisioning blade except secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     pub mode: Mode,
@@ -101,6 +107,7 @@ pub struct Settings {
 
 /// How hard cycles may drive the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct TargetUse {
     /// Requests in flight at once.

@@ -156,6 +156,7 @@ impl Engine {
         spec: Spec,
         domain: &str,
     ) -> Result<Generated> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let started = Instant::now();
         let mut rng = StdRng::seed_from_u64(spec.seed);
         let now = OffsetDateTime::now_utc();

@@ -152,6 +152,7 @@ impl Engine {
         profile: GroupProfile,
         members: &[Uuid],
     ) -> Result<Group> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let profile = profile.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let now = OffsetDateTime::now_utc();
@@ -209,6 +210,7 @@ impl Engine {
         members: Option<&[Uuid]>,
         expected_version: Option<i64>,
     ) -> Result<Group> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let profile = profile.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id)
@@ -250,6 +252,7 @@ impl Engine {
         remove: &[Uuid],
         expected_version: Option<i64>,
     ) -> Result<Group> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let group = get(&mut *tx, id)
             .await?
@@ -283,6 +286,7 @@ impl Engine {
 
     /// Hard delete: the group, its memberships (both ways) go; a tombstone stays in the feed.
     pub async fn purge_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         let name = before.profile.display_name.clone();

@@ -309,6 +309,7 @@ impl Engine {
         content: &str,
         progress: impl Fn(u64),
     ) -> Result<ImportReport> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let (rows, preview) = check(self, content).await?;
         let mut report = ImportReport {
             errors: preview.errors,
@@ -546,6 +547,7 @@ impl Engine {
         id: Uuid,
         owner: Uuid,
     ) -> Result<ImportReport> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let staged = self.staged_import(id, owner).ok_or(Error::NotFound {
             kind: "upload",
             id: id.to_string(),

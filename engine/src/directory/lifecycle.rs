@@ -70,11 +70,15 @@ impl Engine {
         expected_version: Option<i64>,
         delete: bool,
     ) -> Result<()> {
+        caller.require(crate::accounts::Permission::WriteDirectory)?;
         let not_found = || Error::NotFound {
             kind: kind.noun,
             id: id.to_string(),
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
+        if delete && kind.table == USERS.table {
+            crate::accounts::guard_removal(&mut tx, caller, id, "delete").await?;
+        }
         let sql = format!(
             "SELECT {}, version, deleted_at IS NOT NULL FROM {} WHERE id = ?",
             kind.name_column, kind.table

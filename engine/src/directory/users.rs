@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     Engine, Error, Result,
-    accounts::Role,
+    accounts::{Permission, Role},
     audit::{self, Caller, Target},
 };
 
@@ -485,6 +485,7 @@ pub(crate) async fn replace_profile(
 
 impl Engine {
     pub async fn create_user(&self, caller: &Caller, profile: UserProfile) -> Result<User> {
+        caller.require(Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let (user, sequence) = insert(&mut tx, caller, profile, None, None).await?;
         tx.commit().await?;
@@ -504,10 +505,14 @@ impl Engine {
         profile: UserProfile,
         expected_version: Option<i64>,
     ) -> Result<User> {
+        caller.require(Permission::WriteDirectory)?;
         let profile = profile.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
+        if before.profile.is_enabled() && !profile.is_enabled() {
+            crate::accounts::guard_removal(&mut tx, caller, id, "disable").await?;
+        }
         let sequence = replace_profile(&mut tx, caller, &before, profile).await?;
         let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
@@ -537,8 +542,10 @@ impl Engine {
     /// Hard delete ("Delete permanently"): the row and its memberships go; a tombstone stays in
     /// the change feed so provisioning deletes the account in every application.
     pub async fn purge_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
+        caller.require(Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        crate::accounts::guard_removal(&mut tx, caller, id, "delete").await?;
         sqlx::query("UPDATE users SET manager_id = NULL WHERE manager_id = ?")
             .bind(id)
             .execute(&mut *tx)

@@ -24,6 +24,7 @@ use super::{
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MappingType {
     Direct,
     Constant,
@@ -32,6 +33,7 @@ pub enum MappingType {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Apply {
     #[default]
     Always,
@@ -40,6 +42,7 @@ pub enum Apply {
 
 /// One row of the Attribute Mappings table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeMapping {
     pub mapping_type: MappingType,
@@ -84,6 +87,7 @@ impl AttributeMapping {
 
 /// The mappings of one object type (Users or Groups) of one application.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct AttributeMappings(pub Vec<AttributeMapping>);
 

@@ -21,6 +21,7 @@ use super::{
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Operator {
     #[serde(rename = "EQUALS")]
     Equals,
@@ -102,6 +103,7 @@ impl Operator {
 
 /// One condition on one attribute, as an administrator writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clause {
     pub attribute: String,
     pub operator: Operator,
@@ -111,6 +113,7 @@ pub struct Clause {
 
 /// Clauses that must all hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopingFilter {
     #[serde(default)]
     pub name: String,
@@ -119,6 +122,7 @@ pub struct ScopingFilter {
 
 /// Filters of which one must hold; none means no restriction.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ScopingFilters(pub Vec<ScopingFilter>);
 

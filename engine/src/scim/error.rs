@@ -104,6 +104,12 @@ impl From<crate::Error> for ScimError {
                 ScimError::new(409, Some("uniqueness"), format!("{field}: {message}"))
             }
             E::NotFound { kind, id } => ScimError::not_found(kind, &id),
+            // The role table (docs/roles.md): SCIM writes need WriteDirectory.
+            E::Forbidden => ScimError::new(
+                403,
+                None,
+                "the token's owner has a role that may not change the directory (Global Administrator only)",
+            ),
             E::VersionMismatch {
                 kind,
                 expected,

@@ -56,6 +56,7 @@ use crate::{
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CycleKind {
     Initial,
     Incremental,
@@ -63,6 +64,7 @@ pub enum CycleKind {
 
 /// Progress, counted in objects.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub total: u64,
@@ -77,6 +79,7 @@ pub struct Counts {
 
 /// A running cycle's progress, written at most twice a second (docs/engine.md, Progress).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     pub kind: CycleKind,
@@ -90,6 +93,7 @@ pub struct Progress {
 
 /// How a cycle ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     Completed,
     /// More disables and deletes than the threshold: none was sent.
@@ -164,6 +168,7 @@ const ESCROW_MINIMUM_TRIED: u64 = 50;
 const UNAVAILABLE_IN_A_ROW: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CycleReport {
     pub cycle_id: Uuid,

@@ -50,6 +50,7 @@ pub struct Job {
 
 /// A cycle that could not finish: when, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Interruption {
     #[serde(with = "crate::timestamp")]

@@ -3,3 +3,4 @@
 
 mod applications;
 mod directory;
+mod roles;

@@ -282,8 +282,7 @@ async fn unassign(
 #[serde(rename_all = "camelCase")]
 pub struct ProvisioningOut {
     /// As PUT takes it back.
-    #[schema(value_type = Object)]
-    settings: Value,
+    settings: Settings,
     has_secret_token: bool,
     has_client_secret: bool,
     authorized_by: Option<String>,
@@ -293,7 +292,7 @@ pub struct ProvisioningOut {
 impl From<Configuration> for ProvisioningOut {
     fn from(c: Configuration) -> ProvisioningOut {
         ProvisioningOut {
-            settings: serde_json::to_value(&c.settings).unwrap_or_default(),
+            settings: c.settings,
             has_secret_token: c.has_secret_token,
             has_client_secret: c.has_client_secret,
             authorized_by: c.authorized_by,
@@ -320,8 +319,9 @@ async fn get_provisioning(
 pub struct ProvisioningIn {
     /// The version this change is based on.
     version: i64,
-    /// The settings as GET gives them, changed.
-    #[schema(value_type = Object)]
+    /// The settings as GET gives them, changed. Read as JSON first, so that a wrong field is
+    /// named in the answer.
+    #[schema(value_type = Settings)]
     settings: Value,
     /// Write-only: a new Secret Token (left out: the stored one stays).
     secret_token: Option<String>,

@@ -6,9 +6,15 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use engine::{Engine, applications::connection::ConnectionInput, sync::jobs::JobState};
+use engine::{
+    Engine,
+    applications::connection::ConnectionInput,
+    sync::{
+        cycle::{CycleReport, Progress},
+        jobs::{Interruption, JobState},
+    },
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -25,39 +31,44 @@ pub fn routes() -> OpenApiRouter<Engine> {
         .routes(routes!(on_demand))
 }
 
-/// The job: `state` (NotRun, Active, Paused, Quarantine, Disabled), `nextRunAt`,
-/// `quarantine` ({reason, since, series} or null), `currentCycle` (kind, startedAt, counts
-/// in objects, changedAt; null when none runs) and `lastCycle` (the last report).
+/// The job: its state (NotRun, Active, Paused, Quarantine, Disabled), when it runs next, its
+/// quarantine, the cycle running (null when none), the last cycle's report, and the last cycle
+/// that could not finish (kept until a cycle completes). Times are RFC 3339.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobOut {
     state: String,
     next_run_at: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    quarantine: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    current_cycle: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    last_cycle: Option<Value>,
+    quarantine: Option<QuarantineOut>,
+    current_cycle: Option<Progress>,
+    last_cycle: Option<CycleReport>,
+    last_interruption: Option<Interruption>,
+}
+
+/// Why the job is in quarantine, since when, and how many quarantined cycles it has had.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantineOut {
+    reason: String,
+    since: Option<String>,
+    series: i64,
 }
 
 async fn job(engine: &Engine, who: &ApiCaller, app: uuid::Uuid) -> ApiResult<Json<JobOut>> {
     let job = engine.job(&who.account, app).await?;
-    let quarantine = matches!(job.state, JobState::Quarantine | JobState::Disabled).then(|| {
-        json!({
-            "reason": job.quarantine_reason,
-            "since": job.quarantine_began_at.map(rfc3339),
-            "series": job.quarantine_series,
-        })
-    });
+    let quarantine =
+        matches!(job.state, JobState::Quarantine | JobState::Disabled).then(|| QuarantineOut {
+            reason: job.quarantine_reason.clone().unwrap_or_default(),
+            since: job.quarantine_began_at.map(rfc3339),
+            series: job.quarantine_series,
+        });
     Ok(Json(JobOut {
         state: format!("{:?}", job.state),
         next_run_at: job.next_run_at.map(rfc3339),
         quarantine,
-        current_cycle: job
-            .current_cycle
-            .and_then(|c| serde_json::to_value(&c.0).ok()),
-        last_cycle: job.last_cycle.and_then(|r| serde_json::to_value(&r.0).ok()),
+        current_cycle: job.current_cycle.map(|c| c.0),
+        last_cycle: job.last_cycle.map(|r| r.0),
+        last_interruption: job.last_interruption.map(|i| i.0),
     }))
 }
 

@@ -323,10 +323,20 @@ async fn a_reports_reader_token_reads_but_cannot_write() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let body: Value = refused.json().await.unwrap();
-    assert!(
-        body["detail"].as_str().unwrap().contains("Reports Reader"),
+    assert_eq!(
+        body["detail"],
+        "the token's owner has a role that may not change the directory (Global Administrator only)",
         "{body}"
     );
+    let after: Value = reader
+        .get(console.url("/scim/v2/Users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["totalResults"], 3, "nothing was written");
 }
 
 #[tokio::test]
