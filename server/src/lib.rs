@@ -180,7 +180,10 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
     let router = Router::new()
         .nest("/scim/v2", scim)
         // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md, Layers of the router).
-        .nest("/api/v1", api::router(engine.clone()))
+        .nest(
+            "/api/v1",
+            api::router(engine.clone(), config.public_url.clone()),
+        )
         .merge(console)
         .layer(from_fn(body_limit::limit))
         .layer(from_fn(csp::policy))

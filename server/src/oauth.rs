@@ -1,6 +1,7 @@
 //! `GET /oauth/callback`: where an OAuth provider sends the administrator back after
-//! "Authorize". The state must be the one this session started with; the code is exchanged
-//! (with the PKCE verifier kept in the session) and the administrator returns to the
+//! "Authorize". The state must be the one this session started with, or one the REST API started
+//! for the signed-in account; the code is exchanged (with the PKCE verifier kept in the session,
+//! or by the engine) and the administrator returns to the
 //! application's Provisioning blade, which says how it went (from the session, not the address,
 //! so no link can put words on that page).
 
@@ -45,22 +46,34 @@ pub async fn callback(
     let Some(Extension(account)) = account else {
         return Redirect::to("/signin").into_response();
     };
-    let pending: Option<PendingAuthorization> =
+    let in_session: Option<PendingAuthorization> =
         session.get(PENDING_AUTHORIZATION).await.ok().flatten();
-    // Only the callback of the authorization this session started consumes it.
-    let Some(pending) =
-        pending.filter(|p| Some(&p.state) == callback.state.as_ref() && p.is_fresh())
-    else {
+    let state_sent = callback.state.as_deref().unwrap_or_default();
+    // Only the callback of the authorization this session started consumes it; or one the REST
+    // API started for this very account.
+    let pending = match in_session.filter(|p| p.state == state_sent && p.is_fresh()) {
+        Some(pending) => {
+            let _ = session
+                .remove::<PendingAuthorization>(PENDING_AUTHORIZATION)
+                .await;
+            Some((
+                pending.application,
+                SecretString::from(pending.pkce_verifier),
+                pending.nonce.map(SecretString::from),
+            ))
+        }
+        None => state
+            .engine
+            .take_authorization(state_sent, &account)
+            .map(|held| (held.application, held.pkce_verifier, held.nonce)),
+    };
+    let Some((application, pkce_verifier, nonce)) = pending else {
         return (
             StatusCode::BAD_REQUEST,
             "This authorization is not the one this session started, it expired, or it was already used. Select Authorize again.",
         )
             .into_response();
     };
-    let _ = session
-        .remove::<PendingAuthorization>(PENDING_AUTHORIZATION)
-        .await;
-    let application = pending.application;
     let outcome = |succeeded: bool, message: String| AuthorizationOutcome {
         application,
         succeeded,
@@ -79,8 +92,8 @@ pub async fn callback(
                 &account,
                 application,
                 &code,
-                &SecretString::from(pending.pkce_verifier.clone()),
-                pending.nonce.clone().map(SecretString::from).as_ref(),
+                &pkce_verifier,
+                nonce.as_ref(),
                 &redirect_uri(&base),
             )
             .await

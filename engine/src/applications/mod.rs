@@ -8,6 +8,7 @@ pub mod gallery;
 pub mod oauth;
 pub mod provisioning;
 pub mod roles;
+pub mod target_schema;
 
 use serde_json::json;
 use sqlx::SqlitePool;

@@ -156,7 +156,67 @@ fn describe<E: std::error::Error>(
     }
 }
 
+/// How long an authorization waits for its callback.
+const AUTHORIZATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// An authorization started without a console session (through the REST API), waiting for its
+/// callback: for which application, by whom, and what the callback needs to finish.
+pub struct HeldAuthorization {
+    pub application: Uuid,
+    pub pkce_verifier: SecretString,
+    pub nonce: Option<SecretString>,
+    account: Uuid,
+    started: std::time::Instant,
+}
+
+/// Held authorizations by state.
+#[derive(Default)]
+pub struct HeldAuthorizations(
+    std::sync::Mutex<std::collections::HashMap<String, HeldAuthorization>>,
+);
+
 impl Engine {
+    /// Keeps `start` (made for `account`) until its callback, for ten minutes: the REST API's
+    /// Authorize, whose URL an administrator opens in a browser.
+    pub fn hold_authorization(
+        &self,
+        account: &Account,
+        application: Uuid,
+        start: AuthorizationStart,
+    ) -> String {
+        let mut held = self
+            .authorizations
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        held.retain(|_, h| h.started.elapsed() < AUTHORIZATION_LIFETIME);
+        held.insert(
+            start.state,
+            HeldAuthorization {
+                application,
+                pkce_verifier: start.pkce_verifier,
+                nonce: start.nonce,
+                account: account.id,
+                started: std::time::Instant::now(),
+            },
+        );
+        start.url
+    }
+
+    /// The held authorization of `state`, once, if `account` started it and it is fresh: the
+    /// browser that brings the callback must be signed in as the account that asked.
+    pub fn take_authorization(&self, state: &str, account: &Account) -> Option<HeldAuthorization> {
+        let mut held = self
+            .authorizations
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let fits = held.get(state).is_some_and(|h| {
+            h.account == account.id && h.started.elapsed() < AUTHORIZATION_LIFETIME
+        });
+        if fits { held.remove(state) } else { None }
+    }
+
     fn refresh_lock(&self, application: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
         self.refresh_locks
             .lock()

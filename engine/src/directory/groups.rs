@@ -75,6 +75,15 @@ pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<G
     Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
 }
 
+/// The groups (not deleted) named `name`, in any case: group names need not be unique.
+pub async fn find_by_name(db: &SqlitePool, name: &str) -> Result<Vec<Group>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM groups WHERE display_name = ? COLLATE NOCASE AND deleted_at IS NULL \
+         ORDER BY created_at LIMIT 100"
+    );
+    Ok(sqlx::query_as(&sql).bind(name.trim()).fetch_all(db).await?)
+}
+
 /// Direct members of a group, users and groups, with their display names.
 pub async fn members(db: &SqlitePool, group_id: Uuid) -> Result<Vec<Member>> {
     Ok(sqlx::query_as(

@@ -463,6 +463,17 @@ impl ScimClient {
         }
     }
 
+    /// The target's `/Schemas` list response.
+    pub async fn schemas(&self) -> Result<Value, ScimError> {
+        let (status, body) = self
+            .send(reqwest::Method::GET, "Schemas", &[], None)
+            .await?;
+        match status {
+            200 => Ok(body),
+            _ => Err(self.fail("Schemas", status, &body)),
+        }
+    }
+
     /// One page of `resource` from `start_index` (1-based): the total and the resources.
     /// `sort` orders by id, so consecutive pages neither overlap nor skip.
     pub async fn page(

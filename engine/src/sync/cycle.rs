@@ -334,20 +334,7 @@ impl Engine {
             .scoping
             .compile(GROUP_ATTRIBUTES)
             .map_err(Error::InvalidFields)?;
-        let token = match settings.authentication {
-            AuthenticationMethod::BearerToken => self
-                .provisioning_secret(application, "secret_token")
-                .await?
-                .unwrap_or_else(|| SecretString::from(String::new())),
-            _ => self.access_token(application, now).await?,
-        };
-        let limits = Limits {
-            concurrency: settings.target.concurrency.max(1) as usize,
-            rate: settings.target.requests_per_second,
-            ..Limits::default()
-        };
-        let client = ScimClient::new(&self.outbound, &settings.scim_base_url, token, limits)
-            .counted(self.metrics.clone(), application);
+        let client = self.target_client(application, &settings, now).await?;
         let escrows = sqlx::query_scalar(
             "SELECT source_id FROM provisioning_escrows WHERE application_id = ?",
         )
@@ -392,6 +379,31 @@ impl Engine {
                 last_entry: None,
             },
         })
+    }
+
+    /// The SCIM client of `application`'s target, with its credentials and limits.
+    pub(crate) async fn target_client(
+        &self,
+        application: Uuid,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> Result<ScimClient> {
+        let token = match settings.authentication {
+            AuthenticationMethod::BearerToken => self
+                .provisioning_secret(application, "secret_token")
+                .await?
+                .unwrap_or_else(|| SecretString::from(String::new())),
+            _ => self.access_token(application, now).await?,
+        };
+        let limits = Limits {
+            concurrency: settings.target.concurrency.max(1) as usize,
+            rate: settings.target.requests_per_second,
+            ..Limits::default()
+        };
+        Ok(
+            ScimClient::new(&self.outbound, &settings.scim_base_url, token, limits)
+                .counted(self.metrics.clone(), application),
+        )
     }
 
     /// Runs one cycle of `application` now. The caller holds the job's lease.

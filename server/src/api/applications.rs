@@ -1,10 +1,14 @@
 //! Applications (list, create from a gallery template, get, update, delete), their assignments,
 //! and their provisioning configuration (secrets write-only: answers say only whether one is set).
 
+use app::api::{
+    context::{PublicUrl, base_url_of},
+    provisioning::redirect_uri,
+};
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
 };
 use engine::{
     Engine,
@@ -12,6 +16,7 @@ use engine::{
         Access, Application, Properties,
         provisioning::{Configuration, SecretChanges, Settings},
         roles::PrincipalType,
+        target_schema::TargetSchema,
     },
     directory::listing::ListQuery,
 };
@@ -29,6 +34,9 @@ pub fn routes() -> OpenApiRouter<Engine> {
         .routes(routes!(assignments, assign))
         .routes(routes!(unassign))
         .routes(routes!(get_provisioning, put_provisioning))
+        .routes(routes!(app_roles))
+        .routes(routes!(target_schema))
+        .routes(routes!(authorize))
 }
 
 /// An application as the API shows it.
@@ -356,4 +364,87 @@ async fn put_provisioning(
         )
         .await?;
     Ok(Json(configuration.into()))
+}
+
+/// An app role, as assignments name it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRoleOut {
+    id: String,
+    display_name: String,
+    /// What the role sends to the application (`appRoleAssignments`); none for Default Access.
+    value: Option<String>,
+    description: String,
+    enabled: bool,
+    is_default: bool,
+}
+
+/// The application's app roles: what an assignment gives.
+#[utoipa::path(get, path = "/applications/{id}/roles", tag = "Assignments", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<AppRoleOut>), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn app_roles(
+    State(engine): State<Engine>,
+    who: ApiCaller,
+    Path(app): Path<String>,
+) -> ApiResult<Json<Vec<AppRoleOut>>> {
+    let roles = engine
+        .app_roles(&who.account, id(&app, "application")?)
+        .await?;
+    Ok(Json(
+        roles
+            .into_iter()
+            .map(|r| AppRoleOut {
+                id: r.id.to_string(),
+                display_name: r.display_name,
+                value: r.value,
+                description: r.description,
+                enabled: r.enabled,
+                is_default: r.is_default,
+            })
+            .collect(),
+    ))
+}
+
+/// The target's schema, read now from its `/Schemas` with the saved Tenant URL and
+/// credentials: which attributes mappings may send, and what the application requires.
+#[utoipa::path(get, path = "/applications/{id}/provisioning/target-schema", tag = "Provisioning", params(("id" = String, Path)),
+    responses((status = 200, body = TargetSchema), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn target_schema(
+    State(engine): State<Engine>,
+    who: ApiCaller,
+    Path(app): Path<String>,
+) -> ApiResult<Json<TargetSchema>> {
+    Ok(Json(
+        engine
+            .target_schema(&who.account, id(&app, "application")?)
+            .await?,
+    ))
+}
+
+/// Where to send the administrator for "Authorize".
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeOut {
+    /// Open it in a browser signed in to the console as the token's owner, within ten minutes:
+    /// the provider asks for consent, then returns to the console, which stores the tokens.
+    url: String,
+}
+
+/// Starts "Authorize" (OAuth 2.0 authorization code) with the saved client registration.
+#[utoipa::path(post, path = "/applications/{id}/provisioning/authorize", tag = "Provisioning", params(("id" = String, Path)),
+    responses((status = 200, body = AuthorizeOut), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn authorize(
+    State(engine): State<Engine>,
+    who: ApiCaller,
+    Extension(public_url): Extension<PublicUrl>,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+) -> ApiResult<Json<AuthorizeOut>> {
+    let app = id(&app, "application")?;
+    let base = base_url_of(public_url.0.as_deref(), &headers);
+    let start = engine
+        .start_authorization(&who.account, app, &redirect_uri(&base))
+        .await?;
+    let url = engine.hold_authorization(&who.account, app, start);
+    Ok(Json(AuthorizeOut { url }))
 }

@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json` is generated from the same handlers that serve the requests.
 
 mod applications;
+mod directory;
 mod jobs;
 mod logs;
 
@@ -177,12 +178,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> OpenApiRouter<Engine> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(applications::routes())
+        .merge(directory::routes())
         .merge(jobs::routes())
         .merge(logs::routes())
 }
 
 /// `/api/v1`: the routes behind the token check, and the OpenAPI document (open: it holds no data).
-pub fn router(engine: Engine) -> axum::Router {
+pub fn router(engine: Engine, public_url: Option<String>) -> axum::Router {
     let (api, document) = routes().split_for_parts();
     let api = api.layer(from_fn_with_state(engine.clone(), authenticate));
     axum::Router::new()
@@ -193,7 +195,7 @@ pub fn router(engine: Engine) -> axum::Router {
                 async move { Json(document) }
             }),
         )
-        .merge(api)
+        .merge(api.layer(axum::Extension(app::api::context::PublicUrl(public_url))))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

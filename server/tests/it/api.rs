@@ -28,8 +28,13 @@ enum Needs {
     Create,
     /// Configure, assign, provisioning, on demand, restart: administrators, owners on their own.
     Configure,
+    /// As Configure, and it asks the target or the OAuth provider, which this test does not
+    /// have: allowed, it answers 400 naming the field (seed_over_the_api.rs has them answer).
+    ConfigureWithTarget,
     /// Provisioning logs, audit logs: every role (owners: their applications).
     ReadLogs,
+    /// Finding users and groups: every role.
+    ReadDirectory,
 }
 
 /// Every operation the API serves, with what it needs. Keep in step with the document.
@@ -67,6 +72,19 @@ const OPERATIONS: &[(&str, &str, Needs)] = &[
         "/applications/{id}/job/provision-on-demand",
         Needs::Configure,
     ),
+    ("GET", "/applications/{id}/roles", Needs::Configure),
+    (
+        "GET",
+        "/applications/{id}/provisioning/target-schema",
+        Needs::ConfigureWithTarget,
+    ),
+    (
+        "POST",
+        "/applications/{id}/provisioning/authorize",
+        Needs::ConfigureWithTarget,
+    ),
+    ("GET", "/users", Needs::ReadDirectory),
+    ("GET", "/groups", Needs::ReadDirectory),
     ("GET", "/provisioning-logs", Needs::ReadLogs),
     ("GET", "/provisioning-logs/export", Needs::ReadLogs),
     ("GET", "/audit-logs", Needs::ReadLogs),
@@ -85,11 +103,13 @@ const CALLERS: &[(&str, &str)] = &[
 /// What docs/roles.md says `upn` gets from an operation needing `needs`.
 fn expected(upn: &str, needs: Needs, app_scoped: bool) -> Result<(), StatusCode> {
     match (upn, needs) {
-        (_, Needs::ReadLogs) => Ok(()),
+        (_, Needs::ReadLogs | Needs::ReadDirectory) => Ok(()),
         ("reader@contoso.com", _) => Err(StatusCode::FORBIDDEN),
         ("owner@contoso.com" | "stranger@contoso.com", Needs::Create) => Err(StatusCode::FORBIDDEN),
         // An owner cannot tell that someone else's application exists.
-        ("stranger@contoso.com", Needs::Configure) if app_scoped => Err(StatusCode::NOT_FOUND),
+        ("stranger@contoso.com", Needs::Configure | Needs::ConfigureWithTarget) if app_scoped => {
+            Err(StatusCode::NOT_FOUND)
+        }
         _ => Ok(()),
     }
 }
@@ -140,6 +160,11 @@ impl World {
                 .find(|a| a.principal_id == self.grace)
                 .unwrap();
             path = path.replace("{assignment}", &assignment.id.to_string());
+        }
+        match template {
+            "/users" => path.push_str("?userPrincipalName=GRACE.HOPPER@contoso.com"),
+            "/groups" => path.push_str("?displayName=engineering"),
+            _ => {}
         }
         format!("/api/v1{path}")
     }
@@ -336,6 +361,29 @@ async fn every_route_answers_each_role_as_the_role_table_says() {
         "the OpenAPI document and this test's table differ"
     );
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    // Typed contracts: the settings and the job's reports are described field by field, and
+    // report times are RFC 3339 date-times.
+    let schemas = &document["components"]["schemas"];
+    for field in [
+        "scimBaseUrl",
+        "users",
+        "groups",
+        "scope",
+        "deletionThreshold",
+        "target",
+    ] {
+        assert!(
+            schemas["Settings"]["properties"][field].is_object(),
+            "Settings.{field} in {}",
+            schemas["Settings"]
+        );
+    }
+    assert_eq!(
+        schemas["CycleReport"]["properties"]["startedAt"]["format"], "date-time",
+        "{}",
+        schemas["CycleReport"]
+    );
+    assert!(schemas["JobOut"]["properties"]["lastInterruption"].is_object());
 
     for (method, template, needs) in OPERATIONS {
         let app_scoped = template.contains("{id}");
@@ -367,6 +415,15 @@ async fn every_route_answers_each_role_as_the_role_table_says() {
                 "{method} {template} as {upn} shows the secret: {answer}"
             );
             match expected(upn, *needs, app_scoped) {
+                Ok(()) if *needs == Needs::ConfigureWithTarget => {
+                    assert_eq!(
+                        status,
+                        StatusCode::BAD_REQUEST,
+                        "{method} {template} as {upn}: {answer}"
+                    );
+                    let error: Value = serde_json::from_str(&answer).unwrap();
+                    assert!(error["field"].is_string(), "{answer}");
+                }
                 Ok(()) => assert!(
                     status.is_success() || status == StatusCode::CONFLICT,
                     "{method} {template} as {upn}: {status} {answer}"

@@ -3,6 +3,7 @@
 
 mod api;
 mod applications;
+mod automation;
 mod console;
 mod harness;
 mod hostile;
