@@ -179,7 +179,8 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         .layer(from_fn_with_state(origin_policy, origin::check));
     let router = Router::new()
         .nest("/scim/v2", scim)
-        // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md, Layers of the router).
+        // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md,
+        // Layers of the router).
         .nest(
             "/api/v1",
             api::router(engine.clone(), config.public_url.clone()),

@@ -1,10 +1,8 @@
 //! `GET /oauth/callback`: where an OAuth provider sends the administrator back after
 //! "Authorize". The state must be the one this session started with, or one the REST API started
 //! for the signed-in account; the code is exchanged (with the PKCE verifier kept in the session,
-//! or by the engine) and the administrator returns to the
-//! application's Provisioning blade, which says how it went (from the session, not the address,
-//! so no link can put words on that page).
-
+//! or by the engine) and the administrator returns to the application's Provisioning blade, which
+//! says how it went (from the session, not the address, so no link can put words on that page).
 use std::net::SocketAddr;
 
 use app::api::{

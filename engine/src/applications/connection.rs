@@ -1,7 +1,8 @@
-//! Test Connection: the real request docs/engine.md describes (a filter query for a random userName,
-//! which must come back as an empty SCIM list), and a result that names the cause when it does
-//! not: DNS, connect, TLS, timeout, refused credentials, not a SCIM endpoint, a body that is not
-//! SCIM. The request carries the credentials the configuration would use.
+//! Test Connection: the real request docs/engine.md, Matching, describes (a filter query for a
+//! random userName, which must come back as an empty SCIM list; a page, for a target that says it
+//! cannot filter), and a result that names the cause when it does not: DNS, connect, TLS,
+//! timeout, refused credentials, not a SCIM endpoint, a body that is not SCIM. The request
+//! carries the credentials the configuration would use.
 
 use std::error::Error as _;
 

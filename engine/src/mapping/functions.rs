@@ -83,7 +83,8 @@ const fn function(name: &'static str, arity: Arity, evaluate: Evaluate) -> Funct
     }
 }
 
-/// Every function of Entra's expression language, with the parameters Microsoft's reference documents.
+/// Every function of Entra's expression language, with the parameters Microsoft's reference
+/// documents.
 pub const FUNCTIONS: &[Function] = &[
     function("Append", Exactly(2), append),
     function(

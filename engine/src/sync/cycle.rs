@@ -1,21 +1,18 @@
-//! One provisioning cycle of one application, as docs/engine.md, Cycles, says.
-//! Initial cycles visit every object in scope and every linked object; incremental cycles visit
-//! the objects the change feed names since the watermark, and escrowed objects that are due.
-//! Users come first, then groups (whose members are linked users), in batches: each object of a
-//! batch is scoped and mapped here, then the batch goes to the target many requests at once
-//! (export.rs), and each decision is recorded (link, escrow, one log entry) as it comes back.
-//! Disables and deletes wait for the end of the cycle: more than the accidental-deletion
-//! threshold and none is sent (StagedDelete). The watermark moves only once every object it
-//! covers is recorded.
-
+//! One provisioning cycle of one application (docs/engine.md, Cycles): the report types, what a
+//! cycle reads (Context) and writes (books.rs), and the order of its steps. Each rule has its
+//! file: which objects a cycle visits (selection.rs), scoping, mapping and references to resolve
+//! (planning.rs), the send loop (sending.rs) and each object's exchange with the target
+//! (export.rs), escrow (escrow.rs), the reference pass (references.rs), the accidental-deletion
+//! threshold (deletion_threshold.rs), and what the outcome does to the job (quarantine.rs).
+//! Users come first, then groups (whose members are linked users), in batches; disables and
+//! deletes wait for the end of the cycle. The watermark moves only once every object it covers
+//! is recorded.
 use std::{
-    collections::{BTreeSet, HashMap, HashSet},
+    collections::{BTreeSet, HashSet},
     sync::{Arc, atomic::AtomicBool},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use futures::{StreamExt, stream};
-use rand::thread_rng;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -24,34 +21,23 @@ use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use super::{
+    books::Books,
     client::{Capabilities, Limits, ScimClient, ScimError},
-    export::{
-        self, Created, Decision, Deprovisioning, Export, LinkChange, Located, Synced, TargetIndex,
-    },
-    jobs,
-    links::{self, Link},
-    log::{Action, Entry, ErrorCode, LogWriter, Status},
-    references::{self, Deferred},
+    export::{self, TargetIndex},
+    jobs, links,
+    log::{ErrorCode, LogWriter},
 };
 use crate::{
     Engine, Error, Result,
     applications::{
         self,
-        gallery::{AuthenticationMethod, Deprovision, Template},
-        provisioning::{self, Scope as SyncScope, Settings},
-        roles::DEFAULT_ACCESS,
+        gallery::{AuthenticationMethod, Template},
+        provisioning::{self, Settings},
     },
-    directory::{
-        feed::{self, ChangeKind, ObjectType},
-        groups::{self, Group},
-        users::{self, User},
-    },
+    directory::feed::{self},
     mapping::{
-        AppRoleAssignment, CompiledMappings, Environment, GroupSource, MappingError, Operation,
-        Scope, UserSource, Value as Mapped,
-        attribute_mappings::MappedAttribute,
-        source::{GROUP_ATTRIBUTES, Source, USER_ATTRIBUTES},
-        target,
+        CompiledMappings, Scope,
+        source::{GROUP_ATTRIBUTES, USER_ATTRIBUTES},
     },
 };
 
@@ -122,7 +108,7 @@ pub enum Outcome {
 impl Outcome {
     /// A cycle the target stopped: for now (unavailable, unreachable), or until the
     /// configuration is fixed (credentials, not a SCIM endpoint).
-    fn ended_by(error: ScimError) -> Outcome {
+    pub(super) fn ended_by(error: ScimError) -> Outcome {
         match error {
             ScimError::Unavailable(_) | ScimError::Unreachable(_) => Outcome::Interrupted {
                 reason: error.to_string(),
@@ -160,13 +146,6 @@ impl Outcome {
     }
 }
 
-/// The escrow proportion that quarantines a job, once this many objects were tried.
-const ESCROW_SHARE: f64 = 0.4;
-const ESCROW_MINIMUM_TRIED: u64 = 50;
-
-/// Objects in a row that find the target unavailable before the cycle gives up for now.
-const UNAVAILABLE_IN_A_ROW: u32 = 3;
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -188,7 +167,7 @@ pub struct CycleReport {
 }
 
 /// Objects scoped and mapped before a batch goes to the target.
-const BATCH: usize = 500;
+pub(super) const BATCH: usize = 500;
 
 /// Why processing an object ended the whole cycle.
 pub(super) struct Stop(pub(super) ScimError);
@@ -207,8 +186,8 @@ pub(super) struct Context<'e> {
     pub(super) settings: Settings,
     pub(super) users: Option<Arc<CompiledMappings>>,
     pub(super) groups: Option<Arc<CompiledMappings>>,
-    user_scope: Scope,
-    group_scope: Scope,
+    pub(super) user_scope: Scope,
+    pub(super) group_scope: Scope,
     pub(super) client: ScimClient,
     /// What the target advertises (nothing when the settings say not to use it).
     pub(super) capabilities: Capabilities,
@@ -217,7 +196,7 @@ pub(super) struct Context<'e> {
     /// The target's accounts of the objects being visited, listed once for matching (initial
     /// cycles with many to match).
     pub(super) index: Option<TargetIndex>,
-    now: OffsetDateTime,
+    pub(super) now: OffsetDateTime,
 }
 
 /// Writes a cycle's progress while it runs, whatever the cycle is waiting for: within half a
@@ -249,38 +228,6 @@ async fn write_progress(
             changed = counts.changed() => if changed.is_err() { return Ok(()) },
         }
     }
-}
-
-/// What a cycle writes: links, escrows, log entries, progress.
-pub(super) struct Books {
-    db: SqlitePool,
-    application: Uuid,
-    now: OffsetDateTime,
-    pub(super) log: LogWriter,
-    metrics: crate::metrics::Metrics,
-    counts: Counts,
-    deprovision: Vec<Deprovisioning>,
-    touched_groups: BTreeSet<Uuid>,
-    /// The counts as of their last change, and when that was, for the progress writer.
-    published: watch::Sender<(Counts, OffsetDateTime)>,
-    unavailable_in_a_row: u32,
-    /// Objects escrowed in this cycle (data problems such as a missing required attribute are
-    /// not, and do not count).
-    escrowed: u64,
-    /// Objects with an escrow row: only these need clearing when they succeed.
-    pub(super) escrows: HashSet<Uuid>,
-    /// Objects that failed in this cycle.
-    pub(super) failed_objects: HashSet<Uuid>,
-    /// References left out of their object's request, for the reference pass.
-    pub(super) references: Vec<Deferred>,
-    /// Links decided and not yet written. Links and log entries go together, 200 at a time
-    /// and at the end of each batch, in one transaction in the background, so that recording
-    /// answers never holds up the requests in flight. A crash in between is healed by matching.
-    pending_links: Vec<(Uuid, &'static str, LinkChange)>,
-    /// The write in flight.
-    writing: Option<tokio::task::JoinHandle<Result<()>>>,
-    /// The last decision recorded (what provision on demand reports).
-    pub(super) last_entry: Option<Entry>,
 }
 
 impl Engine {
@@ -475,17 +422,8 @@ impl Engine {
             Some(e) => Outcome::ended_by(e),
             None => run.finish_deprovisioning(job.deletes_allowed).await?,
         };
-        let tried = run.books.counts.processed;
         let outcome = match outcome {
-            Outcome::Completed
-                if tried >= ESCROW_MINIMUM_TRIED
-                    && run.books.escrowed as f64 > ESCROW_SHARE * tried as f64 =>
-            {
-                Outcome::TooManyFailures {
-                    escrowed: run.books.escrowed,
-                    tried,
-                }
-            }
+            Outcome::Completed => run.books.too_many_escrowed().unwrap_or(outcome),
             other => other,
         };
         run.books.write_all().await?;
@@ -526,106 +464,6 @@ impl Engine {
 }
 
 impl Context<'_> {
-    /// An initial cycle's objects: everyone in scope, and everyone linked (to disable those
-    /// who left).
-    async fn everything(&self) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
-        let db = &self.engine.db;
-        let mut users: BTreeSet<Uuid> = match self.settings.scope {
-            // Assigned directly, or a direct member of an assigned group.
-            SyncScope::AssignedOnly => sqlx::query_scalar(
-                "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'User' \
-                 UNION SELECT m.member_id FROM app_role_assignments a JOIN group_members m ON m.group_id = a.principal_id \
-                 WHERE a.application_id = ? AND a.principal_type = 'Group' AND m.member_type = 'User'",
-            )
-            .bind(self.application)
-            .bind(self.application)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .collect(),
-            SyncScope::All => sqlx::query_scalar("SELECT id FROM users WHERE deleted_at IS NULL")
-                .fetch_all(db)
-                .await?
-                .into_iter()
-                .collect(),
-        };
-        users.extend(links::linked(db, self.application, "User").await?);
-        let mut groups: BTreeSet<Uuid> = match self.settings.scope {
-            SyncScope::AssignedOnly => sqlx::query_scalar(
-                "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'Group'",
-            )
-            .bind(self.application)
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .collect(),
-            SyncScope::All => sqlx::query_scalar("SELECT id FROM groups WHERE deleted_at IS NULL")
-                .fetch_all(db)
-                .await?
-                .into_iter()
-                .collect(),
-        };
-        groups.extend(links::linked(db, self.application, "Group").await?);
-        // Groups are never users: drop group principals from the user set.
-        users.retain(|id| !groups.contains(id));
-        Ok((users.into_iter().collect(), groups.into_iter().collect()))
-    }
-
-    /// An incremental cycle's objects: those the feed names after `watermark` (up to `head`),
-    /// and the escrowed ones that are due.
-    async fn changed_since(&self, watermark: i64, head: i64) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
-        let db = &self.engine.db;
-        let (mut users, mut groups) = (BTreeSet::new(), BTreeSet::new());
-        let mut from = watermark;
-        while from < head {
-            let page = feed::since(db, from, 1000).await?;
-            let Some(last) = page.last() else { break };
-            from = last.sequence;
-            for change in page.iter().filter(|c| c.sequence <= head) {
-                let assignment =
-                    matches!(change.change, ChangeKind::Assigned | ChangeKind::Unassigned);
-                if assignment && change.related_id != Some(self.application) {
-                    continue;
-                }
-                match change.object_type {
-                    ObjectType::User => {
-                        users.insert(change.object_id);
-                    }
-                    ObjectType::Group => {
-                        groups.insert(change.object_id);
-                        // Members of an assigned group enter or leave scope with it.
-                        if let Some(member) = change.related_id.filter(|_| !assignment) {
-                            users.insert(member);
-                        }
-                        if assignment {
-                            for member in groups::members(db, change.object_id).await? {
-                                if member.member_type == ObjectType::User {
-                                    users.insert(member.id);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let due: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT source_id, object_type FROM provisioning_escrows WHERE application_id = ? AND next_attempt_at <= ?",
-        )
-        .bind(self.application)
-        .bind(self.now)
-        .fetch_all(db)
-        .await?;
-        for (id, kind) in due {
-            if kind == "Group" {
-                groups.insert(id);
-            } else {
-                users.insert(id);
-            }
-        }
-        users.retain(|id| !groups.contains(id));
-        Ok((users.into_iter().collect(), groups.into_iter().collect()))
-    }
-
     /// Reads what the target advertises. Whether it can filter is always honoured (matching
     /// depends on it); the rest only speeds cycles up, and only when the settings allow.
     pub(super) async fn discover(&mut self) {
@@ -710,801 +548,5 @@ impl Context<'_> {
             );
         }
         Ok(index)
-    }
-
-    /// The roles of `principals` for this application: their own assignments and, for users,
-    /// those of the assigned groups they are direct members of (as in Entra).
-    async fn roles_of(&self, principals: &[Uuid]) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
-        let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
-        if principals.is_empty() {
-            return Ok(roles);
-        }
-        let list = crate::db::placeholders(principals.len());
-        let sql = format!(
-            "SELECT a.principal_id, r.id, r.display_name, r.value FROM app_role_assignments a \
-             JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ? AND a.principal_id IN ({list}) \
-             UNION ALL SELECT m.member_id, r.id, r.display_name, r.value FROM group_members m \
-             JOIN app_role_assignments a ON a.principal_id = m.group_id AND a.principal_type = 'Group' \
-             JOIN app_roles r ON r.id = a.role_id \
-             WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
-        );
-        let mut query = sqlx::query_as(&sql).bind(self.application);
-        for id in principals {
-            query = query.bind(id);
-        }
-        query = query.bind(self.application);
-        for id in principals {
-            query = query.bind(id);
-        }
-        let rows: Vec<(Uuid, Uuid, String, Option<String>)> =
-            query.fetch_all(&self.engine.db).await?;
-        for (principal, role_id, display_name, value) in rows {
-            roles.entry(principal).or_default().push(AppRoleAssignment {
-                role_id,
-                display_name,
-                value,
-            });
-        }
-        for list in roles.values_mut() {
-            list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-            list.dedup_by_key(|r| r.role_id);
-        }
-        Ok(roles)
-    }
-
-    /// Translates the directory references of a batch (a manager) into target ids, then
-    /// builds each object's SCIM resource. A reference whose object has no account yet is left
-    /// out and returned, for the reference pass (references.rs).
-    async fn resolve(&self, exports: &mut [Export<'_>]) -> Result<Vec<Deferred>> {
-        let references: Vec<Uuid> = exports
-            .iter()
-            .flat_map(|e| &e.attributes)
-            .filter_map(|a| match a.value {
-                Mapped::Reference(id) => Some(id),
-                _ => None,
-            })
-            .collect();
-        let targets: HashMap<Uuid, String> =
-            links::target_ids(&self.engine.db, self.application, &references)
-                .await?
-                .into_iter()
-                .collect();
-        let mut deferred = Vec::new();
-        for export in exports {
-            let (object_type, source_id) = (export.object_type, export.entry.source_id);
-            let source_name = &export.entry.source_name;
-            export.attributes.retain_mut(|attribute| {
-                let Mapped::Reference(id) = attribute.value else {
-                    return true;
-                };
-                // The referenced object has no account (yet): sent by the reference pass.
-                let Some(target_id) = targets.get(&id).cloned() else {
-                    deferred.push(references::defer(
-                        object_type,
-                        source_id,
-                        source_name,
-                        &attribute.rule.target,
-                        id,
-                    ));
-                    return false;
-                };
-                let manager = attribute
-                    .rule
-                    .target
-                    .attribute
-                    .eq_ignore_ascii_case("manager");
-                attribute.value = if manager {
-                    Mapped::Object(vec![("value", Mapped::Text(target_id))])
-                } else {
-                    Mapped::Text(target_id)
-                };
-                true
-            });
-            let schema = if export.object_type == "Group" {
-                crate::scim::GROUP
-            } else {
-                crate::scim::USER
-            };
-            export.resource = target::resource(
-                schema,
-                export
-                    .attributes
-                    .iter()
-                    .filter(|a| !a.choose_unique)
-                    .map(|a| (&a.rule.target, &a.value)),
-            );
-        }
-        Ok(deferred)
-    }
-
-    /// The groups (not deleted) that any of `users` is a direct member of.
-    async fn groups_of(&self, users: &[Uuid]) -> Result<Vec<Uuid>> {
-        let sql = format!(
-            "SELECT DISTINCT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id \
-             WHERE g.deleted_at IS NULL AND m.member_id IN ({})",
-            crate::db::placeholders(users.len())
-        );
-        let mut query = sqlx::query_scalar(&sql);
-        for id in users {
-            query = query.bind(id);
-        }
-        Ok(query.fetch_all(&self.engine.db).await?)
-    }
-
-    /// The target attributes of `source`, as an update when it is linked, else a create.
-    fn map<'m>(
-        &self,
-        mappings: &'m CompiledMappings,
-        source: &dyn Source,
-        linked: bool,
-    ) -> std::result::Result<Vec<MappedAttribute<'m>>, MappingError> {
-        let operation = if linked {
-            Operation::Update
-        } else {
-            Operation::Create
-        };
-        let mut random = thread_rng();
-        let mut environment = Environment {
-            now: self.now,
-            random: &mut random,
-        };
-        mappings
-            .evaluate(source, &mut environment, operation)
-            .map(|mapped| mapped.attributes)
-    }
-
-    /// Scope rules for users; the entry gets the reason when out of scope.
-    fn user_in_scope(&self, user: &User, roles: &[AppRoleAssignment], entry: &mut Entry) -> bool {
-        entry.steps.push("Scope".into());
-        let reason = if user.deleted_at.is_some() {
-            Some("The user is deleted in the directory.")
-        } else if !user.profile.is_enabled() {
-            Some("The user is disabled in the directory.")
-        } else if self.settings.scope == SyncScope::AssignedOnly && roles.is_empty() {
-            Some("The user is not assigned to the application.")
-        } else if self.template.provisioning.exclude_default_access
-            && !roles.is_empty()
-            && roles.iter().all(|r| r.display_name == DEFAULT_ACCESS)
-        {
-            Some(
-                "Not effectively entitled: the user's only role is Default Access, which this application does not provision.",
-            )
-        } else if !self.user_scope.admits(&UserSource {
-            user,
-            in_scope: true,
-            app_roles: roles,
-        }) {
-            Some("The user does not pass the application's scoping filters.")
-        } else {
-            None
-        };
-        entry.reason = reason.map(str::to_owned);
-        entry.error_code = reason.map(|_| ErrorCode::NotInScope);
-        reason.is_none()
-    }
-
-    /// Scope rules for groups: the reason when out of scope.
-    fn group_out_of_scope(
-        &self,
-        group: &Group,
-        members: &[Uuid],
-        roles: &[AppRoleAssignment],
-    ) -> Option<&'static str> {
-        if group.deleted_at.is_some() {
-            Some("The group is deleted in the directory.")
-        } else if self.settings.scope == SyncScope::AssignedOnly && roles.is_empty() {
-            Some("The group is not assigned to the application.")
-        } else if !self.group_scope.admits(&GroupSource {
-            group,
-            members,
-            in_scope: true,
-            app_roles: roles,
-        }) {
-            Some("The group does not pass the application's scoping filters.")
-        } else {
-            None
-        }
-    }
-}
-
-impl Run<'_> {
-    /// Scopes and maps a batch of users, then sends the batch.
-    pub(super) async fn users(
-        &mut self,
-        mappings: &CompiledMappings,
-        ids: &[Uuid],
-    ) -> Result<std::result::Result<(), Stop>> {
-        let db = &self.ctx.engine.db;
-        let roles = self.ctx.roles_of(ids).await?;
-        let mut users: HashMap<Uuid, User> = users::get_many(db, ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-        let mut links = links::get_many(db, self.ctx.application, ids).await?;
-        if self.ctx.groups.is_some() {
-            // Their groups carry them as members: they are visited after the users.
-            let touched = self.ctx.groups_of(ids).await?;
-            self.books.touched_groups.extend(touched);
-        }
-        let mut exports = Vec::new();
-        for &id in ids {
-            let roles = roles.get(&id).map(Vec::as_slice).unwrap_or_default();
-            let (user, link) = (users.remove(&id), links.remove(&id));
-            if let Some(export) = self.plan_user(mappings, id, user, link, roles).await? {
-                exports.push(export);
-            }
-        }
-        let deferred = self.ctx.resolve(&mut exports).await?;
-        self.books.references.extend(deferred);
-        self.send(exports).await
-    }
-
-    /// Scopes and maps a batch of groups, then sends the batch.
-    pub(super) async fn groups(
-        &mut self,
-        mappings: &CompiledMappings,
-        ids: &[Uuid],
-    ) -> Result<std::result::Result<(), Stop>> {
-        let roles = self.ctx.roles_of(ids).await?;
-        let mut exports = Vec::new();
-        for &id in ids {
-            let roles = roles.get(&id).map(Vec::as_slice).unwrap_or_default();
-            if let Some(export) = self.plan_group(mappings, id, roles).await? {
-                exports.push(export);
-            }
-        }
-        let deferred = self.ctx.resolve(&mut exports).await?;
-        self.books.references.extend(deferred);
-        self.send(exports).await
-    }
-
-    /// What to do with one user: recorded here when the target has no part in it (out of
-    /// scope, a mapping problem), otherwise returned to be sent.
-    async fn plan_user<'m>(
-        &mut self,
-        mappings: &'m CompiledMappings,
-        id: Uuid,
-        user: Option<User>,
-        link: Option<Link>,
-        roles: &[AppRoleAssignment],
-    ) -> Result<Option<Export<'m>>> {
-        let started = Instant::now();
-        let name = user
-            .as_ref()
-            .map(|u| u.profile.user_principal_name.clone())
-            .unwrap_or_else(|| id.to_string());
-        let mut entry = Entry::new("User", id, &name);
-        let Some(user) = user else {
-            self.books.deleted_from_directory("User", id, name, link);
-            self.books.tick().await?;
-            return Ok(None);
-        };
-        let in_scope = self.ctx.user_in_scope(&user, roles, &mut entry);
-        if !in_scope {
-            self.books.out_of_scope(entry, link, started, || {
-                self.ctx.template.provisioning.deprovision == Deprovision::Delete
-            });
-            self.books.tick().await?;
-            return Ok(None);
-        }
-        let source = UserSource {
-            user: &user,
-            in_scope: true,
-            app_roles: roles,
-        };
-        let attributes = match self.ctx.map(mappings, &source, link.is_some()) {
-            Ok(attributes) => attributes,
-            Err(error) => {
-                entry.steps.push("Mapping".into());
-                self.books
-                    .mapping_failed(entry, link.is_some(), &error, started)
-                    .await?;
-                return Ok(None);
-            }
-        };
-        Ok(Some(Export {
-            object_type: "User",
-            link,
-            attributes,
-            resource: serde_json::Value::Null,
-            entry,
-            started,
-            members: None,
-        }))
-    }
-
-    /// What to do with one group, as [`Run::plan_user`] for users. Members go by PATCH in
-    /// batches once the group exists: they stay out of the resource.
-    async fn plan_group<'m>(
-        &mut self,
-        mappings: &'m CompiledMappings,
-        id: Uuid,
-        roles: &[AppRoleAssignment],
-    ) -> Result<Option<Export<'m>>> {
-        let started = Instant::now();
-        let db = &self.ctx.engine.db;
-        let group: Option<Group> = groups::get(db, id).await?;
-        let link = links::get(db, self.ctx.application, id).await?;
-        let name = group
-            .as_ref()
-            .map(|g| g.profile.display_name.clone())
-            .unwrap_or_else(|| id.to_string());
-        let mut entry = Entry::new("Group", id, &name);
-        let Some(group) = group else {
-            self.books.deleted_from_directory("Group", id, name, link);
-            self.books.tick().await?;
-            return Ok(None);
-        };
-        let members: Vec<Uuid> = groups::members(db, id)
-            .await?
-            .into_iter()
-            .filter(|m| m.member_type == ObjectType::User)
-            .map(|m| m.id)
-            .collect();
-        entry.steps.push("Scope".into());
-        if let Some(reason) = self.ctx.group_out_of_scope(&group, &members, roles) {
-            entry.reason = Some(reason.into());
-            entry.error_code = Some(ErrorCode::NotInScope);
-            self.books.out_of_scope(entry, link, started, || true);
-            self.books.tick().await?;
-            return Ok(None);
-        }
-        let source = GroupSource {
-            group: &group,
-            members: &members,
-            in_scope: true,
-            app_roles: roles,
-        };
-        let attributes = match self.ctx.map(mappings, &source, link.is_some()) {
-            Ok(attributes) => attributes,
-            Err(error) => {
-                self.books
-                    .mapping_failed(entry, link.is_some(), &error, started)
-                    .await?;
-                return Ok(None);
-            }
-        };
-        let (member_rules, attributes): (Vec<_>, Vec<_>) = attributes
-            .into_iter()
-            .partition(|a| a.rule.target.attribute.eq_ignore_ascii_case("members"));
-        Ok(Some(Export {
-            object_type: "Group",
-            link,
-            attributes,
-            resource: serde_json::Value::Null,
-            entry,
-            started,
-            members: (!member_rules.is_empty()).then_some(members),
-        }))
-    }
-
-    /// Sends a batch to the target, many requests at once, in waves: a wave's accounts are
-    /// looked for, then updated or created. A target answers a run of like requests faster
-    /// than the two mixed, and a wave is about a second of requests, so that decisions (and
-    /// the progress bar) keep coming. With `/Bulk`, the missing accounts are created together
-    /// at the end. Each decision is recorded as it comes back; the batch's links are written
-    /// before it ends.
-    async fn send(&mut self, exports: Vec<Export<'_>>) -> Result<std::result::Result<(), Stop>> {
-        let outcome = self.exchange(exports).await;
-        self.books.write_all().await?;
-        outcome
-    }
-
-    async fn exchange(
-        &mut self,
-        exports: Vec<Export<'_>>,
-    ) -> Result<std::result::Result<(), Stop>> {
-        let Run { ctx, books } = self;
-        let ctx = &*ctx;
-        let concurrency = ctx.client.concurrency();
-        let bulk = ctx.capabilities.bulk.filter(|_| {
-            exports.len() > 1 && !ctx.bulk_failed.load(std::sync::atomic::Ordering::Relaxed)
-        });
-        let mut missing = Vec::new();
-        let mut exports = exports.into_iter();
-        loop {
-            let wave: Vec<_> = exports
-                .by_ref()
-                .take(ctx.client.per_second().clamp(concurrency, BATCH))
-                .map(|e| ctx.locate(e))
-                .collect();
-            if wave.is_empty() {
-                break;
-            }
-            let mut found = Vec::new();
-            let mut looking = stream::iter(wave).buffer_unordered(concurrency);
-            while let Some(located) = looking.next().await {
-                match located {
-                    Located::Found(export, account) => found.push((export, account)),
-                    Located::Failed(decision) => {
-                        if let Err(stop) = books.settle(decision).await? {
-                            return Ok(Err(stop));
-                        }
-                    }
-                }
-            }
-            drop(looking);
-            let mut written = stream::iter(
-                found
-                    .into_iter()
-                    .map(|(export, account)| ctx.write(export, account, bulk.is_some()))
-                    .collect::<Vec<_>>(),
-            )
-            .buffer_unordered(concurrency);
-            while let Some(written) = written.next().await {
-                match written? {
-                    Synced::Done(decision) => {
-                        if let Err(stop) = books.settle(decision).await? {
-                            return Ok(Err(stop));
-                        }
-                    }
-                    Synced::ToCreate(export) => missing.push(export),
-                }
-            }
-        }
-        let Some(limits) = bulk else {
-            return Ok(Ok(()));
-        };
-        // Bulk requests go one at a time: each carries many objects already, and a target
-        // works through several large requests at once more slowly, not faster.
-        let mut conflicts = Vec::new();
-        for chunk in export::bulk_chunks(missing, limits) {
-            for created in ctx.bulk_create(chunk).await? {
-                match created {
-                    Created::Done(decision) => {
-                        if let Err(stop) = books.settle(decision).await? {
-                            return Ok(Err(stop));
-                        }
-                    }
-                    Created::Conflict(export) => conflicts.push(export),
-                }
-            }
-        }
-        let mut rematched = stream::iter(
-            conflicts
-                .into_iter()
-                .map(|e| ctx.after_conflict(e))
-                .collect::<Vec<_>>(),
-        )
-        .buffer_unordered(concurrency);
-        while let Some(decision) = rematched.next().await {
-            if let Err(stop) = books.settle(decision?).await? {
-                return Ok(Err(stop));
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    /// Sends the disables and deletes decided in this cycle, unless they are more than the
-    /// accidental-deletion threshold allows.
-    pub(super) async fn finish_deprovisioning(&mut self, allowed: bool) -> Result<Outcome> {
-        let outcome = self.deprovision(allowed).await;
-        self.books.write_all().await?;
-        outcome
-    }
-
-    async fn deprovision(&mut self, allowed: bool) -> Result<Outcome> {
-        let Run { ctx, books } = self;
-        let ctx = &*ctx;
-        let planned = std::mem::take(&mut books.deprovision);
-        let threshold = ctx.settings.deletion_threshold;
-        let limited = ctx.settings.prevent_accidental_deletion && !allowed;
-        if limited && planned.len() as u64 > u64::from(threshold) {
-            for item in &planned {
-                let mut entry = Entry::new(item.object_type, item.source_id, &item.source_name);
-                entry.target_id = Some(item.link.target_id.clone());
-                entry.action = Action::StagedDelete;
-                entry.status = Status::Skipped;
-                entry.error_code = Some(ErrorCode::AccidentalDeletionThreshold);
-                entry.reason = Some(format!(
-                    "{} disables and deletes are planned, more than the threshold of {threshold}; nothing was sent. Allow deletes to go ahead. ({})",
-                    planned.len(),
-                    item.reason
-                ));
-                books.record(entry);
-            }
-            return Ok(Outcome::DeletesStaged {
-                planned: planned.len() as u64,
-                threshold,
-            });
-        }
-        let mut sent = stream::iter(
-            planned
-                .into_iter()
-                .map(|item| ctx.deprovision(item))
-                .collect::<Vec<_>>(),
-        )
-        .buffer_unordered(ctx.client.concurrency());
-        while let Some(decision) = sent.next().await {
-            // Disables and deletes were counted when they were decided.
-            let outcome = books.apply(decision).await?;
-            books.keep_up().await?;
-            if let Err(Stop(e)) = outcome {
-                return Ok(Outcome::ended_by(e));
-            }
-        }
-        Ok(Outcome::Completed)
-    }
-}
-
-impl Books {
-    /// Hands the counts to the progress writer if they changed.
-    fn publish(&self) {
-        self.published.send_if_modified(|(counts, at)| {
-            if *counts == self.counts {
-                return false;
-            }
-            *counts = self.counts.clone();
-            *at = OffsetDateTime::now_utc();
-            true
-        });
-    }
-
-    /// Counts one processed object; progress is written at least every half second.
-    async fn tick(&mut self) -> Result<()> {
-        self.counts.processed += 1;
-        self.keep_up().await
-    }
-
-    /// Starts writing what piled up, and writes the progress, when it is time.
-    pub(super) async fn keep_up(&mut self) -> Result<()> {
-        if self.log.is_full() || self.pending_links.len() >= 200 {
-            self.persist().await?;
-        }
-        self.publish();
-        Ok(())
-    }
-
-    fn record(&mut self, entry: Entry) {
-        self.metrics.object(
-            self.application,
-            entry.action.as_str(),
-            entry.status.as_str(),
-        );
-        if entry.status != Status::Failure {
-            self.unavailable_in_a_row = 0;
-        }
-        if entry.status == Status::Failure {
-            self.failed_objects.insert(entry.source_id);
-        }
-        match (entry.status, entry.action) {
-            (Status::Failure, _) => self.counts.failed += 1,
-            (Status::Skipped, _) => self.counts.skipped += 1,
-            (_, Action::Create) => self.counts.created += 1,
-            (_, Action::Update) => self.counts.updated += 1,
-            (_, Action::Disable) => self.counts.disabled += 1,
-            (_, Action::Delete) => self.counts.deleted += 1,
-            _ => {}
-        }
-        self.last_entry = Some(entry.clone());
-        self.log.push(entry);
-    }
-
-    /// Records an object the target answered for, and counts it.
-    async fn settle(&mut self, decision: Decision) -> Result<std::result::Result<(), Stop>> {
-        let outcome = self.apply(decision).await?;
-        self.tick().await?;
-        Ok(outcome)
-    }
-
-    /// Records a decision: its link, then its entry (and escrow when it failed).
-    pub(super) async fn apply(
-        &mut self,
-        decision: Decision,
-    ) -> Result<std::result::Result<(), Stop>> {
-        let Decision { entry, link, error } = decision;
-        let source = entry.source_id;
-        if !matches!(link, LinkChange::Keep) {
-            self.pending_links.push((source, entry.object_type, link));
-        }
-        let outcome = match error {
-            None => {
-                self.clear_escrow(source).await?;
-                self.record(entry);
-                Ok(())
-            }
-            Some(error) => self.failed(entry, error).await?,
-        };
-        Ok(outcome)
-    }
-
-    /// Starts writing the pending links and log entries in the background, once the previous
-    /// write is done.
-    async fn persist(&mut self) -> Result<()> {
-        self.persisted().await?;
-        let links = std::mem::take(&mut self.pending_links);
-        let entries = self.log.take();
-        if links.is_empty() && entries.is_empty() {
-            return Ok(());
-        }
-        let (db, application) = (self.db.clone(), self.application);
-        self.writing = Some(tokio::spawn(async move {
-            let mut tx = crate::db::begin_write(&db).await?;
-            for (source, object_type, change) in links {
-                match change {
-                    LinkChange::Keep => {}
-                    LinkChange::Put(link) => {
-                        links::put(&mut *tx, application, source, object_type, &link).await?
-                    }
-                    LinkChange::Remove => links::remove(&mut *tx, application, source).await?,
-                }
-            }
-            entries.write(&mut tx).await?;
-            tx.commit().await?;
-            Ok(())
-        }));
-        Ok(())
-    }
-
-    /// Waits for the write in flight.
-    async fn persisted(&mut self) -> Result<()> {
-        match self.writing.take() {
-            Some(writing) => writing
-                .await
-                .expect("writing links and log entries does not panic"),
-            None => Ok(()),
-        }
-    }
-
-    /// Writes everything pending and waits until it is written.
-    pub(super) async fn write_all(&mut self) -> Result<()> {
-        self.persist().await?;
-        self.persisted().await
-    }
-
-    async fn escrow(&mut self, source: Uuid, object_type: &str, error: &str) -> Result<()> {
-        self.escrowed += 1;
-        self.escrows.insert(source);
-        let attempts: i64 = sqlx::query_scalar(
-            "SELECT attempts FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
-        )
-        .bind(self.application)
-        .bind(source)
-        .fetch_optional(&self.db)
-        .await?
-        .unwrap_or(0);
-        // The next cycle first, then 1, 2, 4, ... 1,024 minutes, then a day.
-        let delay = if attempts == 0 {
-            time::Duration::ZERO
-        } else {
-            time::Duration::minutes(1i64 << (attempts - 1).min(11)).min(time::Duration::days(1))
-        };
-        sqlx::query(
-            "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
-             VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
-             attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
-        )
-        .bind(self.application)
-        .bind(source)
-        .bind(object_type)
-        .bind(self.now + delay)
-        .bind(error)
-        .execute(&self.db)
-        .await?;
-        Ok(())
-    }
-
-    async fn clear_escrow(&mut self, source: Uuid) -> Result<()> {
-        if !self.escrows.remove(&source) {
-            return Ok(());
-        }
-        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ? AND source_id = ?")
-            .bind(self.application)
-            .bind(source)
-            .execute(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    /// A failed request: credentials and endpoint problems stop the cycle; others are logged
-    /// and escrowed (retried in later cycles with growing delay).
-    async fn failed(
-        &mut self,
-        mut entry: Entry,
-        error: ScimError,
-    ) -> Result<std::result::Result<(), Stop>> {
-        entry.status = Status::Failure;
-        entry.error_code.get_or_insert_with(|| error.code());
-        entry.reason = Some(error.to_string());
-        let (source, object_type) = (entry.source_id, entry.object_type);
-        self.record(entry);
-        // The target as a whole refuses or cannot be reached: the cycle stops, and the object
-        // is not escrowed (nothing is wrong with it).
-        if matches!(
-            error,
-            ScimError::Unauthorized { .. } | ScimError::NoEndpoint(_) | ScimError::Unreachable(_)
-        ) {
-            return Ok(Err(Stop(error)));
-        }
-        self.escrow(source, object_type, &error.to_string()).await?;
-        if matches!(error, ScimError::Unavailable(_)) {
-            self.unavailable_in_a_row += 1;
-            if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW {
-                return Ok(Err(Stop(error)));
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    /// A mapping that cannot give the target what it needs: a data problem, retried when the
-    /// object changes rather than by escrow.
-    async fn mapping_failed(
-        &mut self,
-        mut entry: Entry,
-        linked: bool,
-        error: &MappingError,
-        started: Instant,
-    ) -> Result<()> {
-        entry.action = if linked {
-            Action::Update
-        } else {
-            Action::Create
-        };
-        entry.status = Status::Failure;
-        entry.error_code = Some(match error {
-            MappingError::MissingRequired(_) => ErrorCode::MissingRequiredAttribute,
-            _ => ErrorCode::MappingError,
-        });
-        entry.reason = Some(error.to_string());
-        entry.duration_ms = started.elapsed().as_millis() as i64;
-        let source = entry.source_id;
-        self.record(entry);
-        self.clear_escrow(source).await?;
-        self.tick().await
-    }
-
-    /// An object out of scope: its account (if enabled) is disabled or deleted at the end of
-    /// the cycle; without one, it is Skipped with the entry's reason.
-    fn out_of_scope(
-        &mut self,
-        mut entry: Entry,
-        link: Option<Link>,
-        started: Instant,
-        delete: impl FnOnce() -> bool,
-    ) {
-        match link {
-            Some(link) if !link.disabled || entry.object_type == "Group" => {
-                self.deprovision.push(Deprovisioning {
-                    object_type: entry.object_type,
-                    source_id: entry.source_id,
-                    source_name: entry.source_name,
-                    delete: delete(),
-                    link,
-                    reason: entry.reason.unwrap_or_default(),
-                })
-            }
-            Some(_) => {}
-            None => {
-                entry.action = Action::Other;
-                entry.status = Status::Skipped;
-                entry.duration_ms = started.elapsed().as_millis() as i64;
-                self.record(entry);
-            }
-        }
-    }
-
-    /// An object deleted permanently from the directory: its account is deleted at the end of
-    /// the cycle, if it has one.
-    fn deleted_from_directory(
-        &mut self,
-        object_type: &'static str,
-        id: Uuid,
-        name: String,
-        link: Option<Link>,
-    ) {
-        if let Some(link) = link {
-            self.deprovision.push(Deprovisioning {
-                object_type,
-                source_id: id,
-                source_name: name,
-                link,
-                delete: true,
-                reason: format!(
-                    "The {} was deleted permanently from the directory.",
-                    object_type.to_lowercase()
-                ),
-            });
-        }
     }
 }

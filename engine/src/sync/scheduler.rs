@@ -130,7 +130,7 @@ impl Engine {
                         return;
                     }
                 };
-                if let Err(e) = jobs::after_cycle(
+                if let Err(e) = super::quarantine::after_cycle(
                     &self.db,
                     application,
                     &settings,

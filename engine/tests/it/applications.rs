@@ -472,7 +472,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
     let mut now = began;
     let mut waits = Vec::new();
     for _ in 0..5 {
-        jobs::after_cycle(&engine.db, app.id, &settings, &refused, now)
+        engine::sync::quarantine::after_cycle(&engine.db, app.id, &settings, &refused, now)
             .await
             .unwrap();
         let job = jobs::load(&engine.db, app.id).await.unwrap();
@@ -487,7 +487,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         now = next;
     }
     assert_eq!(waits, [6, 12, 24, 24, 24]);
-    jobs::after_cycle(
+    engine::sync::quarantine::after_cycle(
         &engine.db,
         app.id,
         &settings,
@@ -511,10 +511,10 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
         .await
         .unwrap();
-    jobs::after_cycle(&engine.db, app.id, &settings, &refused, began)
+    engine::sync::quarantine::after_cycle(&engine.db, app.id, &settings, &refused, began)
         .await
         .unwrap();
-    jobs::after_cycle(
+    engine::sync::quarantine::after_cycle(
         &engine.db,
         app.id,
         &settings,
@@ -531,7 +531,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         escrowed: 30,
         tried: 60,
     });
-    jobs::after_cycle(
+    engine::sync::quarantine::after_cycle(
         &engine.db,
         app.id,
         &settings,

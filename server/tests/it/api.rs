@@ -1,6 +1,6 @@
-//! The REST API against the role table of docs/roles.md: every operation of the OpenAPI document, called
-//! without a token, with a revoked token, with a token lacking the api scope, and with a token of
-//! each role; the operations the test knows must be exactly the document's, so a new route fails
+//! The REST API against the role table of docs/roles.md: every operation of the OpenAPI
+//! document, called without a token, with a revoked token, with a token lacking the api scope,
+//! and with a token of each role; the operations the test knows must be exactly the document's, so a new route fails
 //! here until it is classified. No answer may contain a stored secret.
 
 use std::collections::BTreeSet;

@@ -1,0 +1,181 @@
+//! Which objects a cycle visits (docs/engine.md, Cycles): on an initial cycle everyone in scope
+//! and everyone linked; on an incremental one, what the change feed names since the watermark and
+//! the escrowed objects that are due. With the app roles of each and the groups of users.
+
+use std::collections::{BTreeSet, HashMap};
+
+use uuid::Uuid;
+
+use super::{cycle::Context, links};
+use crate::{
+    Result,
+    applications::provisioning::Scope as SyncScope,
+    directory::{
+        feed::{self, ChangeKind, ObjectType},
+        groups::{self},
+    },
+    mapping::AppRoleAssignment,
+};
+
+impl Context<'_> {
+    /// An initial cycle's objects: everyone in scope, and everyone linked (to disable those
+    /// who left).
+    pub(super) async fn everything(&self) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
+        let db = &self.engine.db;
+        let mut users: BTreeSet<Uuid> = match self.settings.scope {
+            // Assigned directly, or a direct member of an assigned group.
+            SyncScope::AssignedOnly => sqlx::query_scalar(
+                "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'User' \
+                 UNION SELECT m.member_id FROM app_role_assignments a JOIN group_members m ON m.group_id = a.principal_id \
+                 WHERE a.application_id = ? AND a.principal_type = 'Group' AND m.member_type = 'User'",
+            )
+            .bind(self.application)
+            .bind(self.application)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect(),
+            SyncScope::All => sqlx::query_scalar("SELECT id FROM users WHERE deleted_at IS NULL")
+                .fetch_all(db)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        users.extend(links::linked(db, self.application, "User").await?);
+        let mut groups: BTreeSet<Uuid> = match self.settings.scope {
+            SyncScope::AssignedOnly => sqlx::query_scalar(
+                "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'Group'",
+            )
+            .bind(self.application)
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .collect(),
+            SyncScope::All => sqlx::query_scalar("SELECT id FROM groups WHERE deleted_at IS NULL")
+                .fetch_all(db)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        groups.extend(links::linked(db, self.application, "Group").await?);
+        // Groups are never users: drop group principals from the user set.
+        users.retain(|id| !groups.contains(id));
+        Ok((users.into_iter().collect(), groups.into_iter().collect()))
+    }
+
+    /// An incremental cycle's objects: those the feed names after `watermark` (up to `head`),
+    /// and the escrowed ones that are due.
+    pub(super) async fn changed_since(
+        &self,
+        watermark: i64,
+        head: i64,
+    ) -> Result<(Vec<Uuid>, Vec<Uuid>)> {
+        let db = &self.engine.db;
+        let (mut users, mut groups) = (BTreeSet::new(), BTreeSet::new());
+        let mut from = watermark;
+        while from < head {
+            let page = feed::since(db, from, 1000).await?;
+            let Some(last) = page.last() else { break };
+            from = last.sequence;
+            for change in page.iter().filter(|c| c.sequence <= head) {
+                let assignment =
+                    matches!(change.change, ChangeKind::Assigned | ChangeKind::Unassigned);
+                if assignment && change.related_id != Some(self.application) {
+                    continue;
+                }
+                match change.object_type {
+                    ObjectType::User => {
+                        users.insert(change.object_id);
+                    }
+                    ObjectType::Group => {
+                        groups.insert(change.object_id);
+                        // Members of an assigned group enter or leave scope with it.
+                        if let Some(member) = change.related_id.filter(|_| !assignment) {
+                            users.insert(member);
+                        }
+                        if assignment {
+                            for member in groups::members(db, change.object_id).await? {
+                                if member.member_type == ObjectType::User {
+                                    users.insert(member.id);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let due: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT source_id, object_type FROM provisioning_escrows WHERE application_id = ? AND next_attempt_at <= ?",
+        )
+        .bind(self.application)
+        .bind(self.now)
+        .fetch_all(db)
+        .await?;
+        for (id, kind) in due {
+            if kind == "Group" {
+                groups.insert(id);
+            } else {
+                users.insert(id);
+            }
+        }
+        users.retain(|id| !groups.contains(id));
+        Ok((users.into_iter().collect(), groups.into_iter().collect()))
+    }
+
+    /// The roles of `principals` for this application: their own assignments and, for users,
+    /// those of the assigned groups they are direct members of (as in Entra).
+    pub(super) async fn roles_of(
+        &self,
+        principals: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
+        let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
+        if principals.is_empty() {
+            return Ok(roles);
+        }
+        let list = crate::db::placeholders(principals.len());
+        let sql = format!(
+            "SELECT a.principal_id, r.id, r.display_name, r.value FROM app_role_assignments a \
+             JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ? AND a.principal_id IN ({list}) \
+             UNION ALL SELECT m.member_id, r.id, r.display_name, r.value FROM group_members m \
+             JOIN app_role_assignments a ON a.principal_id = m.group_id AND a.principal_type = 'Group' \
+             JOIN app_roles r ON r.id = a.role_id \
+             WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
+        );
+        let mut query = sqlx::query_as(&sql).bind(self.application);
+        for id in principals {
+            query = query.bind(id);
+        }
+        query = query.bind(self.application);
+        for id in principals {
+            query = query.bind(id);
+        }
+        let rows: Vec<(Uuid, Uuid, String, Option<String>)> =
+            query.fetch_all(&self.engine.db).await?;
+        for (principal, role_id, display_name, value) in rows {
+            roles.entry(principal).or_default().push(AppRoleAssignment {
+                role_id,
+                display_name,
+                value,
+            });
+        }
+        for list in roles.values_mut() {
+            list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+            list.dedup_by_key(|r| r.role_id);
+        }
+        Ok(roles)
+    }
+
+    /// The groups (not deleted) that any of `users` is a direct member of.
+    pub(super) async fn groups_of(&self, users: &[Uuid]) -> Result<Vec<Uuid>> {
+        let sql = format!(
+            "SELECT DISTINCT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id \
+             WHERE g.deleted_at IS NULL AND m.member_id IN ({})",
+            crate::db::placeholders(users.len())
+        );
+        let mut query = sqlx::query_scalar(&sql);
+        for id in users {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.engine.db).await?)
+    }
+}
