@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     peers,
-    sync::{application, first_report, profile, role, target_users, turn_on, until},
+    sync::{application, first_report, profile, role, run_now, target_users, turn_on, until},
 };
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -29,16 +29,6 @@ fn account<'a>(accounts: &'a [Value], user_name: &str) -> &'a Value {
         .iter()
         .find(|a| a["userName"] == user_name)
         .unwrap_or_else(|| panic!("{user_name} in the target: {accounts:?}"))
-}
-
-/// Makes the job due now, as if its next run time had come.
-async fn run_now(engine: &Engine, app: Uuid) {
-    sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
-        .bind(time::OffsetDateTime::now_utc())
-        .bind(app)
-        .execute(&engine.db)
-        .await
-        .unwrap();
 }
 
 async fn person(engine: &Engine, upn: &str, manager: Option<Uuid>) -> Uuid {

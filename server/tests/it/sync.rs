@@ -1545,6 +1545,16 @@ async fn on_demand(
 }
 
 /// The report of the application's first cycle, once there is one.
+/// Makes the job due now, as if its next run time had come.
+pub(super) async fn run_now(engine: &Engine, app: Uuid) {
+    sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
+        .bind(time::OffsetDateTime::now_utc())
+        .bind(app)
+        .execute(&engine.db)
+        .await
+        .unwrap();
+}
+
 pub(super) async fn first_report(engine: &Engine, app: Uuid) -> engine::sync::cycle::CycleReport {
     until("the initial cycle", || async {
         jobs::load(&engine.db, app)

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     peers,
-    sync::{application, first_report, profile, role, target_users, turn_on, until},
+    sync::{application, first_report, profile, role, run_now, target_users, turn_on, until},
 };
 
 /// Creates an account directly in the target, as someone else did.
@@ -62,16 +62,6 @@ async fn assign_new(engine: &Engine, admin: &Account, app: Uuid, upns: &[&str]) 
         ids.push(user.id);
     }
     ids
-}
-
-/// Makes the job due now, as if its next run time had come.
-async fn run_now(engine: &Engine, app: Uuid) {
-    sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
-        .bind(time::OffsetDateTime::now_utc())
-        .bind(app)
-        .execute(&engine.db)
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
