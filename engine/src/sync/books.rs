@@ -42,6 +42,9 @@ pub(super) struct Books {
     pub(super) failed_objects: HashSet<Uuid>,
     /// References left out of their object's request, for the reference pass.
     pub(super) references: Vec<Deferred>,
+    /// Objects mapped in this cycle: their references are as this cycle found them, and what
+    /// earlier cycles left pending for them no longer counts.
+    pub(super) mapped: HashSet<Uuid>,
     /// Links decided and not yet written. Links and log entries go together, 200 at a time
     /// and at the end of each batch, in one transaction in the background, so that recording
     /// answers never holds up the requests in flight. A crash in between is healed by matching.

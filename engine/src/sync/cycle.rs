@@ -161,8 +161,8 @@ pub struct CycleReport {
     /// References waiting for an object that failed (docs/engine.md, References).
     #[serde(default)]
     pub pending_references: u64,
-    /// Nothing was left to do: no create, update, disable, delete, failure or pending
-    /// reference.
+    /// Nothing was left to do: no create, update, disable, delete or failure, and nothing
+    /// waiting (a pending reference, an object in escrow).
     pub steady_state: bool,
 }
 
@@ -321,6 +321,7 @@ impl Engine {
                 escrows,
                 failed_objects: HashSet::new(),
                 references: Vec::new(),
+                mapped: HashSet::new(),
                 pending_links: Vec::new(),
                 writing: None,
                 last_entry: None,
@@ -389,8 +390,8 @@ impl Engine {
         let mut stopped = None;
         if let Some(mappings) = run.ctx.users.clone() {
             run.ctx.index = run.ctx.listing(kind, "User", &user_ids).await?;
-            for batch in user_ids.chunks(BATCH) {
-                if let Err(Stop(e)) = run.users(&mappings, batch).await? {
+            for batch in run.ctx.managers_first(&user_ids).await? {
+                if let Err(Stop(e)) = run.users(&mappings, &batch).await? {
                     stopped = Some(e);
                     break;
                 }
@@ -439,8 +440,11 @@ impl Engine {
         ) {
             jobs::complete_cycle(&self.db, application, head, kind == CycleKind::Initial).await?;
         }
+        // Nothing left to do: no change, no failure, nothing waiting (a reference, or an object
+        // in escrow, such as a group's member whose account failed).
         let steady_state = outcome == Outcome::Completed
             && pending_references == 0
+            && run.books.escrows.is_empty()
             && counts.created + counts.updated + counts.disabled + counts.deleted + counts.failed
                 == 0;
         let report = CycleReport {

@@ -205,6 +205,9 @@ impl Run<'_> {
         }
         let deferred = self.ctx.resolve(&mut exports).await?;
         self.books.references.extend(deferred);
+        self.books
+            .mapped
+            .extend(exports.iter().map(|e| e.entry.source_id));
         self.send(exports).await
     }
 
@@ -224,6 +227,9 @@ impl Run<'_> {
         }
         let deferred = self.ctx.resolve(&mut exports).await?;
         self.books.references.extend(deferred);
+        self.books
+            .mapped
+            .extend(exports.iter().map(|e| e.entry.source_id));
         self.send(exports).await
     }
 

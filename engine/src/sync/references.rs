@@ -4,8 +4,9 @@
 //! the reference pass at the end of the cycle sends it once the object exists (created
 //! earlier in the same cycle, often in a later batch). A reference whose object failed (escrowed
 //! or failed in this cycle) stays pending across cycles, and a cycle with pending references is
-//! not in steady state. A reference to an object the application does not provision is dropped,
-//! as Entra does.
+//! not in steady state, until its object is mapped again (its references are then as that cycle
+//! finds them). A reference to an object the application does not provision is dropped, as Entra
+//! does.
 
 use std::collections::{HashMap, HashSet};
 
@@ -148,10 +149,19 @@ impl Run<'_> {
         let db = self.ctx.engine.db.clone();
         let application = self.ctx.application;
         let mut deferred = std::mem::take(&mut self.books.references);
-        deferred.extend(load(&db, application).await?);
+        let earlier = load(&db, application).await?;
+        let had_pending = !earlier.is_empty();
+        deferred.extend(
+            earlier
+                .into_iter()
+                .filter(|d| !self.books.mapped.contains(&d.source_id)),
+        );
         let mut seen = HashSet::new();
         deferred.retain(|d| seen.insert((d.source_id, d.path.to_lowercase())));
         if deferred.is_empty() {
+            if had_pending {
+                store(&db, application, &[]).await?;
+            }
             return Ok((0, Ok(())));
         }
         let ids: Vec<Uuid> = deferred

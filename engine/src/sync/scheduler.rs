@@ -226,10 +226,11 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renewing.abort();
-        if !self.released {
+        // Outside a runtime (the process ending) the lease simply expires.
+        if let (false, Ok(runtime)) = (self.released, tokio::runtime::Handle::try_current()) {
             let (db, application, owner) =
                 (self.engine.db.clone(), self.application, self.owner.clone());
-            tokio::spawn(async move { jobs::release(&db, application, &owner).await });
+            runtime.spawn(async move { jobs::release(&db, application, &owner).await });
         }
     }
 }

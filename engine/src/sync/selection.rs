@@ -2,11 +2,14 @@
 //! and everyone linked; on an incremental one, what the change feed names since the watermark and
 //! the escrowed objects that are due. With the app roles of each and the groups of users.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::{cycle::Context, links};
+use super::{
+    cycle::{BATCH, Context},
+    links,
+};
 use crate::{
     Result,
     applications::provisioning::Scope as SyncScope,
@@ -177,5 +180,53 @@ impl Context<'_> {
             query = query.bind(id);
         }
         Ok(query.fetch_all(&self.engine.db).await?)
+    }
+
+    /// `users` in batches, managers before the people who report to them (docs/engine.md,
+    /// References): a batch never holds a user and their manager, so a manager new to the
+    /// target has their account when their reports are sent, and the reference pass has little
+    /// left to do. Each user sits at their depth in the chain of managers among `users`.
+    pub(super) async fn managers_first(&self, users: &[Uuid]) -> Result<Vec<Vec<Uuid>>> {
+        let managers: HashMap<Uuid, Uuid> = sqlx::query_as(
+            "SELECT id, manager_id FROM users WHERE manager_id IS NOT NULL AND deleted_at IS NULL",
+        )
+        .fetch_all(&self.engine.db)
+        .await?
+        .into_iter()
+        .collect();
+        let wanted: HashSet<Uuid> = users.iter().copied().collect();
+        let mut depth: HashMap<Uuid, usize> = HashMap::with_capacity(users.len());
+        for &start in users {
+            // Up the chain from `start` to the first user whose depth is known, or who has no
+            // manager among `users` (a loop of managers counts as having none).
+            let (mut chain, mut on_chain) = (Vec::new(), HashSet::new());
+            let (mut next, mut base) = (Some(start), 0);
+            while let Some(user) = next {
+                if let Some(known) = depth.get(&user) {
+                    base = known + 1;
+                    break;
+                }
+                if !wanted.contains(&user) || !on_chain.insert(user) {
+                    break;
+                }
+                chain.push(user);
+                next = managers.get(&user).copied();
+            }
+            for (above, user) in chain.iter().rev().enumerate() {
+                depth.insert(*user, base + above);
+            }
+        }
+        let mut levels: Vec<Vec<Uuid>> = Vec::new();
+        for user in users {
+            let level = depth[user];
+            if levels.len() <= level {
+                levels.resize_with(level + 1, Vec::new);
+            }
+            levels[level].push(*user);
+        }
+        Ok(levels
+            .iter()
+            .flat_map(|level| level.chunks(BATCH).map(<[Uuid]>::to_vec))
+            .collect())
     }
 }

@@ -45,8 +45,10 @@ async fn person(engine: &Engine, upn: &str, manager: Option<Uuid>) -> Uuid {
 async fn managers_created_in_the_same_cycle_reach_every_report() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (_scim, origin) = peers::scim_server(None);
-    // Two managers and four reports, all new to the target: in one batch, no manager has an
-    // account when the reports are sent.
+    // Two managers and four reports, all new to the target: managers are created first, so
+    // their reports' creates carry them. And two people who manage each other (a loop, as a
+    // directory may hold): one of them is sent first without a manager, and the reference pass
+    // at the end of the cycle gives it one.
     let ceo = person(&engine, "ceo@contoso.com", None).await;
     let cto = person(&engine, "cto@contoso.com", Some(ceo)).await;
     let mut reports = Vec::new();
@@ -55,8 +57,16 @@ async fn managers_created_in_the_same_cycle_reach_every_report() {
         let upn = format!("report{n}@contoso.com");
         reports.push((upn.clone(), person(&engine, &upn, Some(manager)).await));
     }
+    let left = person(&engine, "left@contoso.com", None).await;
+    let right = person(&engine, "right@contoso.com", Some(left)).await;
+    let mut profile = engine.user(left).await.unwrap().profile;
+    profile.manager_id = Some(right);
+    engine
+        .update_user(&Caller::system(), left, profile, None)
+        .await
+        .unwrap();
     let access = role(&engine, &admin, app.id, "Default Access").await;
-    let everyone = [ceo, cto]
+    let everyone = [ceo, cto, left, right]
         .into_iter()
         .chain(reports.iter().map(|(_, id)| *id));
     for id in everyone {
@@ -77,7 +87,7 @@ async fn managers_created_in_the_same_cycle_reach_every_report() {
     })
     .await;
     let report = first_report(&engine, app.id).await;
-    assert_eq!(report.counts.created, 6, "{report:?}");
+    assert_eq!(report.counts.created, 8, "{report:?}");
     assert_eq!(report.pending_references, 0);
 
     let accounts = target_users(&format!("{origin}/v2")).await;
@@ -99,14 +109,24 @@ async fn managers_created_in_the_same_cycle_reach_every_report() {
         );
     }
     assert!(manager_of(account(&accounts, "ceo@contoso.com")).is_none());
+    assert_eq!(
+        manager_of(account(&accounts, "left@contoso.com")),
+        Some(id_of("right@contoso.com").as_str())
+    );
+    assert_eq!(
+        manager_of(account(&accounts, "right@contoso.com")),
+        Some(id_of("left@contoso.com").as_str())
+    );
     let entries = engine::sync::log::latest(&engine.db, app.id, 50)
         .await
         .unwrap();
-    let reference_updates = entries
+    let late: Vec<&str> = entries
         .iter()
         .filter(|e| e.steps.0.iter().any(|s| s == "Reference"))
-        .count();
-    assert_eq!(reference_updates, 5, "one entry per reference sent late");
+        .map(|e| e.source_name.as_str())
+        .collect();
+    assert_eq!(late.len(), 1, "only the loop needs the pass: {late:?}");
+    assert!(["left@contoso.com", "right@contoso.com"].contains(&late[0]));
 
     // Nothing changed since: the next cycle has nothing to send, references included.
     run_now(&engine, app.id).await;
@@ -214,9 +234,63 @@ async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
         manager_of(account(&accounts, "alan@contoso.com")),
         account(&accounts, "grace@contoso.com")["id"].as_str()
     );
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM provisioning_pending_references")
-        .fetch_one(&engine.db)
+    assert_eq!(pending_references(&engine).await, 0);
+
+    // A pending reference does not outlive a newer mapping of its object: Lin, Alan's next
+    // manager, fails; then Alan goes back to Grace while Lin's account is created. The cycle
+    // that maps Alan again drops the reference to Lin, and Grace stays his manager.
+    peers::set_faults(
+        &proxy,
+        serde_json::json!({ "status500Share": 1, "only": "^POST /v2/Users" }),
+    )
+    .await;
+    let lin = person(&engine, "lin@contoso.com", None).await;
+    engine
+        .assign(
+            &Caller::system(),
+            &admin,
+            app.id,
+            PrincipalType::User,
+            lin,
+            access,
+        )
         .await
         .unwrap();
-    assert_eq!(pending, 0);
+    let mut changed = engine.user(alan).await.unwrap().profile;
+    changed.manager_id = Some(lin);
+    engine
+        .update_user(&Caller::system(), alan, changed.clone(), None)
+        .await
+        .unwrap();
+    until("the reference to Lin pending", || async {
+        pending_references(&engine).await == 1
+    })
+    .await;
+    peers::set_faults(&proxy, serde_json::json!({})).await;
+    changed.manager_id = Some(grace);
+    engine
+        .update_user(&Caller::system(), alan, changed, None)
+        .await
+        .unwrap();
+    until("Lin's account", || async {
+        target_users(&format!("{origin}/v2")).await.len() == 3
+    })
+    .await;
+    until("no pending reference", || async {
+        pending_references(&engine).await == 0
+    })
+    .await;
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    assert_eq!(
+        manager_of(account(&accounts, "alan@contoso.com")),
+        account(&accounts, "grace@contoso.com")["id"].as_str(),
+        "the newer mapping wins"
+    );
+}
+
+async fn pending_references(engine: &Engine) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM provisioning_pending_references")
+        .fetch_one(&engine.db)
+        .await
+        .unwrap()
 }
