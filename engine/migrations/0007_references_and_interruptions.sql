@@ -8,8 +8,6 @@ CREATE TABLE provisioning_pending_references (
     -- The target attribute, as a PATCH path.
     path           TEXT NOT NULL,
     referenced_id  TEXT NOT NULL,
-    -- Sent as {"value": id} rather than the id.
-    manager        INTEGER NOT NULL,
     since          TEXT NOT NULL,
     PRIMARY KEY (application_id, source_id, path)
 ) WITHOUT ROWID;

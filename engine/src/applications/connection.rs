@@ -158,7 +158,16 @@ pub async fn probe(
     };
     // A target that says it cannot filter is asked for a page instead (docs/engine.md,
     // Matching): cycles match its accounts by listing them.
-    let filters = !filter_unsupported(http, base, token).await;
+    let client = crate::sync::client::ScimClient::new(
+        outbound,
+        base,
+        token.to_owned().into(),
+        crate::sync::client::Limits {
+            retries: 0,
+            ..Default::default()
+        },
+    );
+    let filters = !client.capabilities().await.filter_unsupported;
     if filters {
         let probe_name = format!("scimitar-test-{}", Uuid::new_v4().simple());
         url.query_pairs_mut()
@@ -239,31 +248,6 @@ pub async fn probe(
             format!("The application answered HTTP {code}: {}", detail(&body)),
         ),
     }
-}
-
-/// Whether the target's `/ServiceProviderConfig` says `filter.supported` is false; a target
-/// without one (or a broken one) is taken to filter, and the test request then says more.
-async fn filter_unsupported(http: &reqwest::Client, base: &str, token: &str) -> bool {
-    let url = format!(
-        "{}/ServiceProviderConfig",
-        base.trim().trim_end_matches('/')
-    );
-    let Ok(response) = http
-        .get(url)
-        .bearer_auth(token)
-        .header("Accept", "application/scim+json, application/json")
-        .send()
-        .await
-    else {
-        return false;
-    };
-    if !response.status().is_success() {
-        return false;
-    }
-    crate::scim::error::read_body(response, MAX_ANSWER)
-        .await
-        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
-        .is_some_and(|config| config["filter"]["supported"].as_bool() == Some(false))
 }
 
 /// What the Provisioning blade sends to Test Connection: the form's Tenant URL and, when typed

@@ -509,12 +509,7 @@ impl Context<'_> {
                 .len()
                 .saturating_sub(links::count(db, self.application, object_type).await?),
             CycleKind::Incremental => {
-                let mut unlinked = 0;
-                for chunk in ids.chunks(BATCH) {
-                    unlinked +=
-                        chunk.len() - links::get_many(db, self.application, chunk).await?.len();
-                }
-                unlinked
+                ids.len() - links::count_among(db, self.application, ids).await?
             }
         };
         let page_size = self.capabilities.max_results.unwrap_or(100).min(1000);

@@ -126,6 +126,24 @@ pub async fn count(db: &SqlitePool, application: Uuid, object_type: &str) -> Res
     Ok(count as usize)
 }
 
+/// How many of `sources` are linked.
+pub async fn count_among(db: &SqlitePool, application: Uuid, sources: &[Uuid]) -> Result<usize> {
+    let mut linked = 0;
+    for chunk in sources.chunks(500) {
+        let sql = format!(
+            "SELECT COUNT(*) FROM provisioning_links WHERE application_id = ? AND source_id IN ({})",
+            crate::db::placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(application);
+        for source in chunk {
+            query = query.bind(source);
+        }
+        let count: i64 = query.fetch_one(db).await?;
+        linked += count as usize;
+    }
+    Ok(linked)
+}
+
 /// Target ids of linked, enabled users, by source id (group members are sent by target id).
 pub async fn target_ids(
     db: &SqlitePool,

@@ -56,25 +56,16 @@ impl Context<'_> {
                 };
                 // The referenced object has no account (yet): sent by the reference pass.
                 let Some(target_id) = targets.get(&id).cloned() else {
-                    deferred.push(references::defer(
+                    deferred.push(Deferred {
                         object_type,
                         source_id,
-                        source_name,
-                        &attribute.rule.target,
-                        id,
-                    ));
+                        source_name: source_name.clone(),
+                        path: attribute.rule.target.clone(),
+                        referenced: id,
+                    });
                     return false;
                 };
-                let manager = attribute
-                    .rule
-                    .target
-                    .attribute
-                    .eq_ignore_ascii_case("manager");
-                attribute.value = if manager {
-                    Mapped::Object(vec![("value", Mapped::Text(target_id))])
-                } else {
-                    Mapped::Text(target_id)
-                };
+                attribute.value = references::target_value(&attribute.rule.target, target_id);
                 true
             });
             let schema = if export.object_type == "Group" {
@@ -203,12 +194,7 @@ impl Run<'_> {
                 exports.push(export);
             }
         }
-        let deferred = self.ctx.resolve(&mut exports).await?;
-        self.books.references.extend(deferred);
-        self.books
-            .mapped
-            .extend(exports.iter().map(|e| e.entry.source_id));
-        self.send(exports).await
+        self.resolve_and_send(exports).await
     }
 
     /// Scopes and maps a batch of groups, then sends the batch.
@@ -225,6 +211,15 @@ impl Run<'_> {
                 exports.push(export);
             }
         }
+        self.resolve_and_send(exports).await
+    }
+
+    /// A planned batch's references resolved (the others kept for the reference pass), then
+    /// the batch sent.
+    async fn resolve_and_send(
+        &mut self,
+        mut exports: Vec<Export<'_>>,
+    ) -> Result<std::result::Result<(), Stop>> {
         let deferred = self.ctx.resolve(&mut exports).await?;
         self.books.references.extend(deferred);
         self.books

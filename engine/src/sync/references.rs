@@ -23,7 +23,10 @@ use super::{
 };
 use crate::{
     Result,
-    mapping::{Value as Mapped, target::TargetPath},
+    mapping::{
+        Value as Mapped,
+        target::{self, TargetPath},
+    },
 };
 
 /// A reference that could not be sent with its object: the referenced object had no account.
@@ -32,29 +35,25 @@ pub(super) struct Deferred {
     pub(super) object_type: &'static str,
     pub(super) source_id: Uuid,
     pub(super) source_name: String,
-    /// The target attribute, as a PATCH path (`manager`, or an extension's
-    /// `urn:...:User:manager`).
-    pub(super) path: String,
+    /// The target attribute (`manager`, or an extension's `urn:...:User:manager`).
+    pub(super) path: TargetPath,
     pub(super) referenced: Uuid,
-    /// A manager is sent as `{"value": id}`, other references as the id itself.
-    pub(super) manager: bool,
 }
 
-impl Deferred {
-    /// The attribute's value once the referenced object's account is `target_id`.
-    fn value(&self, target_id: &str) -> Value {
-        if self.manager {
-            json!({ "value": target_id })
-        } else {
-            json!(target_id)
-        }
+/// What a reference at `path` sends once its object's account is `target_id`: a manager as
+/// `{"value": id}`, any other reference as the id itself.
+pub(super) fn target_value(path: &TargetPath, target_id: String) -> Mapped {
+    if path.attribute.eq_ignore_ascii_case("manager") {
+        Mapped::Object(vec![("value", Mapped::Text(target_id))])
+    } else {
+        Mapped::Text(target_id)
     }
 }
 
 /// References left pending by earlier cycles.
 async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
-    let rows: Vec<(Uuid, String, String, String, Uuid, bool)> = sqlx::query_as(
-        "SELECT source_id, object_type, source_name, path, referenced_id, manager \
+    let rows: Vec<(Uuid, String, String, String, Uuid)> = sqlx::query_as(
+        "SELECT source_id, object_type, source_name, path, referenced_id \
          FROM provisioning_pending_references WHERE application_id = ?",
     )
     .bind(application)
@@ -62,8 +61,8 @@ async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(source_id, object_type, source_name, path, referenced, manager)| Deferred {
+        .filter_map(|(source_id, object_type, source_name, path, referenced)| {
+            Some(Deferred {
                 object_type: if object_type == "Group" {
                     "Group"
                 } else {
@@ -71,11 +70,10 @@ async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
                 },
                 source_id,
                 source_name,
-                path,
+                path: TargetPath::parse(&path).ok()?,
                 referenced,
-                manager,
-            },
-        )
+            })
+        })
         .collect())
 }
 
@@ -89,56 +87,21 @@ async fn store(db: &SqlitePool, application: Uuid, pending: &[Deferred]) -> Resu
     for reference in pending {
         sqlx::query(
             "INSERT OR REPLACE INTO provisioning_pending_references \
-             (application_id, source_id, object_type, source_name, path, referenced_id, manager, since) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             (application_id, source_id, object_type, source_name, path, referenced_id, since) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(application)
         .bind(reference.source_id)
         .bind(reference.object_type)
         .bind(&reference.source_name)
-        .bind(&reference.path)
+        .bind(reference.path.to_string())
         .bind(reference.referenced)
-        .bind(reference.manager)
         .bind(OffsetDateTime::now_utc())
         .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// Keeps a deferred reference's place when its object is sent without it.
-pub(super) fn defer(
-    object_type: &'static str,
-    source_id: Uuid,
-    source_name: &str,
-    path: &TargetPath,
-    referenced: Uuid,
-) -> Deferred {
-    Deferred {
-        object_type,
-        source_id,
-        source_name: source_name.to_owned(),
-        path: path.to_string(),
-        referenced,
-        manager: path.attribute.eq_ignore_ascii_case("manager"),
-    }
-}
-
-/// The value a sent reference leaves in the link: the resource it makes, merged.
-fn exported_with(exported: Value, path: &str, value: Value) -> Value {
-    let Ok(path) = TargetPath::parse(path) else {
-        return exported;
-    };
-    let value = match value {
-        Value::Object(_) => Mapped::Object(vec![(
-            "value",
-            Mapped::Text(value["value"].as_str().unwrap_or_default().to_owned()),
-        )]),
-        other => Mapped::Text(other.as_str().unwrap_or_default().to_owned()),
-    };
-    let sent = crate::mapping::target::resource(crate::scim::USER, [(&path, &value)]);
-    export::merge(exported, sent)
 }
 
 impl Run<'_> {
@@ -157,7 +120,7 @@ impl Run<'_> {
                 .filter(|d| !self.books.mapped.contains(&d.source_id)),
         );
         let mut seen = HashSet::new();
-        deferred.retain(|d| seen.insert((d.source_id, d.path.to_lowercase())));
+        deferred.retain(|d| seen.insert((d.source_id, d.path.to_string().to_lowercase())));
         if deferred.is_empty() {
             if had_pending {
                 store(&db, application, &[]).await?;
@@ -197,7 +160,7 @@ impl Run<'_> {
                 pending.push(reference);
                 continue;
             }
-            let value = reference.value(&referenced);
+            let value = target_value(&reference.path, referenced);
             let decision = self.ctx.send_reference(&reference, source, value).await;
             if decision.error.is_some() {
                 pending.push(reference.clone());
@@ -215,7 +178,7 @@ impl Run<'_> {
 
 impl super::cycle::Context<'_> {
     /// One PATCH that sets a deferred reference on its object's account.
-    async fn send_reference(&self, reference: &Deferred, link: &Link, value: Value) -> Decision {
+    async fn send_reference(&self, reference: &Deferred, link: &Link, value: Mapped) -> Decision {
         let started = std::time::Instant::now();
         let mut entry = Entry::new(
             reference.object_type,
@@ -225,15 +188,15 @@ impl super::cycle::Context<'_> {
         entry.target_id = Some(link.target_id.clone());
         entry.action = Action::Update;
         entry.steps.push("Reference".into());
-        let old = crate::mapping::target::TargetPath::parse(&reference.path)
-            .ok()
-            .and_then(|path| crate::mapping::target::value_at(&link.exported, &path).cloned())
+        let path = reference.path.to_string();
+        let old = target::value_at(&link.exported, &reference.path)
+            .cloned()
             .unwrap_or(Value::Null);
-        entry.modified = vec![(reference.path.clone(), old, value.clone())];
+        entry.modified = vec![(path.clone(), old, value.to_json())];
         entry.reason = Some(
             "The referenced object has its account now: the reference deferred when this object was sent goes now.".into(),
         );
-        let operation = json!({ "op": "replace", "path": reference.path, "value": value });
+        let operation = json!({ "op": "replace", "path": path, "value": value.to_json() });
         let sent = self
             .client
             .patch(
@@ -245,8 +208,10 @@ impl super::cycle::Context<'_> {
         entry.duration_ms = started.elapsed().as_millis() as i64;
         match sent {
             Ok(()) => {
+                // What was sent joins what the link says the account holds.
+                let sent = target::resource(crate::scim::USER, [(&reference.path, &value)]);
                 let link = Link {
-                    exported: exported_with(link.exported.clone(), &reference.path, value),
+                    exported: export::merge(link.exported.clone(), sent),
                     ..link.clone()
                 };
                 Decision {

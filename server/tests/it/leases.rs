@@ -140,3 +140,67 @@ async fn lease_owner(engine: &engine::Engine, app: Uuid) -> Option<String> {
     .unwrap()
     .flatten()
 }
+
+#[tokio::test]
+async fn a_cycle_whose_lease_is_taken_stops_and_the_job_resumes_when_it_expires() {
+    let (console, engine, admin, app) = application("custom-scim").await;
+    let (_scim, origin) = peers::scim_server(None);
+    let proxy = peers::fault_proxy(&origin);
+    peers::set_faults(&proxy, json!({ "delayMs": 150 })).await;
+    assigned_users(&engine, &admin, app.id, USERS).await;
+    turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
+        s.groups.enabled = false;
+        s.target.use_capabilities = false;
+        s.target.concurrency = 1;
+    })
+    .await;
+    until("a cycle under way", || async {
+        engine::sync::jobs::load(&engine.db, app.id)
+            .await
+            .unwrap()
+            .current_cycle
+            .is_some_and(|p| p.0.counts.processed >= 5)
+    })
+    .await;
+    // Someone else holds the lease now, for 20 seconds: at its next renewal the cycle stops.
+    sqlx::query(
+        "UPDATE provisioning_jobs SET lease_owner = 'scimitar-0-thief', lease_expires_at = ? WHERE application_id = ?",
+    )
+    .bind(OffsetDateTime::now_utc() + time::Duration::seconds(20))
+    .bind(app.id)
+    .execute(&engine.db)
+    .await
+    .unwrap();
+    until_within("the cycle stopping", Duration::from_secs(15), || async {
+        console
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("lease was lost: its cycle stopped"))
+    })
+    .await;
+    let stopped_at = target_users(&format!("{origin}/v2")).await.len();
+    assert!(stopped_at < USERS, "stopped before the end: {stopped_at}");
+    // Once the taken lease expires, the job runs again and finishes, without duplicates.
+    until_within(
+        "every user in the target",
+        Duration::from_secs(120),
+        || async { target_users(&format!("{origin}/v2")).await.len() >= USERS },
+    )
+    .await;
+    let accounts = target_users(&format!("{origin}/v2")).await;
+    let names: HashSet<&str> = accounts
+        .iter()
+        .map(|a| a["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!((accounts.len(), names.len()), (USERS, USERS));
+    let finished = console
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("provisioning cycle finished"))
+        .count();
+    assert!(finished >= 1);
+}

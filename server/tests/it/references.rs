@@ -31,6 +31,22 @@ fn account<'a>(accounts: &'a [Value], user_name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{user_name} in the target: {accounts:?}"))
 }
 
+/// Assigns `user` to the application with Default Access.
+async fn assign(engine: &Engine, admin: &engine::accounts::Account, app: Uuid, user: Uuid) {
+    let access = role(engine, admin, app, "Default Access").await;
+    engine
+        .assign(
+            &Caller::system(),
+            admin,
+            app,
+            PrincipalType::User,
+            user,
+            access,
+        )
+        .await
+        .unwrap();
+}
+
 async fn person(engine: &Engine, upn: &str, manager: Option<Uuid>) -> Uuid {
     let mut profile: UserProfile = profile(upn, "Person", Some(upn));
     profile.manager_id = manager;
@@ -65,22 +81,11 @@ async fn managers_created_in_the_same_cycle_reach_every_report() {
         .update_user(&Caller::system(), left, profile, None)
         .await
         .unwrap();
-    let access = role(&engine, &admin, app.id, "Default Access").await;
     let everyone = [ceo, cto, left, right]
         .into_iter()
         .chain(reports.iter().map(|(_, id)| *id));
     for id in everyone {
-        engine
-            .assign(
-                &Caller::system(),
-                &admin,
-                app.id,
-                PrincipalType::User,
-                id,
-                access,
-            )
-            .await
-            .unwrap();
+        assign(&engine, &admin, app.id, id).await;
     }
     turn_on(&engine, &admin, app.id, &format!("{origin}/v2"), |s| {
         s.groups.enabled = false
@@ -145,19 +150,8 @@ async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
     let (_console, engine, admin, app) = application("custom-scim").await;
     let (_scim, origin) = peers::scim_server(None);
     let proxy = peers::fault_proxy(&origin);
-    let access = role(&engine, &admin, app.id, "Default Access").await;
     let alan = person(&engine, "alan@contoso.com", None).await;
-    engine
-        .assign(
-            &Caller::system(),
-            &admin,
-            app.id,
-            PrincipalType::User,
-            alan,
-            access,
-        )
-        .await
-        .unwrap();
+    assign(&engine, &admin, app.id, alan).await;
     turn_on(&engine, &admin, app.id, &format!("{}/v2", proxy.url), |s| {
         s.groups.enabled = false;
         s.target.use_capabilities = false;
@@ -180,17 +174,7 @@ async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
         .update_user(&Caller::system(), alan, changed, None)
         .await
         .unwrap();
-    engine
-        .assign(
-            &Caller::system(),
-            &admin,
-            app.id,
-            PrincipalType::User,
-            grace,
-            access,
-        )
-        .await
-        .unwrap();
+    assign(&engine, &admin, app.id, grace).await;
     until("a cycle with the reference pending", || async {
         jobs::load(&engine.db, app.id)
             .await
@@ -245,17 +229,7 @@ async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
     )
     .await;
     let lin = person(&engine, "lin@contoso.com", None).await;
-    engine
-        .assign(
-            &Caller::system(),
-            &admin,
-            app.id,
-            PrincipalType::User,
-            lin,
-            access,
-        )
-        .await
-        .unwrap();
+    assign(&engine, &admin, app.id, lin).await;
     let mut changed = engine.user(alan).await.unwrap().profile;
     changed.manager_id = Some(lin);
     engine
