@@ -150,6 +150,14 @@ pub struct GroupRow {
 
 /// A direct member of a group, as the group page lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickerOption {
+    /// What the field takes: a user principal name, a group's name.
+    pub value: String,
+    /// What the suggestion shows: "Grace Hopper (grace.hopper@contoso.com)", "Sales (Group)".
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberRow {
     pub id: String,
     pub display_name: String,
@@ -372,6 +380,10 @@ pub struct Interruption {
 pub struct ProvisioningStatus {
     /// "Not run", "Active", "Paused", "Quarantine" or "Disabled".
     pub state: String,
+    /// Provisioning Mode as saved: a Manual job has nothing to start or stop.
+    pub automatic: bool,
+    /// Mappings, scoping or scope changed since the last cycle: the next is an initial cycle.
+    pub needs_initial_cycle: bool,
     pub running: Option<CycleProgress>,
     pub last: Option<CycleSummary>,
     pub quarantine: Option<QuarantineNotice>,
@@ -417,7 +429,6 @@ pub struct ProvisioningForm {
     pub users_enabled: bool,
     pub groups_enabled: bool,
     pub groups_supported: bool,
-    pub needs_initial_cycle: bool,
     pub users_mapping_count: u32,
     pub groups_mapping_count: u32,
     /// How an Authorize that just came back ended: (succeeded, message).

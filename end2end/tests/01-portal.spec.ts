@@ -1,7 +1,7 @@
 // The administrator's first journey: first-run setup, sign-in, every blade, sign-out; and the
 // 403 page a Reports Reader meets at Settings. No console error or hydration warning anywhere.
-import { expect, test } from '@playwright/test';
-import { BLADES, PASSWORD, Portal, SignInPage, createAccount, hydrated, watchConsole } from './console';
+import { expect } from '@playwright/test';
+import { BLADES, PASSWORD, Portal, SignInPage, createAccount, hydrated, watchConsole, test } from './console';
 
 test.describe.configure({ mode: 'serial' });
 

@@ -1,6 +1,6 @@
 // The directory in the console: a user and a group made in the UI are what SCIM clients see.
-import { expect, test } from '@playwright/test';
-import { SignInPage, createToken, hydrated, watchConsole } from './console';
+import { expect } from '@playwright/test';
+import { SignInPage, createToken, hydrated, watchConsole, test } from './console';
 
 test('a user and a group created in the UI are found over SCIM', async ({ page, request }) => {
   const browserConsole = watchConsole(page, ['422 /api/users/save']);

@@ -4,8 +4,8 @@
 // assign users, turn it on, and watch it (step 6): the progress bar, the provisioning logs, an
 // unassignment, a quarantine with its email at a real aiosmtpd. Then the ways an administrator
 // gets it wrong. Screenshots of every blade on the way are kept in the test's output folder.
-import { type Browser, type Page, type TestInfo, expect, test } from '@playwright/test';
-import { SignInPage, createAccount, createToken, hydrated, watchConsole } from './console';
+import { type Browser, type Page, type TestInfo, expect } from '@playwright/test';
+import { SignInPage, createAccount, createToken, hydrated, watchConsole, test } from './console';
 import * as peers from './peers';
 
 const AUDIENCE = 'urn:scimitar:e2e-scim';
@@ -45,11 +45,14 @@ test.beforeAll(async () => {
   tenantUrl = `${tokens}/v2`;
 });
 
-/** Takes a full-page screenshot named after the step into the test's output folder. */
-function screenshots(page: Page, testInfo: TestInfo) {
+/** Takes a full-page screenshot named after the step into the test's output folder, and has
+ * the page loaded afresh in that state (console.ts, loadsCleanly). */
+function screenshots(page: Page, testInfo: TestInfo, sweep: () => Promise<void>) {
   let step = 0;
-  return (name: string) =>
-    page.screenshot({ path: testInfo.outputPath(`${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  return async (name: string) => {
+    await sweep();
+    await page.screenshot({ path: testInfo.outputPath(`${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
 }
 
 /** The users scim2-server holds, straight from it (no Scimitar code in between). */
@@ -77,10 +80,10 @@ async function signedIn(browser: Browser, upn: string) {
   return page;
 }
 
-test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({ page }, testInfo) => {
+test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({ page, sweep }, testInfo) => {
   test.setTimeout(240_000);
   const browserConsole = watchConsole(page);
-  const shot = screenshots(page, testInfo);
+  const shot = screenshots(page, testInfo, sweep);
   await loopbackOnly(page);
 
   // The directory: the people over inbound SCIM, as an HR system would push them (Katherine
@@ -164,7 +167,7 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await expect(page.getByText('Your changes have been saved.')).toBeVisible();
 
   // Mappings: the seed's five attributes, userName matching.
-  await page.getByRole('link', { name: 'Provision users to Vonage' }).click();
+  await page.getByRole('link', { name: 'Provision Scimitar Users' }).click();
   await hydrated(page);
   const rows = page.locator('.data-table.mappings tbody tr');
   await expect(rows).toHaveCount(5);
@@ -306,7 +309,13 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await page.getByLabel('User or group').fill('grace.hopper@contoso.com');
   await page.getByRole('button', { name: 'Provision' }).click();
   const steps = page.locator('[data-test="on-demand-steps"] li');
-  await expect(steps.locator('strong')).toHaveText(['Connection', 'Import', 'Scope', 'Match', 'Action']);
+  await expect(steps.locator('strong')).toHaveText([
+    'Test connection',
+    'Import user',
+    'Determine if user is in scope',
+    'Match user between source and target system',
+    'Perform action',
+  ]);
   await expect(steps.filter({ hasText: 'Failure' })).toHaveCount(0);
   await shot('provision-on-demand');
   await page.getByRole('link', { name: 'See the provisioning log entries' }).click();
@@ -352,7 +361,9 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await expect(banner).toContainText('Provisioning is in quarantine.');
   await expect(banner).toContainText('refused the credentials');
   await expect(banner).toContainText('Next attempt:');
-  await expect(banner).toContainText('Authorize again');
+  // Advice in the words of this application's credentials: it has no Secret Token.
+  await expect(banner).toContainText('select Authorize and sign in at the application again');
+  await expect(banner).not.toContainText('Secret Token');
   await shot('quarantine-banner');
   await expect
     .poll(() => smtp.messages().find((m) => m.includes('Subject: Provisioning to Vonage is in quarantine')), { timeout: 30_000 })
@@ -392,6 +403,8 @@ test('a custom application without Tenant URL, and a stale save, are refused wit
   await page.getByLabel('Tenant URL').fill('https://hr.contoso.com/scim/v2');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByText('Your changes have been saved.')).toBeVisible();
+  // The blade opened before the first save: Manual mode, as stored then.
+  await second.getByLabel('Provisioning Mode').selectOption('Automatic');
   await second.getByLabel('Notification Email', { exact: true }).fill('second@contoso.com');
   await second.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(second.getByRole('alert').filter({ hasText: 'changed by someone else' })).toHaveText(

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type APIRequestContext, type Page, expect, test } from '@playwright/test';
-import { SignInPage, createAccount, createToken, hydrated, watchConsole } from './console';
+import { type APIRequestContext, type Page, expect } from '@playwright/test';
+import { SignInPage, createAccount, createToken, hydrated, watchConsole, test } from './console';
 import * as peers from './peers';
 
 const ADMIN = 'hostile-admin@contoso.com';
@@ -141,6 +141,7 @@ test('stored markup in names, notes, logs and OAuth errors shows as text and nev
   // A target error text: Test Connection repeats the SCIM error's detail.
   await page.goto(`/applications/${app}/provisioning`);
   await hydrated(page);
+  await page.getByLabel('Provisioning Mode').selectOption('Automatic');
   await page.getByRole('button', { name: 'Test Connection' }).click();
   await expect(page.getByText('Test Connection failed.')).toBeVisible();
   await expect(page.getByText(PAYLOAD, { exact: false }).filter({ visible: true }).first()).toBeVisible();
@@ -157,6 +158,7 @@ test('stored markup in names, notes, logs and OAuth errors shows as text and nev
   // Authorize: the "provider" answers with the payload as its error description.
   await page.goto(`/applications/${oauthApp}/provisioning`);
   await hydrated(page);
+  await page.getByLabel('Provisioning Mode').selectOption('Automatic');
   await page.getByRole('button', { name: 'Authorize' }).click();
   await expect(page).toHaveURL(/authorization=done/);
   await hydrated(page);

@@ -1,6 +1,7 @@
 // Page objects for the console's blades, and the checks every journey shares.
 import { execFileSync } from 'node:child_process';
-import { expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { test as base, expect, type Page } from '@playwright/test';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -49,6 +50,73 @@ export function watchConsole(page: Page, expectedResponses: string[] = []) {
 export async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }
+
+/**
+ * Loads `url` afresh in a new tab of the page's browser context (same session): the server
+ * renders it in the state the journey has reached, the WASM hydrates it, and axe-core reads it.
+ * Answers every problem: a console error or warning (a hydration panic is one), an uncaught
+ * exception, a serious or critical accessibility violation.
+ *
+ * A journey's clicks navigate inside the page, which never hydrates anything; this is how every
+ * page it reaches is also checked the way an administrator's reload or bookmark meets it.
+ */
+export async function loadsCleanly(page: Page, url = page.url()): Promise<string[]> {
+  const tab = await page.context().newPage();
+  const problems: string[] = [];
+  tab.on('console', (message) => {
+    // The page's own status (a 403 page, say) is the journey's business, not a fault.
+    if (/Failed to load resource/.test(message.text())) return;
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()} on ${url}: ${message.text()}`);
+  });
+  tab.on('pageerror', (error) => problems.push(`uncaught on ${url}: ${error.message}`));
+  try {
+    await tab.goto(url);
+    await hydrated(tab);
+    const { violations } = await new AxeBuilder({ page: tab }).analyze();
+    for (const v of violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+      problems.push(`axe ${v.impact} on ${url}: ${v.id} (${v.help}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    }
+  } catch (error) {
+    problems.push(`${url} did not load and hydrate: ${(error as Error).message.split('\n')[0]}`);
+  } finally {
+    await tab.close();
+  }
+  return problems;
+}
+
+/**
+ * The journeys' `test`: its `page` has every page it navigates to (in the console's origin)
+ * checked by [`loadsCleanly`] as it gets there, one at a time, and the test fails at its end if
+ * any had a problem. Call `sweep` to check the current page again after a change of state that
+ * is not a navigation (a cycle finished, a job in quarantine).
+ */
+export const test = base.extend<{ sweep: () => Promise<void> }>({
+  page: async ({ page }, use) => {
+    const origin = new URL(process.env.SCIMITAR_URL!).origin;
+    const found: string[] = [];
+    const checked = new Set<string>();
+    let queue = Promise.resolve();
+    const check = (url: string) => {
+      checked.add(url);
+      queue = queue.then(async () => found.push(...(await loadsCleanly(page, url))));
+    };
+    page.on('framenavigated', (frame) => {
+      const url = new URL(frame.url());
+      // The OAuth callback is a one-time code, not a page. An address seen before is checked
+      // again only when the journey says the state changed (sweep).
+      if (frame === page.mainFrame() && url.origin === origin && url.pathname !== '/oauth/callback' && !checked.has(frame.url())) {
+        check(frame.url());
+      }
+    });
+    (page as Page & { sweepNow?: () => void }).sweepNow = () => check(page.url());
+    await use(page);
+    await queue;
+    expect(found, 'pages loaded afresh in the states the journey reached').toEqual([]);
+  },
+  sweep: async ({ page }, use) => {
+    await use(async () => (page as Page & { sweepNow?: () => void }).sweepNow?.());
+  },
+});
 
 /** `scimitar admin create` against the running console's data directory. */
 export function createAccount(upn: string, role: string) {

@@ -48,6 +48,8 @@ pub struct Inner {
     metrics: metrics::Metrics,
     /// Provisioning log downloads: their own read-only connections, a few per account.
     downloads: sync::log::Downloads,
+    /// Where administrators open the console (`--public-url`), for links in emails.
+    public_url: Option<String>,
 }
 
 impl std::ops::Deref for Engine {
@@ -98,6 +100,7 @@ impl Engine {
             metrics: Default::default(),
             downloads,
             outbound,
+            public_url: options.public_url,
         })))
     }
 }
@@ -108,4 +111,6 @@ pub struct Options<'a> {
     /// The key that seals secrets (`SCIMITAR_SECRET_KEY`); `None`: the data directory's key file.
     pub secret_key: Option<&'a secrecy::SecretString>,
     pub outbound: outbound::Outbound,
+    /// `--public-url`: where administrators open the console, for links in emails.
+    pub public_url: Option<String>,
 }

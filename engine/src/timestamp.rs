@@ -1,8 +1,27 @@
 //! Times in stored JSON and in the API: RFC 3339 text. Reports stored before times were written
-//! so hold `time`'s tuple form (`[2026, 336, 18, ...]`), which still reads.
+//! so hold `time`'s tuple form (`[2026, 336, 18, ...]`), which still reads. Times for people
+//! (the console, emails) are [`minutes_utc`].
 
 use serde::{Deserialize, Deserializer, Serializer};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// "2026-11-26 20:15 UTC": a time as the console and its emails show it.
+pub fn minutes_utc(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// `text` with a capital first letter: reasons are written to follow a colon, and begin a
+/// sentence where they are shown alone.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
 
 pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
     time::serde::rfc3339::serialize(at, serializer)

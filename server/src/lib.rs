@@ -79,6 +79,7 @@ pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Eng
         outbound: engine::outbound::Outbound {
             allow_private_targets: config.allow_private_targets,
         },
+        public_url: config.public_url.clone(),
     };
     let engine = Engine::open_with(data_dir, options).await?;
     engine.ensure_setup_token().await?;

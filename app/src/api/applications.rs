@@ -18,12 +18,7 @@ pub(crate) fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn utc(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
-}
+pub(crate) use engine::timestamp::minutes_utc as utc;
 
 /// "Manual", "Automatic, Off" or "Automatic, On".
 #[cfg(feature = "ssr")]

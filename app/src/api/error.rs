@@ -12,8 +12,9 @@ pub enum AppError {
     /// A form field is wrong; `field` is the input's name, so the form shows it beside that input.
     #[error("{message}")]
     Invalid { field: String, message: String },
-    /// Several fields are wrong: (field path, message) pairs, shown beside each field.
-    #[error("Some fields need attention: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    /// Several fields are wrong: (field path, message) pairs, shown beside each field; the
+    /// banner names each field as the page labels it.
+    #[error("Some fields need attention: {}", .0.iter().map(|(f, m)| format!("{}: {m}", field_label(f))).collect::<Vec<_>>().join(" "))]
     InvalidFields(Vec<(String, String)>),
     #[error("Your session has ended. Sign in again.")]
     Unauthenticated,
@@ -173,5 +174,66 @@ fn human_duration(d: std::time::Duration) -> String {
         1 => "1 second".into(),
         s if s < 90 => format!("{s} seconds"),
         s => format!("{} minutes", s.div_ceil(60)),
+    }
+}
+
+/// A field path as the page labels the field: "scoping.filters[0].clauses[1].attribute" is
+/// "Scoping filter 1, clause 2, Source attribute"; "mappings[2].target" is "Mapping 3, Target
+/// attribute".
+pub fn field_label(path: &str) -> String {
+    let parts: Vec<String> = path
+        .split('.')
+        .filter(|part| *part != "scoping")
+        .map(|part| {
+            let (name, index) = match part.split_once('[') {
+                Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (part, None),
+            };
+            let label = match name {
+                "filters" => "Scoping filter",
+                "clauses" if index.is_some() => "clause",
+                "clauses" => "clauses",
+                "mappings" => "Mapping",
+                "attribute" | "source" => "Source attribute",
+                "target" => "Target attribute",
+                "operator" => "Operator",
+                "value" => "Value",
+                "default" | "defaultValue" => "Default value if null",
+                "matchingPrecedence" => "Matching precedence",
+                "apply" => "Apply this mapping",
+                other => return other.replace('_', " "),
+            };
+            match index {
+                Some(i) => format!("{label} {}", i + 1),
+                None => label.to_owned(),
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_label;
+
+    #[test]
+    fn field_paths_read_as_the_page_labels_them() {
+        assert_eq!(
+            field_label("scoping.filters[0].clauses[1].attribute"),
+            "Scoping filter 1, clause 2, Source attribute"
+        );
+        assert_eq!(
+            field_label("scoping.filters[2].clauses"),
+            "Scoping filter 3, clauses"
+        );
+        assert_eq!(
+            field_label("mappings[2].target"),
+            "Mapping 3, Target attribute"
+        );
+        assert_eq!(
+            field_label("mappings[0].matchingPrecedence"),
+            "Mapping 1, Matching precedence"
+        );
+        assert_eq!(field_label("scim_base_url"), "scim base url");
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::AppError;
-use crate::model::{GroupDetails, GroupRow, ListPage, MemberRow};
+use crate::model::{GroupDetails, GroupRow, ListPage, PickerOption};
 
 #[cfg(feature = "ssr")]
 fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
@@ -68,7 +68,7 @@ pub async fn get_group(id: String) -> Result<GroupDetails, AppError> {
         deleted: group.deleted_at.is_some(),
         members: members
             .into_iter()
-            .map(|m| MemberRow {
+            .map(|m| crate::model::MemberRow {
                 id: m.id.to_string(),
                 display_name: m.display_name,
                 kind: format!("{:?}", m.member_type),
@@ -119,7 +119,7 @@ pub async fn save_group(
 
 /// Users and groups whose name starts with `search`: the member picker's suggestions.
 #[server(endpoint = "groups/candidates")]
-pub async fn member_candidates(search: String) -> Result<Vec<MemberRow>, AppError> {
+pub async fn member_candidates(search: String) -> Result<Vec<PickerOption>, AppError> {
     use engine::{accounts::Permission, directory::groups};
     let (engine, _, _) = super::context::require(Permission::ReadDirectory).await?;
     if search.trim().len() < 2 {
@@ -128,10 +128,13 @@ pub async fn member_candidates(search: String) -> Result<Vec<MemberRow>, AppErro
     Ok(groups::member_candidates(&engine.db, &search, 20)
         .await?
         .into_iter()
-        .map(|(id, display_name, kind)| MemberRow {
-            id: id.to_string(),
-            display_name,
-            kind,
+        .map(|c| PickerOption {
+            label: if c.kind == "User" {
+                format!("{} ({})", c.display_name, c.name)
+            } else {
+                format!("{} (Group)", c.display_name)
+            },
+            value: c.name,
         })
         .collect())
 }

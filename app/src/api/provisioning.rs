@@ -75,7 +75,9 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
     let c = engine.provisioning(&account, app.id).await?;
     let s = &c.settings;
     let template = app.template();
-    // The outcome of an Authorize that just came back, shown once.
+    // The outcome of the last Authorize of this application in this session. Reading it
+    // changes nothing (a page may read twice); the blade shows it when the callback's address
+    // says an authorization just came back, and the next Authorize replaces it.
     let session = super::context::session().await?;
     let outcome: Option<AuthorizationOutcome> = session
         .get(AUTHORIZATION_OUTCOME)
@@ -83,11 +85,6 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
         .ok()
         .flatten()
         .filter(|o: &AuthorizationOutcome| o.application == app.id);
-    if outcome.is_some() {
-        let _ = session
-            .remove::<AuthorizationOutcome>(AUTHORIZATION_OUTCOME)
-            .await;
-    }
     Ok(ProvisioningForm {
         authorization_outcome: outcome.map(|o| (o.succeeded, o.message)),
         application_id: app.id.to_string(),
@@ -128,7 +125,6 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
         users_enabled: s.users.enabled,
         groups_enabled: s.groups.enabled,
         groups_supported: template.provisioning.groups_supported,
-        needs_initial_cycle: c.needs_initial_cycle,
         users_mapping_count: s.users.mappings.0.len() as u32,
         groups_mapping_count: s.groups.mappings.0.len() as u32,
     })
@@ -681,6 +677,7 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
     let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
     let app = parse_id(&id)?;
     let job = engine.job(&account, app).await?;
+    let configuration = engine.provisioning(&account, app).await?;
     let running = job.current_cycle.as_ref().map(|progress| {
         let progress = &progress.0;
         CycleProgress {
@@ -698,10 +695,15 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         let fix = job
             .last_cycle
             .as_ref()
-            .map(|r| r.0.outcome.what_to_do())
+            .map(|r| {
+                r.0.outcome
+                    .what_to_do(configuration.settings.authentication)
+            })
             .unwrap_or_default();
         QuarantineNotice {
-            reason: job.quarantine_reason.clone().unwrap_or_default(),
+            reason: engine::timestamp::sentence(
+                job.quarantine_reason.as_deref().unwrap_or_default(),
+            ),
             since: job.quarantine_began_at.map(utc).unwrap_or_default(),
             next_attempt: (job.state == JobState::Quarantine)
                 .then(|| job.next_run_at.map(utc))
@@ -712,6 +714,9 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
     });
     Ok(ProvisioningStatus {
         state: state_text(job.state).to_owned(),
+        automatic: configuration.settings.mode
+            == engine::applications::provisioning::Mode::Automatic,
+        needs_initial_cycle: configuration.needs_initial_cycle,
         deletes_staged: matches!(
             job.last_cycle.as_ref().map(|r| &r.0.outcome),
             Some(Outcome::DeletesStaged { .. })
@@ -728,12 +733,14 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
     })
 }
 
-/// Provision on demand: `object` is a user principal name, a group's name or an id. Answers a
+/// Provision on demand: `object` is a user principal name, a user's display name, a group's
+/// name or an id; `members`, for a group of more than five, the ids of the five chosen. Answers a
 /// stream with one JSON line per step ([`crate::model::OnDemandStep`]) as each completes.
 #[server(endpoint = "provisioning/on-demand", output = leptos::server_fn::codec::StreamingText)]
 pub async fn provision_on_demand(
     id: String,
     object: String,
+    #[server(default)] members: Vec<String>,
 ) -> Result<leptos::server_fn::codec::TextStream<AppError>, AppError> {
     use engine::{accounts::Permission, applications::Access};
 
@@ -744,10 +751,19 @@ pub async fn provision_on_demand(
         .application_for(&account, app, Access::Configure)
         .await?;
     let object = engine.on_demand_object(&object).await?;
+    let members = members
+        .iter()
+        .map(|m| {
+            uuid::Uuid::try_parse(m).map_err(|_| AppError::Invalid {
+                field: "members".into(),
+                message: "Choose the members from the list.".into(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (send, receive) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
         if let Err(e) = engine
-            .provision_on_demand(&account, app, object, send)
+            .provision_on_demand(&account, app, object, members, send)
             .await
         {
             tracing::error!(error = %e, "provision on demand");
@@ -764,4 +780,36 @@ pub async fn provision_on_demand(
         Some((Ok(format!("{line}\n")), receive))
     });
     Ok(leptos::server_fn::codec::TextStream::new(lines))
+}
+
+/// The members provision on demand asks the administrator to choose from: those of the group
+/// named `object` when it has more than five users; none otherwise.
+#[server(endpoint = "provisioning/on-demand/members")]
+pub async fn on_demand_members(
+    object: String,
+) -> Result<Vec<crate::model::PickerOption>, AppError> {
+    use engine::{
+        accounts::Permission,
+        directory::{feed::ObjectType, groups},
+        sync::on_demand::MAX_GROUP_MEMBERS,
+    };
+    let (engine, _, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let Ok(object) = engine.on_demand_object(&object).await else {
+        return Ok(Vec::new());
+    };
+    let members: Vec<_> = groups::members(&engine.db, object)
+        .await?
+        .into_iter()
+        .filter(|m| m.member_type == ObjectType::User)
+        .collect();
+    if members.len() <= MAX_GROUP_MEMBERS {
+        return Ok(Vec::new());
+    }
+    Ok(members
+        .into_iter()
+        .map(|m| crate::model::PickerOption {
+            value: m.id.to_string(),
+            label: m.display_name,
+        })
+        .collect())
 }

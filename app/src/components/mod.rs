@@ -4,10 +4,12 @@ mod blade_header;
 mod empty_state;
 mod form_field;
 mod page_title;
+mod plural;
 mod query_link;
 
 pub use blade_header::BladeHeader;
 pub use empty_state::EmptyState;
 pub use form_field::{FormBanner, FormError, FormField};
 pub use page_title::PageTitle;
+pub use plural::plural;
 pub use query_link::query_link;

@@ -34,10 +34,11 @@ pub fn AuditLogsPage() -> impl IntoView {
     view! {
         <BladePage blade=Blade::AuditLogs>
             <form class="filters" method="get" action="/audit-logs" role="search">
-                <label>"Actor" <input type="search" name="actor" value=move || param("actor") /></label>
-                <label>"Target" <input type="search" name="target" value=move || param("target") /></label>
-                <label>"Activity"
-                    <select name="activity">
+                <div class="filter"><label for="filter-actor">"Actor"</label> <input id="filter-actor" type="search" name="actor" value=move || param("actor") /></div>
+                <div class="filter"><label for="filter-target">"Target"</label> <input id="filter-target" type="search" name="target" value=move || param("target") /></div>
+                <div class="filter">
+                    <label for="filter-activity">"Activity"</label>
+                    <select name="activity" id="filter-activity">
                         <option value="">"All"</option>
                         <Transition>
                             {move || Suspend::new(async move {
@@ -49,9 +50,9 @@ pub fn AuditLogsPage() -> impl IntoView {
                             })}
                         </Transition>
                     </select>
-                </label>
-                <label>"From" <input type="date" name="from" value=move || param("from") /></label>
-                <label>"To" <input type="date" name="to" value=move || param("to") /></label>
+                </div>
+                <div class="filter"><label for="filter-from">"From"</label> <input id="filter-from" type="date" name="from" value=move || param("from") /></div>
+                <div class="filter"><label for="filter-to">"To"</label> <input id="filter-to" type="date" name="to" value=move || param("to") /></div>
                 <button type="submit" class="button">"Apply"</button>
                 <a class="button" href="/audit-logs">"Reset"</a>
             </form>

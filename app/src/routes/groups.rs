@@ -9,7 +9,7 @@ use crate::{
     api::groups::{
         ChangeGroupLifecycle, ChangeMembers, SaveGroup, get_group, list_groups, member_candidates,
     },
-    components::{BladeHeader, EmptyState, FormBanner, FormError, FormField, query_link},
+    components::{BladeHeader, EmptyState, FormBanner, FormError, FormField, plural, query_link},
     model::{Blade, GroupDetails},
 };
 
@@ -57,7 +57,7 @@ pub fn GroupsPage() -> impl IntoView {
                                 query_link("/groups", &[("q", param("q")), ("deleted", param("deleted")), ("before", before)])
                             });
                             view! {
-                                <p class="count">{format!("{} groups", page.total)}</p>
+                                <p class="count">{plural(page.total, "group")}</p>
                                 <table class="data-table">
                                     <thead>
                                         <tr>
@@ -214,14 +214,14 @@ pub fn GroupPage() -> impl IntoView {
                                             name="add"
                                             list="member-suggestions"
                                             autocomplete="off"
-                                            placeholder="User principal name or group name"
+                                            placeholder="Name, user principal name or group name"
                                             on:input=move |ev| set_typed.set(event_target_value(&ev))
                                         />
                                         <datalist id="member-suggestions">
                                             <Transition>
                                                 {move || Suspend::new(async move {
                                                     suggestions.await.unwrap_or_default().into_iter().map(|m| view! {
-                                                        <option value=m.display_name.clone()>{format!("{} ({})", m.display_name, m.kind)}</option>
+                                                        <option value=m.value label=m.label></option>
                                                     }).collect_view()
                                                 })}
                                             </Transition>

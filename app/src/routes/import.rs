@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::BladePage;
 use crate::{
     api::users::{RunImport, get_import, import_progress},
-    components::FormBanner,
+    components::{FormBanner, plural},
     model::Blade,
 };
 
@@ -57,10 +57,15 @@ pub fn ImportPreviewPage() -> impl IntoView {
             return;
         }
         let id = id();
+        let pending = run.pending();
+        // The loop outlives the page when the administrator leaves it mid-import: every read
+        // and write is a `try_`, which ends the loop once the page's signals are gone.
         leptos::task::spawn_local(async move {
-            while run.pending().get_untracked() {
-                if let Ok(done) = import_progress(id.clone()).await {
-                    set_progress.set(done);
+            while pending.try_get_untracked().unwrap_or(false) {
+                if let Ok(done) = import_progress(id.clone()).await
+                    && set_progress.try_set(done).is_some()
+                {
+                    break;
                 }
                 gloo_timers_sleep(250).await;
             }
@@ -79,11 +84,11 @@ pub fn ImportPreviewPage() -> impl IntoView {
                         <section class="panel">
                             <h2>{format!("Preview of {}", upload.file_name)}</h2>
                             <ul class="summary">
-                                <li>{format!("{} rows", upload.rows)}</li>
-                                <li>{format!("{} new users", upload.create)}</li>
-                                <li>{format!("{} users to update", upload.update)}</li>
+                                <li>{plural(upload.rows, "row")}</li>
+                                <li>{format!("{} new", plural(upload.create, "user"))}</li>
+                                <li>{format!("{} to update", plural(upload.update, "user"))}</li>
                                 <li>{format!("{} unchanged", upload.unchanged)}</li>
-                                <li>{format!("{} rows with errors, which will be left out", upload.errors.len())}</li>
+                                <li>{format!("{} with errors, which will be left out", plural(upload.errors.len() as u64, "row"))}</li>
                             </ul>
                             {match upload.done {
                                 Some((created, updated, unchanged)) => view! {

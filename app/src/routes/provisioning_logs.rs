@@ -92,7 +92,7 @@ pub fn ProvisioningLogs(base: String, application: Option<String>) -> impl IntoV
     let link = StoredValue::new(link);
     let selectable = |name: &'static str, options: &'static [&'static str]| {
         view! {
-            <select name=name>
+            <select name=name id=format!("filter-{name}")>
                 <option value="">"All"</option>
                 {options.iter().map(|o| view! {
                     <option value=*o selected=move || param(name) == *o>{*o}</option>
@@ -102,15 +102,16 @@ pub fn ProvisioningLogs(base: String, application: Option<String>) -> impl IntoV
     };
     view! {
         <form class="filters" method="get" action=base_form role="search">
-            <label>"Identity" <input type="search" name="identity" placeholder="Name or ID" value=move || param("identity") /></label>
-            <label>"From" <input type="date" name="from" value=move || param("from") /></label>
-            <label>"To" <input type="date" name="to" value=move || param("to") /></label>
-            <label>"Status" {selectable("status", &["Success", "Failure", "Skipped", "Warning"])}</label>
-            <label>"Action" {selectable("action", &["Create", "Update", "Disable", "Delete", "StagedDelete", "Other"])}</label>
-            <label>"Type" {selectable("object_type", &["User", "Group"])}</label>
+            <div class="filter"><label for="filter-identity">"Identity"</label> <input id="filter-identity" type="search" name="identity" placeholder="Name or ID" value=move || param("identity") /></div>
+            <div class="filter"><label for="filter-from">"From"</label> <input id="filter-from" type="date" name="from" value=move || param("from") /></div>
+            <div class="filter"><label for="filter-to">"To"</label> <input id="filter-to" type="date" name="to" value=move || param("to") /></div>
+            <div class="filter"><label for="filter-status">"Status"</label> {selectable("status", &["Success", "Failure", "Skipped", "Warning"])}</div>
+            <div class="filter"><label for="filter-action">"Action"</label> {selectable("action", &["Create", "Update", "Disable", "Delete", "StagedDelete", "Other"])}</div>
+            <div class="filter"><label for="filter-object_type">"Type"</label> {selectable("object_type", &["User", "Group"])}</div>
             <Show when=move || all_applications>
-                <label>"Application"
-                    <select name="application">
+                <div class="filter">
+                    <label for="filter-application">"Application"</label>
+                    <select name="application" id="filter-application">
                         <option value="">"All"</option>
                         <Transition>
                             {move || Suspend::new(async move {
@@ -122,11 +123,11 @@ pub fn ProvisioningLogs(base: String, application: Option<String>) -> impl IntoV
                             })}
                         </Transition>
                     </select>
-                </label>
+                </div>
             </Show>
-            <label>"Cycle ID" <input type="search" name="cycle" value=move || param("cycle") /></label>
-            <label>"Change ID" <input type="search" name="change" value=move || param("change") /></label>
-            <label>"Job ID" <input type="search" name="job" value=move || param("job") /></label>
+            <div class="filter"><label for="filter-cycle">"Cycle ID"</label> <input id="filter-cycle" type="search" name="cycle" value=move || param("cycle") /></div>
+            <div class="filter"><label for="filter-change">"Change ID"</label> <input id="filter-change" type="search" name="change" value=move || param("change") /></div>
+            <div class="filter"><label for="filter-job">"Job ID"</label> <input id="filter-job" type="search" name="job" value=move || param("job") /></div>
             <button type="submit" class="button">"Apply"</button>
             <a class="button" href=base_reset>"Reset"</a>
         </form>

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::{BladePage, CurrentUser};
 use crate::{
     api::users::{ChangeUserLifecycle, SaveUser, SetConsoleAccess, get_user, list_users},
-    components::{BladeHeader, EmptyState, FormBanner, FormError, FormField, query_link},
+    components::{BladeHeader, EmptyState, FormBanner, FormError, FormField, plural, query_link},
     model::{Blade, ROLES, UserDetails},
 };
 
@@ -121,7 +121,7 @@ pub fn UsersPage() -> impl IntoView {
                             let next = page.next.clone().map(|after| link(&[("sort", param("sort")), ("dir", param("dir")), ("after", after)]));
                             let previous = page.previous.clone().map(|before| link(&[("sort", param("sort")), ("dir", param("dir")), ("before", before)]));
                             view! {
-                                <p class="count">{format!("{} users", page.total)}</p>
+                                <p class="count">{plural(page.total, "user")}</p>
                                 <table class="data-table">
                                     <thead>
                                         <tr>

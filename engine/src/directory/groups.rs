@@ -473,18 +473,32 @@ pub async fn member_counts(
     Ok(query.fetch_all(db).await?.into_iter().collect())
 }
 
-/// Users and groups whose name starts with `search`, for member pickers: (id, name, kind).
+/// A user or group a picker offers.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: Uuid,
+    /// What names it uniquely: a user's principal name, a group's display name.
+    pub name: String,
+    /// What the lists show: a user's display name, a group's display name.
+    pub display_name: String,
+    /// "User" or "Group".
+    pub kind: String,
+}
+
+/// Users and groups whose user principal name or display name starts with `search`, for
+/// pickers.
 pub async fn member_candidates(
     db: &SqlitePool,
     search: &str,
     limit: u32,
-) -> Result<Vec<(Uuid, String, String)>> {
+) -> Result<Vec<Candidate>> {
     let pattern = crate::db::like_prefix(search);
     Ok(sqlx::query_as(
-        "SELECT id, user_principal_name, 'User' FROM users WHERE deleted_at IS NULL \
+        "SELECT id, user_principal_name AS name, display_name, 'User' AS kind FROM users \
+         WHERE deleted_at IS NULL \
          AND (user_principal_name LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\') \
-         UNION ALL SELECT id, display_name, 'Group' FROM groups WHERE deleted_at IS NULL \
-         AND display_name LIKE ?1 ESCAPE '\\' LIMIT ?2",
+         UNION ALL SELECT id, display_name AS name, display_name, 'Group' AS kind FROM groups \
+         WHERE deleted_at IS NULL AND display_name LIKE ?1 ESCAPE '\\' LIMIT ?2",
     )
     .bind(pattern)
     .bind(limit)
@@ -492,8 +506,9 @@ pub async fn member_candidates(
     .await?)
 }
 
-/// The user (by user principal name) or group (by name) called `name`, for pickers that take
-/// typed names; errors name `field`.
+/// The user or group called `name`, for pickers that take typed names: a user principal name,
+/// a group's name, or a user's display name as the lists show it (any case). A display name
+/// that several carry is refused, naming the way out. Errors name `field`.
 pub async fn principal_named(
     db: &SqlitePool,
     name: &str,
@@ -503,23 +518,32 @@ pub async fn principal_named(
     if name.is_empty() {
         return Err(crate::Error::invalid(
             field,
-            "enter a user principal name or a group name",
+            "enter a user principal name, a user's display name or a group name",
         ));
     }
     let found = member_candidates(db, name, 50).await?;
-    let exact: Vec<_> = found
-        .into_iter()
-        .filter(|(_, n, _)| n.eq_ignore_ascii_case(name))
+    let by_name: Vec<_> = found
+        .iter()
+        .filter(|c| c.name.eq_ignore_ascii_case(name))
         .collect();
-    match exact.as_slice() {
-        [(id, _, kind)] => Ok((*id, kind.clone())),
+    let by_display_name: Vec<_> = found
+        .iter()
+        .filter(|c| c.display_name.eq_ignore_ascii_case(name))
+        .collect();
+    let chosen = if by_name.is_empty() {
+        by_display_name
+    } else {
+        by_name
+    };
+    match chosen.as_slice() {
+        [c] => Ok((c.id, c.kind.clone())),
         [] => Err(crate::Error::invalid(
             field,
             format!("there is no user or group named {name}"),
         )),
         _ => Err(crate::Error::invalid(
             field,
-            format!("several users or groups are named {name}; use a user principal name"),
+            format!("several users or groups are named {name}; type the user principal name"),
         )),
     }
 }

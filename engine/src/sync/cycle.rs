@@ -121,11 +121,11 @@ impl Outcome {
     }
 
     /// What the administrator does about a job this outcome put in quarantine (the blade's
-    /// banner, the notification email).
-    pub fn what_to_do(&self) -> &'static str {
+    /// banner, the notification email), in the words of the application's credentials.
+    pub fn what_to_do(&self, credentials: AuthenticationMethod) -> &'static str {
         match self {
             Outcome::Completed => "",
-            Outcome::Stopped { code, .. } => code.advice().1,
+            Outcome::Stopped { code, .. } => code.advice_for(credentials).1,
             Outcome::Interrupted { .. } => ErrorCode::TargetUnreachable.advice().1,
             Outcome::DeletesStaged { .. } => ErrorCode::AccidentalDeletionThreshold.advice().1,
             Outcome::TooManyFailures { .. } => {

@@ -17,6 +17,7 @@ use crate::{
     accounts::{Account, Permission},
     applications,
     audit::{self, Caller, Target},
+    timestamp::{minutes_utc, sentence},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
@@ -221,16 +222,22 @@ impl Engine {
             let what_to_do = job
                 .last_cycle
                 .as_ref()
-                .map(|r| r.0.outcome.what_to_do())
+                .map(|r| r.0.outcome.what_to_do(settings.authentication))
                 .unwrap_or_default();
-            let body = format!(
-                "Provisioning to {name} is in quarantine.\n\nReason: {reason}\n\nSince: {}\nNext attempt: {}\n\n\
+            let when = |at: Option<OffsetDateTime>| at.map(minutes_utc).unwrap_or_default();
+            let mut body = format!(
+                "Provisioning to {name} is in quarantine.\n\nReason: {}\n\nSince: {}\nNext attempt: {}\n\n\
                  What to do: {what_to_do}\n",
-                job.quarantine_began_at
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-                job.next_run_at.map(|t| t.to_string()).unwrap_or_default(),
+                sentence(&reason),
+                when(job.quarantine_began_at),
+                when(job.next_run_at),
             );
+            if let Some(console) = &self.public_url {
+                let console = console.trim_end_matches('/');
+                body.push_str(&format!(
+                    "\nOpen its Provisioning blade: {console}/applications/{application}/provisioning\n"
+                ));
+            }
             self.send_email(
                 settings.notification_email.trim(),
                 &format!("Provisioning to {name} is in quarantine"),

@@ -1,4 +1,5 @@
-//! Provision on demand: one user, or one group of at most five members (Entra's limit), through
+//! Provision on demand: one user, or one group with at most five members (Entra's limit: of a
+//! larger group, the administrator chooses five), through
 //! the whole pipeline now (connection, import, scope, match, action), each step's result sent on
 //! a channel as it completes, so the console can show them one by one. A group's members go
 //! first, each reported as a step, then the group. Decisions are written to the provisioning
@@ -42,15 +43,44 @@ pub struct Step {
     pub detail: String,
 }
 
+/// The stages of a provision on demand, named as the portal names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Connection,
+    Import,
+    Member,
+    Scope,
+    Match,
+    Action,
+}
+
 /// Sends steps to whoever watches; one who went away does not stop the provisioning.
-struct Steps(mpsc::Sender<Step>);
+struct Steps {
+    sender: mpsc::Sender<Step>,
+    /// A group is provisioned: the steps say "group" where they said "user".
+    group: bool,
+}
 
 impl Steps {
-    async fn send(&self, name: &'static str, result: StepResult, detail: String) {
+    fn name(&self, stage: Stage) -> &'static str {
+        match (stage, self.group) {
+            (Stage::Connection, _) => "Test connection",
+            (Stage::Import, false) => "Import user",
+            (Stage::Import, true) => "Import group",
+            (Stage::Member, _) => "Provision group member",
+            (Stage::Scope, false) => "Determine if user is in scope",
+            (Stage::Scope, true) => "Determine if group is in scope",
+            (Stage::Match, false) => "Match user between source and target system",
+            (Stage::Match, true) => "Match group between source and target system",
+            (Stage::Action, _) => "Perform action",
+        }
+    }
+
+    async fn send(&self, stage: Stage, result: StepResult, detail: String) {
         let _ = self
-            .0
+            .sender
             .send(Step {
-                name,
+                name: self.name(stage),
                 result,
                 detail,
             })
@@ -62,10 +92,10 @@ impl Steps {
         let in_scope = entry.error_code != Some(super::log::ErrorCode::NotInScope);
         if !in_scope {
             let reason = entry.reason.clone().unwrap_or_default();
-            self.send("Scope", StepResult::Skipped, reason).await;
+            self.send(Stage::Scope, StepResult::Skipped, reason).await;
             return;
         }
-        self.send("Scope", StepResult::Success, "In scope.".into())
+        self.send(Stage::Scope, StepResult::Success, "In scope.".into())
             .await;
         let matched = entry.steps.iter().any(|s| s == "Match") || entry.action == Action::Update;
         let detail = match (&entry.target_id, entry.action) {
@@ -74,8 +104,9 @@ impl Steps {
             _ if matched => "Matched.".into(),
             _ => "Not matched.".into(),
         };
-        self.send("Match", StepResult::Success, detail).await;
-        self.send("Action", result_of(entry), summary(entry)).await;
+        self.send(Stage::Match, StepResult::Success, detail).await;
+        self.send(Stage::Action, result_of(entry), summary(entry))
+            .await;
     }
 }
 
@@ -104,46 +135,42 @@ fn summary(entry: &Entry) -> String {
 }
 
 impl Engine {
-    /// The user or group an administrator names for provision on demand: an id, a user
-    /// principal name, or a group's display name (any case).
+    /// The user or group an administrator names for provision on demand: an id, or a name as
+    /// the pickers take it (`groups::principal_named`).
     pub async fn on_demand_object(&self, name: &str) -> Result<Uuid> {
-        let name = name.trim();
-        if let Ok(id) = Uuid::try_parse(name) {
-            return Ok(id);
+        match Uuid::try_parse(name.trim()) {
+            Ok(id) => Ok(id),
+            Err(_) => Ok(
+                crate::directory::groups::principal_named(&self.db, name, "object")
+                    .await?
+                    .0,
+            ),
         }
-        let found: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE user_principal_name = ?1 COLLATE NOCASE AND deleted_at IS NULL \
-             UNION ALL SELECT id FROM groups WHERE display_name = ?1 COLLATE NOCASE AND deleted_at IS NULL LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(&self.db)
-        .await?;
-        found.ok_or_else(|| {
-            crate::Error::invalid(
-                "object",
-                format!("there is no user or group named {name:?}: type a user principal name, a group's name or an id"),
-            )
-        })
     }
 
     /// Provisions the user or group `object` to `application` now, sending each step on
-    /// `steps`.
+    /// `steps`. For a group, `chosen` names the members that go with it (at most five; empty:
+    /// all of them, when there are at most five).
     pub async fn provision_on_demand(
         &self,
         account: &Account,
         application: Uuid,
         object: Uuid,
+        chosen: Vec<Uuid>,
         steps: mpsc::Sender<Step>,
     ) -> Result<()> {
         self.application_for(account, application, Access::Configure)
             .await?;
-        let steps = Steps(steps);
+        let mut steps = Steps {
+            sender: steps,
+            group: false,
+        };
         let now = OffsetDateTime::now_utc();
         let mut run = match self.prepare(application, now, Uuid::new_v4()).await {
             Ok(run) => run,
             Err(e) => {
                 steps
-                    .send("Connection", StepResult::Failure, e.to_string())
+                    .send(Stage::Connection, StepResult::Failure, e.to_string())
                     .await;
                 return Ok(());
             }
@@ -151,15 +178,19 @@ impl Engine {
         if let Some(user) = users::get(&self.db, object).await? {
             let Some(mappings) = run.ctx.users.clone() else {
                 let detail = "The Users mapping is disabled.".to_owned();
-                steps.send("Connection", StepResult::Failure, detail).await;
+                steps
+                    .send(Stage::Connection, StepResult::Failure, detail)
+                    .await;
                 return Ok(());
             };
-            steps.send("Connection", StepResult::Success, ready()).await;
+            steps
+                .send(Stage::Connection, StepResult::Success, ready())
+                .await;
             let detail = format!(
                 "{} ({})",
                 user.profile.display_name, user.profile.user_principal_name
             );
-            steps.send("Import", StepResult::Success, detail).await;
+            steps.send(Stage::Import, StepResult::Success, detail).await;
             run.ctx.discover().await;
             run.ctx.index = run
                 .ctx
@@ -175,10 +206,11 @@ impl Engine {
             }
             return self.report(&mut run, &steps).await;
         }
+        steps.group = true;
         let Some(group) = groups::get(&self.db, object).await? else {
             steps
                 .send(
-                    "Import",
+                    Stage::Import,
                     StepResult::Failure,
                     "The user or group is not in the directory.".into(),
                 )
@@ -189,31 +221,63 @@ impl Engine {
             (run.ctx.users.clone(), run.ctx.groups.clone())
         else {
             let detail = "The Users and Groups mappings must both be enabled.".to_owned();
-            steps.send("Connection", StepResult::Failure, detail).await;
+            steps
+                .send(Stage::Connection, StepResult::Failure, detail)
+                .await;
             return Ok(());
         };
-        steps.send("Connection", StepResult::Success, ready()).await;
+        steps
+            .send(Stage::Connection, StepResult::Success, ready())
+            .await;
         let members: Vec<groups::Member> = groups::members(&self.db, object)
             .await?
             .into_iter()
             .filter(|m| m.member_type == ObjectType::User)
             .collect();
+        let total = members.len();
+        // As the portal: a larger group goes with the members the administrator picked.
+        let members = if chosen.is_empty() {
+            members
+        } else {
+            if let Some(stranger) = chosen
+                .iter()
+                .find(|id| !members.iter().any(|m| m.id == **id))
+            {
+                let detail = format!(
+                    "{stranger} is not a member of {}.",
+                    group.profile.display_name
+                );
+                steps.send(Stage::Import, StepResult::Failure, detail).await;
+                return Ok(());
+            }
+            members
+                .into_iter()
+                .filter(|m| chosen.contains(&m.id))
+                .collect()
+        };
         if members.len() > MAX_GROUP_MEMBERS {
             let detail = format!(
-                "{} has {} members; provision on demand takes a group of at most {MAX_GROUP_MEMBERS}. Its members go in the next cycle.",
+                "{} has {total} members; choose at most {MAX_GROUP_MEMBERS} of them to provision now. The others go in the next cycle.",
                 group.profile.display_name,
-                members.len()
             );
-            steps.send("Import", StepResult::Failure, detail).await;
+            steps.send(Stage::Import, StepResult::Failure, detail).await;
             return Ok(());
         }
-        let detail = format!(
-            "{} with {} member{}",
-            group.profile.display_name,
-            members.len(),
-            if members.len() == 1 { "" } else { "s" }
-        );
-        steps.send("Import", StepResult::Success, detail).await;
+        let detail = if members.len() == total {
+            format!(
+                "{} with {} member{}",
+                group.profile.display_name,
+                total,
+                if total == 1 { "" } else { "s" }
+            )
+        } else {
+            format!(
+                "{} with {} of its {total} members, as chosen",
+                group.profile.display_name,
+                members.len(),
+            )
+        };
+        steps.send(Stage::Import, StepResult::Success, detail).await;
         run.ctx.discover().await;
         let member_ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
         run.ctx.index = run
@@ -226,7 +290,7 @@ impl Engine {
             }
             if let Some(entry) = run.books.last_entry.take() {
                 let detail = format!("{}: {}", entry.source_name, summary(&entry));
-                steps.send("Member", result_of(&entry), detail).await;
+                steps.send(Stage::Member, result_of(&entry), detail).await;
             }
         }
         run.ctx.index = run
@@ -246,7 +310,7 @@ impl Engine {
             Some(entry) => steps.decision(&entry).await,
             None => {
                 let detail = "Nothing to do.".to_owned();
-                steps.send("Scope", StepResult::Skipped, detail).await;
+                steps.send(Stage::Scope, StepResult::Skipped, detail).await;
             }
         }
         Ok(())

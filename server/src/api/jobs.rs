@@ -185,8 +185,11 @@ async fn test_connection(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OnDemand {
-    /// A user, or a group of at most 5 members.
+    /// A user or a group.
     object_id: String,
+    /// For a group of more than 5 members: the ids of at most 5 of them to provision with it.
+    #[serde(default)]
+    members: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -215,8 +218,16 @@ async fn on_demand(
             format!("{:?} is not an id (a GUID)", request.object_id),
         )
     })?;
+    let members = request
+        .members
+        .iter()
+        .map(|m| {
+            uuid::Uuid::try_parse(m)
+                .map_err(|_| ApiError::invalid("members", format!("{m:?} is not an id (a GUID)")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (send, mut receive) = tokio::sync::mpsc::channel(16);
-    let run = engine.provision_on_demand(&who.account, app, object, send);
+    let run = engine.provision_on_demand(&who.account, app, object, members, send);
     let collect = async {
         let mut steps = Vec::new();
         while let Some(step) = receive.recv().await {

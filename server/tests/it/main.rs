@@ -9,6 +9,7 @@ mod harness;
 mod hostile;
 mod leases;
 mod logs;
+mod options;
 mod peers;
 mod references;
 mod scim;

@@ -1252,7 +1252,7 @@ async fn provision_on_demand_reports_each_step_as_it_completes() {
     let steps = |user: Uuid| on_demand(&engine, &admin, app.id, user);
     let grace_steps = steps(grace.id).await;
     let names: Vec<&str> = grace_steps.iter().map(|s| s.0).collect();
-    assert_eq!(names, ["Connection", "Import", "Scope", "Match", "Action"]);
+    assert_eq!(names, ON_DEMAND_USER_STEPS);
     assert!(
         grace_steps.iter().all(|s| s.1 == "Success"),
         "{grace_steps:?}"
@@ -1272,7 +1272,7 @@ async fn provision_on_demand_reports_each_step_as_it_completes() {
     assert_eq!(
         alan_steps.last().unwrap(),
         &(
-            "Scope",
+            "Determine if user is in scope",
             "Skipped".to_owned(),
             "The user is not assigned to the application.".to_owned()
         )
@@ -1400,13 +1400,13 @@ async fn provision_on_demand_takes_a_small_group_with_its_members() {
     assert_eq!(
         names,
         [
-            "Connection",
-            "Import",
-            "Member",
-            "Member",
-            "Scope",
-            "Match",
-            "Action"
+            "Test connection",
+            "Import group",
+            "Provision group member",
+            "Provision group member",
+            "Determine if group is in scope",
+            "Match group between source and target system",
+            "Perform action"
         ],
         "{seen:?}"
     );
@@ -1432,13 +1432,53 @@ async fn provision_on_demand_takes_a_small_group_with_its_members() {
     assert_eq!(
         seen.last().unwrap(),
         &(
-            "Import",
+            "Import group",
             "Failure".to_owned(),
-            "Crowd has 6 members; provision on demand takes a group of at most 5. Its members go in the next cycle."
+            "Crowd has 6 members; choose at most 5 of them to provision now. The others go in the next cycle."
                 .to_owned()
         )
     );
     assert_eq!(target_users(&scim.url).await.len(), 2, "nothing sent");
+
+    // As the portal: five of the six, chosen, go with the group; the sixth waits.
+    let chosen = many[..5].to_vec();
+    let seen = on_demand_of(&engine, &admin, app.id, crowd.id, chosen).await;
+    assert_eq!(
+        seen[1].2, "Crowd with 5 of its 6 members, as chosen",
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|s| s.1 == "Success"), "{seen:?}");
+    let users = target_users(&scim.url).await;
+    let names: Vec<&str> = users
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(users.len(), 7, "{names:?}");
+    assert!(
+        !names.contains(&"m5@contoso.com"),
+        "the member not chosen is not sent"
+    );
+    let crowd_in_target = target_groups(&scim.url)
+        .await
+        .into_iter()
+        .find(|g| g["displayName"] == "Crowd")
+        .expect("Crowd is created");
+    assert_eq!(crowd_in_target["members"].as_array().map(Vec::len), Some(5));
+
+    // A member of another group is not one to choose.
+    let stranger = engine
+        .create_user(
+            &system,
+            profile("stranger@contoso.com", "S", Some("Tranger")),
+        )
+        .await
+        .unwrap();
+    let seen = on_demand_of(&engine, &admin, app.id, crowd.id, vec![stranger.id]).await;
+    assert_eq!(seen.last().unwrap().1, "Failure");
+    assert_eq!(
+        seen.last().unwrap().2,
+        format!("{} is not a member of Crowd.", stranger.id)
+    );
 }
 
 #[tokio::test]
@@ -1522,6 +1562,15 @@ async fn creates_left_out_are_not_sent_in_bulk_either() {
     assert_eq!(skipped, 3, "{entries:?}");
 }
 
+/// The steps of a user's provision on demand, as the portal names them.
+const ON_DEMAND_USER_STEPS: [&str; 5] = [
+    "Test connection",
+    "Import user",
+    "Determine if user is in scope",
+    "Match user between source and target system",
+    "Perform action",
+];
+
 /// Provisions `object` on demand and collects its steps (name, result, detail) as they come.
 async fn on_demand(
     engine: &Engine,
@@ -1529,11 +1578,22 @@ async fn on_demand(
     app: Uuid,
     object: Uuid,
 ) -> Vec<(&'static str, String, String)> {
+    on_demand_of(engine, admin, app, object, Vec::new()).await
+}
+
+/// As [`on_demand`], for a group with the members `chosen` to go with it.
+async fn on_demand_of(
+    engine: &Engine,
+    admin: &Account,
+    app: Uuid,
+    object: Uuid,
+    chosen: Vec<Uuid>,
+) -> Vec<(&'static str, String, String)> {
     let (engine, admin) = (engine.clone(), admin.clone());
     let (sender, mut receiver) = tokio::sync::mpsc::channel(8);
     let run = tokio::spawn(async move {
         engine
-            .provision_on_demand(&admin, app, object, sender)
+            .provision_on_demand(&admin, app, object, chosen, sender)
             .await
     });
     let mut seen = Vec::new();
@@ -1695,7 +1755,7 @@ async fn the_on_demand_blade_streams_each_step_as_it_completes() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Connection", "Import", "Scope", "Match", "Action"]);
+    assert_eq!(names, ON_DEMAND_USER_STEPS);
     assert!(steps.iter().all(|s| s["result"] == "Success"), "{text}");
     // The first steps arrived well before the last: streamed, not sent at the end.
     let first = arrivals.iter().find(|(_, lines)| *lines >= 1).unwrap().0;

@@ -8,8 +8,8 @@ use crate::routes::provisioning_logs::ProvisioningLogs;
 #[component]
 pub fn ApplicationLogsPage() -> impl IntoView {
     view! {
-        <ApplicationTab current="Provisioning logs" content=|app| view! {
-            <ProvisioningLogs base=format!("/applications/{}/provisioning-logs", app.id) application=Some(app.id) />
+        <ApplicationTab current="Provisioning logs" content=|id| view! {
+            <ProvisioningLogs base=format!("/applications/{id}/provisioning-logs") application=Some(id) />
         } />
     }
 }

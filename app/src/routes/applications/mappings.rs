@@ -1,4 +1,5 @@
-//! A Mappings page ("Provision users to Vonage"): the mapping's switches and target object
+//! A Mappings page ("Provision Scimitar Users", as the portal's "Provision Microsoft Entra ID
+//! Users"): the mapping's switches and target object
 //! actions, the Attribute Mappings table (add, edit, delete, restore defaults; every mapping
 //! type and option), an expression editor that checks as you type and previews the value for a
 //! user you name, and the Scoping filters. The page has its own Save, as in the portal; the
@@ -117,12 +118,7 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
             .collect();
         rows.set(restored);
     };
-    let object_name = if form.object == "groups" {
-        "groups"
-    } else {
-        "users"
-    };
-    let title = format!("Provision {object_name} to {}", form.application);
+    let title = mapping_name(&form.object);
     let sources = StoredValue::new(form.source_attributes.clone());
     let operators = StoredValue::new(form.operators.clone());
     let object = StoredValue::new(form.object.clone());
@@ -270,9 +266,11 @@ fn MappingRowView(
         let r = row.read();
         (r.mapping_type == "Expression").then(|| r.source.clone())
     });
-    let check = Resource::new(
-        move || typed.get(),
-        move |text| async move {
+    // An action, not a resource: this row is built inside the page's Suspend, where a resource
+    // would hydrate out of place (docs/architecture.md, Hydration). Effects run in the browser.
+    let check = Action::new(move |text: &Option<String>| {
+        let text = text.clone();
+        async move {
             match text {
                 Some(text) if !text.trim().is_empty() => check_expression(text, object.get_value())
                     .await
@@ -280,8 +278,11 @@ fn MappingRowView(
                     .flatten(),
                 _ => None,
             }
-        },
-    );
+        }
+    });
+    Effect::new(move |_| {
+        check.dispatch(typed.get());
+    });
     let preview = Action::new(move |(user, text): &(String, String)| {
         preview_expression(app_id.get_value(), user.clone(), text.clone())
     });
@@ -313,11 +314,9 @@ fn MappingRowView(
                             prop:value=move || row.read().source.clone()
                             on:input=set(|r, v| r.source = v)
                         ></textarea>
-                        <Transition>
-                            {move || Suspend::new(async move {
-                                check.await.map(|message| view! { <p class="field-error expression-error" role="alert">{message}</p> })
-                            })}
-                        </Transition>
+                        {move || check.value().get().flatten().map(|message| view! {
+                            <p class="field-error expression-error" role="alert">{message}</p>
+                        })}
                         <button
                             type="button"
                             class="button small"
@@ -392,8 +391,8 @@ fn ScopingFilterView(
         <fieldset class="scoping-filter">
             <legend>{move || format!("Scoping filter {}", position.get() + 1)}</legend>
             <input
-                aria-label="Filter name"
-                placeholder="Name (optional)"
+                aria-label="Scoping Filter Title"
+                placeholder="Scoping Filter Title (optional)"
                 prop:value=move || filter.read().name.clone()
                 on:input=move |ev| filter.update(|f| f.name = event_target_value(&ev))
             />
@@ -438,9 +437,19 @@ fn ScopingFilterView(
                     }).collect_view()}
                 </tbody>
             </table>
-            <button type="button" class="button small" on:click=move |_| filter.update(|f| f.clauses.push(ClauseRow { operator: "EQUALS".into(), ..ClauseRow::default() }))>"Add clause"</button>
+            <button type="button" class="button small" on:click=move |_| filter.update(|f| f.clauses.push(ClauseRow { operator: "EQUALS".into(), ..ClauseRow::default() }))>"Add new scoping clause"</button>
             <button type="button" class="button danger small" on:click=move |_| on_delete.run(())>"Delete filter"</button>
         </fieldset>
     }
     .into_any()
+}
+
+/// A mapping's name as the portal names its own ("Provision Microsoft Entra ID Users"): what
+/// comes from Scimitar's directory, and what kind of object.
+pub fn mapping_name(object: &str) -> &'static str {
+    if object == "groups" {
+        "Provision Scimitar Groups"
+    } else {
+        "Provision Scimitar Users"
+    }
 }

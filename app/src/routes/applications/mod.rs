@@ -22,8 +22,8 @@ pub use users_and_groups::{AppRolesPage, UsersAndGroupsPage};
 use super::{BladePage, CurrentUser};
 use crate::{
     api::applications::{CreateApplication, gallery, get_application, list_applications},
-    components::{BladeHeader, EmptyState, FormBanner, query_link},
-    model::{ApplicationDetails, Blade},
+    components::{BladeHeader, EmptyState, FormBanner, plural, query_link},
+    model::Blade,
 };
 
 /// Whether the signed-in administrator may add applications.
@@ -80,17 +80,19 @@ pub fn ApplicationHeader(id: String, name: String, current: &'static str) -> imp
     }
 }
 
-/// A tab of the application in the address that needs nothing but the application: its header
-/// and tabs, then `content`; or why it could not be read, under the tab's title.
+/// A tab of the application in the address: its header and tabs, then `content` for the
+/// application's id. The content is built beside the header's Suspend, never inside it: a
+/// resource created inside a Suspend gets a different place on the server and in the browser,
+/// and hydration then panics (docs/architecture.md, Hydration).
 #[component]
 fn ApplicationTab<F, V>(current: &'static str, content: F) -> impl IntoView
 where
-    F: Fn(ApplicationDetails) -> V + Send + Sync + 'static,
+    F: Fn(String) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let application = Resource::new(id, get_application);
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let application = Resource::new(move || id.get(), get_application);
     let content = StoredValue::new(content);
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
@@ -99,7 +101,6 @@ where
                     match application.await {
                         Ok(app) => view! {
                             <ApplicationHeader id=app.id.clone() name=app.display_name.clone() current />
-                            {content.with_value(|content| content(app))}
                         }
                         .into_any(),
                         Err(e) => view! {
@@ -110,6 +111,7 @@ where
                     }
                 })}
             </Transition>
+            {move || content.with_value(|content| content(id.get()))}
         </BladePage>
     }
 }
@@ -154,7 +156,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                             let next = page.next.clone().map(|c| link("after", c));
                             let previous = page.previous.clone().map(|c| link("before", c));
                             view! {
-                                <p class="count">{format!("{} applications", page.total)}</p>
+                                <p class="count">{plural(page.total, "application")}</p>
                                 <table class="data-table">
                                     <thead>
                                         <tr>

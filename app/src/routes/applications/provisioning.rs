@@ -6,14 +6,14 @@
 //! counted in objects, the last cycle, and the quarantine banner, read again every second.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::ApplicationHeader;
+use super::{ApplicationHeader, mappings::mapping_name};
 use crate::{
     api::provisioning::{
         ControlProvisioning, SaveProvisioning, get_provisioning, get_provisioning_status,
     },
-    components::{BladeHeader, FormBanner, FormError, FormField},
+    components::{BladeHeader, FormBanner, FormError, FormField, plural},
     model::{Blade, CycleCounts, ProvisioningForm},
     routes::BladePage,
 };
@@ -21,57 +21,69 @@ use crate::{
 #[component]
 pub fn ProvisioningPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let save = ServerAction::<SaveProvisioning>::new();
     let control = ServerAction::<ControlProvisioning>::new();
-    // Test Connection returns a verdict and changes nothing; only real saves reload the form.
-    let saves = Memo::new(move |_| {
-        save.version().get();
-        save.value()
-            .get_untracked()
-            .map(|r| matches!(r, Ok(None)))
-            .unwrap_or(false)
+    // "Saved" shows after a real save (Test Connection returns a verdict and changes nothing)
+    // until the form is edited again. Only a real save reloads the form: a refused one keeps
+    // what the administrator typed, beside the errors.
+    let saved = RwSignal::new(false);
+    let saves = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        let done = matches!(save.value().get(), Some(Ok(None)));
+        saved.set(done);
+        if done {
+            saves.update(|n| *n += 1);
+        }
     });
     let form = Resource::new(
-        move || (id(), save.version().get(), control.version().get()),
+        move || (id.get(), saves.get(), control.version().get()),
         |(id, _, _)| get_provisioning(id),
     );
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let verdict = move || save.value().get().and_then(Result::ok).flatten();
+    // The outcome of an Authorize shows on the page its callback opens, however often read.
+    let authorization_returned = move || query.read().get("authorization").is_some();
+    // Every resource here is made above; the Suspends below only lay out what they read
+    // (docs/architecture.md, Hydration).
     view! {
         <BladePage blade=Blade::EnterpriseApplications own_header=true>
             <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
                 {move || Suspend::new(async move {
-                    let form = match form.await {
-                        Ok(form) => form,
-                        Err(e) => {
-                            return view! {
-                                <BladeHeader title="Provisioning".to_owned() parents=vec![Blade::EnterpriseApplications] />
-                                <div class="banner error" role="alert">{e.to_string()}</div>
-                            }
-                            .into_any();
+                    match form.await {
+                        Ok(form) => view! {
+                            <ApplicationHeader id=form.application_id.clone() name=form.application.clone() current="Provisioning" />
+                            {form.authorization_outcome.clone().filter(|_| authorization_returned()).map(|(succeeded, message)| if succeeded {
+                                view! { <div class="banner success" role="status">{message}</div> }.into_any()
+                            } else {
+                                view! { <div class="banner error" role="alert">{format!("Authorization failed. {message}")}</div> }.into_any()
+                            })}
                         }
-                    };
-                    view! {
-                        <ApplicationHeader id=form.application_id.clone() name=form.application.clone() current="Provisioning" />
-                        {form.authorization_outcome.clone().map(|(succeeded, message)| if succeeded {
-                            view! { <div class="banner success" role="status">{message}</div> }.into_any()
-                        } else {
-                            view! { <div class="banner error" role="alert">{format!("Authorization failed. {message}")}</div> }.into_any()
-                        })}
-                        {move || (saves.get() && error.get().is_none()).then(|| view! {
-                            <div class="banner success" role="status">"Your changes have been saved."</div>
-                        })}
-                        {move || verdict().map(|v| view! {
-                            <div class=if v.success { "banner success" } else { "banner error" } role="alert" data-test="connection-result">
-                                {if v.success { "Test Connection succeeded. " } else { "Test Connection failed. " }}
-                                {v.message}
-                            </div>
-                        })}
-                        <ProvisioningOverview id=form.application_id.clone() control />
-                        <ProvisioningFormView form=form error action=save />
+                        .into_any(),
+                        Err(e) => view! {
+                            <BladeHeader title="Provisioning".to_owned() parents=vec![Blade::EnterpriseApplications] />
+                            <div class="banner error" role="alert">{e.to_string()}</div>
+                        }
+                        .into_any(),
                     }
-                    .into_any()
+                })}
+            </Transition>
+            {move || (saved.get() && error.get().is_none()).then(|| view! {
+                <div class="banner success" role="status">"Your changes have been saved."</div>
+            })}
+            {move || verdict().map(|v| view! {
+                <div class=if v.success { "banner success" } else { "banner error" } role="alert" data-test="connection-result">
+                    {if v.success { "Test Connection succeeded. " } else { "Test Connection failed. " }}
+                    {v.message}
+                </div>
+            })}
+            <ProvisioningOverview id control />
+            <Transition>
+                {move || Suspend::new(async move {
+                    form.await.ok().map(|form| view! {
+                        <ProvisioningFormView form error action=save on_edit=Callback::new(move |()| saved.set(false)) />
+                    })
                 })}
             </Transition>
         </BladePage>
@@ -81,7 +93,10 @@ pub fn ProvisioningPage() -> impl IntoView {
 /// The job at a glance. Rendered on the server for the first paint, then read again every
 /// second, so a cycle's progress moves without a reload.
 #[component]
-fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) -> impl IntoView {
+fn ProvisioningOverview(
+    id: Memo<String>,
+    control: ServerAction<ControlProvisioning>,
+) -> impl IntoView {
     let tick = RwSignal::new(0u64);
     // Effects run in the browser only: the server renders the state once.
     Effect::new(move |_| {
@@ -92,10 +107,7 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
         }
     });
     let status = Resource::new(
-        {
-            let id = id.clone();
-            move || (id.clone(), tick.get(), control.version().get())
-        },
+        move || (id.get(), tick.get(), control.version().get()),
         |(id, _, _)| get_provisioning_status(id),
     );
     let done = move || {
@@ -104,51 +116,50 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
             Err(e) => view! { <div class="banner error" role="alert" data-test="job-control">{e.to_string()}</div> }.into_any(),
         })
     };
-    let form_id = id.clone();
     view! {
         <section class="provisioning-overview" aria-label="Provisioning overview">
             {done}
-            <ActionForm action=control attr:class="job-controls">
-                <input type="hidden" name="id" value=form_id />
-                <button type="submit" class="button" name="command" value="start">"Start provisioning"</button>
-                <button type="submit" class="button" name="command" value="pause">"Pause provisioning"</button>
-                <button type="submit" class="button" name="command" value="restart">"Restart provisioning"</button>
-                <label class="checkbox">
-                    <input type="checkbox" name="forget_links" value="on" />
-                    "On restart, also forget which accounts are linked (every account is matched again)"
-                </label>
-            </ActionForm>
             <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
-                {move || {
-                    let id = id.clone();
-                    Suspend::new(async move {
-                    let status = match status.await {
-                        Ok(status) => status,
-                        Err(e) => return view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
-                    };
+                {move || Suspend::new(async move {
+                    // The form above says why the blade cannot be read; once is enough.
+                    let Ok(status) = status.await else { return ().into_any() };
                     view! {
+                        {status.automatic.then(|| view! {
+                            <ActionForm action=control attr:class="job-controls">
+                                <input type="hidden" name="id" value=id.get_untracked() />
+                                <button type="submit" class="button" name="command" value="start">"Start provisioning"</button>
+                                <button type="submit" class="button" name="command" value="pause">"Stop provisioning"</button>
+                                <button type="submit" class="button" name="command" value="restart">"Restart provisioning"</button>
+                                <label class="checkbox">
+                                    <input type="checkbox" name="forget_links" value="on" />
+                                    "On restart, also forget which accounts are linked (every account is matched again)"
+                                </label>
+                            </ActionForm>
+                        })}
                         {status.quarantine.map(|q| view! {
                             <div class="banner error quarantine" role="alert" data-test="quarantine">
                                 <strong>{if q.disabled { "Provisioning is disabled." } else { "Provisioning is in quarantine." }}</strong>
-                                " "{q.reason}". "
-                                {format!("Since {}.", q.since)}
-                                {q.next_attempt.map(|at| format!(" Next attempt: {at}."))}
+                                <p>{format!("{}. Since {}.", q.reason, q.since)}</p>
+                                {q.next_attempt.map(|at| view! { <p>{format!("Next attempt: {at}.")}</p> })}
                                 <p>{q.fix}</p>
                             </div>
                         })}
                         {status.deletes_staged.then(|| view! {
                             <ActionForm action=control attr:class="job-controls">
-                                <input type="hidden" name="id" value=id.clone() />
+                                <input type="hidden" name="id" value=id.get_untracked() />
                                 <button type="submit" class="primary" name="command" value="allow-deletes">"Allow deletes"</button>
                             </ActionForm>
                         })}
+                        <h3>"Current cycle status"</h3>
                         <dl class="facts">
                             <dt>"Status"</dt>
                             <dd data-test="job-state">{status.state}</dd>
-                            <dt>"Linked in the application"</dt>
-                            <dd>{format!("{} users, {} groups", status.linked_users, status.linked_groups)}</dd>
+                            <dt>"Statistics to date"</dt>
+                            <dd>{format!("{} linked in the application, {} linked", plural(status.linked_users, "user"), plural(status.linked_groups, "group"))}</dd>
                         </dl>
-                        <h3>"Current cycle"</h3>
+                        {status.needs_initial_cycle.then(|| view! {
+                            <p class="hint">"Mappings, scoping or scope changed since the last cycle: the next cycle is an initial cycle."</p>
+                        })}
                         {match status.running {
                             Some(cycle) => view! {
                                 <p data-test="cycle-progress-text">
@@ -169,9 +180,19 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
                         {match status.last {
                             Some(last) => view! {
                                 <p data-test="last-cycle">
-                                    {format!("{} cycle finished {} after {:.1} s: {}.", last.kind, last.finished, last.seconds, last.outcome)}
-                                    {last.steady_state.then_some(" Steady state: nothing was left to do.")}
-                                    {(last.pending_references > 0).then(|| format!(" {} references wait for an object that failed; they are sent once it has its account.", last.pending_references))}
+                                    {format!(
+                                        "{} cycle finished {} after {:.1} s: {}.{}{}",
+                                        last.kind,
+                                        last.finished,
+                                        last.seconds,
+                                        last.outcome,
+                                        if last.steady_state { " Steady state: nothing was left to do." } else { "" },
+                                        if last.pending_references > 0 {
+                                            format!(" {} wait for an object that failed; they are sent once it has its account.", plural(last.pending_references, "reference"))
+                                        } else {
+                                            String::new()
+                                        },
+                                    )}
                                 </p>
                                 {counts(&last.counts)}
                             }.into_any(),
@@ -179,13 +200,17 @@ fn ProvisioningOverview(id: String, control: ServerAction<ControlProvisioning>) 
                         }}
                         {status.last_interruption.map(|i| view! {
                             <p class="banner warning" data-test="last-interruption">
-                                {format!("Last interruption, {}: {}", i.at, i.reason)}
-                                " It stays here until a cycle completes."
+                                {format!("Last interruption, {}: {} It stays here until a cycle completes.", i.at, i.reason)}
                             </p>
                         })}
+                        <p class="links">
+                            <a href=format!("/applications/{}/provisioning-logs", id.get_untracked())>"View provisioning details"</a>
+                            " | "
+                            <a href=format!("/applications/{}/provisioning-logs?tab=summary", id.get_untracked())>"View technical information"</a>
+                        </p>
                     }
                     .into_any()
-                })}}
+                })}
             </Transition>
         </section>
     }
@@ -234,6 +259,8 @@ fn ProvisioningFormView(
     form: ProvisioningForm,
     error: FormError,
     action: ServerAction<SaveProvisioning>,
+    /// Called on any edit: a "saved" notice no longer describes the form.
+    on_edit: Callback<()>,
 ) -> impl IntoView {
     let (automatic, set_automatic) = signal(form.automatic);
     let oauth = form.authentication != "bearer-token";
@@ -258,7 +285,7 @@ fn ProvisioningFormView(
         view! { <FormField label name error value=value.to_string() hint kind="number" /> }
     };
     view! {
-        <ActionForm action attr:class="blade-form provisioning">
+        <ActionForm action attr:class="blade-form provisioning" on:input=move |_| on_edit.run(())>
             <input type="hidden" name="id" value=form.application_id.clone() />
             <input type="hidden" name="version" value=form.version.to_string() />
             // Enter in a field saves: the first submit button is the form's default.
@@ -320,32 +347,32 @@ fn ProvisioningFormView(
                 }}
                 <button type="submit" class="button" name="intent" value="test">"Test Connection"</button>
             </fieldset>
-            <fieldset>
+            <fieldset class:collapsed=move || !automatic.get()>
                 <legend>"Notification Email"</legend>
                 <FormField label="Notification Email" name="notification_email" error value=form.notification_email.clone() required=false kind="email" />
                 {checkbox("notify_on_failure", "Send an email notification when a failure occurs", form.notify_on_failure)}
+                <p class="hint">
+                    "Scimitar sends it through the SMTP server in "<a href="/settings">"Settings, Email"</a>"; until one is set there, no email leaves."
+                </p>
             </fieldset>
-            <fieldset>
+            <fieldset class:collapsed=move || !automatic.get()>
                 <legend>"Mappings"</legend>
                 <ul class="plain-list">
                     <li>
-                        <a href=format!("/applications/{app}/provisioning/users")>{format!("Provision users to {}", form.application)}</a>
-                        {format!(" ({}, {} attributes)", if form.users_enabled { "enabled" } else { "disabled" }, form.users_mapping_count)}
+                        <a href=format!("/applications/{app}/provisioning/users")>{mapping_name("users")}</a>
+                        {format!(" ({}, {})", if form.users_enabled { "enabled" } else { "disabled" }, plural(form.users_mapping_count, "attribute"))}
                     </li>
                     <li>
-                        <a href=format!("/applications/{app}/provisioning/groups")>{format!("Provision groups to {}", form.application)}</a>
+                        <a href=format!("/applications/{app}/provisioning/groups")>{mapping_name("groups")}</a>
                         {if form.groups_supported {
-                            format!(" ({}, {} attributes)", if form.groups_enabled { "enabled" } else { "disabled" }, form.groups_mapping_count)
+                            format!(" ({}, {})", if form.groups_enabled { "enabled" } else { "disabled" }, plural(form.groups_mapping_count, "attribute"))
                         } else {
                             " (this application does not take groups)".to_owned()
                         }}
                     </li>
                 </ul>
-                {form.needs_initial_cycle.then(|| view! {
-                    <p class="hint">"Mappings, scoping or scope changed since the last cycle: the next cycle is an initial cycle."</p>
-                })}
             </fieldset>
-            <fieldset>
+            <fieldset class:collapsed=move || !automatic.get()>
                 <legend>"Settings"</legend>
                 <div class="form-field">
                     <label for="field-scope">"Scope"</label>
@@ -362,7 +389,7 @@ fn ProvisioningFormView(
                 {number("requests_per_second", "Requests per second", form.requests_per_second, "The most requests a cycle sends each second; 0 for no limit")}
                 {checkbox("use_target_capabilities", "Use the application's SCIM capabilities (list once to match, Bulk to create)", form.use_target_capabilities)}
             </fieldset>
-            <fieldset class="status">
+            <fieldset class="status" class:collapsed=move || !automatic.get()>
                 <legend>"Provisioning Status"</legend>
                 <label><input type="radio" name="status" value="On" checked=form.on />" On"</label>
                 <label><input type="radio" name="status" value="Off" checked=!form.on />" Off"</label>

@@ -43,8 +43,12 @@ pub fn UsersAndGroupsPage() -> impl IntoView {
                     };
                     let app_id = id();
                     let form_id = app_id.clone();
+                    // The first role that is provisioned is chosen, not Default Access beside the
+                    // warning that it is not.
+                    let chosen = data.roles.iter().find(|r| r.enabled && !r.is_default).map(|r| r.id.clone());
                     let role_options = data.roles.iter().filter(|r| r.enabled).map(|r| {
-                        view! { <option value=r.id.clone()>{r.display_name.clone()}</option> }
+                        let selected = Some(&r.id) == chosen.as_ref();
+                        view! { <option value=r.id.clone() selected=selected>{r.display_name.clone()}</option> }
                     }).collect_view();
                     let excludes_default_access = data.excludes_default_access;
                     let count = data.assignments.len();
@@ -83,14 +87,14 @@ pub fn UsersAndGroupsPage() -> impl IntoView {
                                         name="principal"
                                         list="principal-suggestions"
                                         autocomplete="off"
-                                        placeholder="User principal name or group name"
+                                        placeholder="Name, user principal name or group name"
                                         on:input=move |ev| set_typed.set(event_target_value(&ev))
                                     />
                                     <datalist id="principal-suggestions">
                                         <Transition>
                                             {move || Suspend::new(async move {
                                                 suggestions.await.unwrap_or_default().into_iter().map(|m| view! {
-                                                    <option value=m.display_name.clone()>{format!("{} ({})", m.display_name, m.kind)}</option>
+                                                    <option value=m.value label=m.label></option>
                                                 }).collect_view()
                                             })}
                                         </Transition>

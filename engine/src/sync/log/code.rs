@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::applications::gallery::AuthenticationMethod;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorCode {
@@ -65,7 +67,26 @@ impl ErrorCode {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// (cause, what to do).
+    /// (cause, what to do) for an application whose credentials are of kind `credentials`:
+    /// refused credentials are fixed where that kind is entered.
+    pub fn advice_for(self, credentials: AuthenticationMethod) -> (&'static str, &'static str) {
+        let (cause, fix) = self.advice();
+        let fix = match (self, credentials) {
+            (ErrorCode::InvalidCredentials, AuthenticationMethod::BearerToken) => {
+                "On the Provisioning blade, enter a valid Secret Token, select Test Connection, then Restart provisioning."
+            }
+            (ErrorCode::InvalidCredentials, AuthenticationMethod::Oauth2AuthorizationCode) => {
+                "On the Provisioning blade, select Authorize and sign in at the application again as an administrator, select Test Connection, then Restart provisioning."
+            }
+            (ErrorCode::InvalidCredentials, AuthenticationMethod::Oauth2ClientCredentials) => {
+                "On the Provisioning blade, under Advanced, check the Client id and enter the Client secret again, select Test Connection, then Restart provisioning."
+            }
+            _ => fix,
+        };
+        (cause, fix)
+    }
+
+    /// (cause, what to do), whatever the application's credentials.
     pub fn advice(self) -> (&'static str, &'static str) {
         match self {
             ErrorCode::InvalidCredentials => (
