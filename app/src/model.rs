@@ -486,8 +486,35 @@ pub struct MappingsForm {
     pub defaults: Vec<MappingRow>,
     pub required: Vec<String>,
     pub source_attributes: Vec<String>,
+    /// The names on the target's attribute list: what a mapping may write.
+    pub target_attributes: Vec<String>,
     pub operators: Vec<String>,
     pub functions: Vec<String>,
+}
+
+/// One attribute of the target's attribute list, as its page edits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeRow {
+    pub name: String,
+    /// String, Boolean, Integer, Decimal, DateTime, Binary or Reference.
+    pub kind: String,
+    pub required: bool,
+    pub multi_valued: bool,
+    pub reference: bool,
+    pub filterable: bool,
+}
+
+/// "Edit attribute list for Vonage": one object type's list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeListForm {
+    pub application_id: String,
+    pub application: String,
+    /// "users" or "groups".
+    pub object: String,
+    pub version: i64,
+    pub rows: Vec<AttributeRow>,
+    /// Attributes a mapping writes: they stay on the list.
+    pub mapped: Vec<String>,
 }
 
 /// What an expression gives for a user (or why it cannot).
@@ -662,4 +689,14 @@ pub struct OnDemandStep {
     /// Success, Skipped or Failure.
     pub result: String,
     pub detail: String,
+}
+
+/// "Review your schema here": the provisioning schema as the page edits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaForm {
+    pub application_id: String,
+    pub application: String,
+    pub version: i64,
+    /// The document, pretty JSON.
+    pub text: String,
 }

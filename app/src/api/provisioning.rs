@@ -368,6 +368,12 @@ pub async fn get_mappings(id: String, object: String) -> Result<MappingsForm, Ap
         defaults: mapping_rows(&defaults.mappings),
         required: defaults.required.clone(),
         source_attributes: known.iter().map(|s| (*s).to_owned()).collect(),
+        target_attributes: settings
+            .attributes
+            .0
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
         operators: Operator::ALL.iter().map(|o| o.name().to_owned()).collect(),
         functions: FUNCTIONS.iter().map(|f| f.name.to_owned()).collect(),
     })
@@ -812,4 +818,156 @@ pub async fn on_demand_members(
             label: m.display_name,
         })
         .collect())
+}
+
+/// The target's attribute list of `object` ("users" or "groups").
+#[server(endpoint = "provisioning/attributes")]
+pub async fn get_attribute_list(
+    id: String,
+    object: String,
+) -> Result<crate::model::AttributeListForm, AppError> {
+    use engine::{accounts::Permission, applications::Access};
+
+    use crate::model::{AttributeListForm, AttributeRow};
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let c = engine.provisioning(&account, app.id).await?;
+    let groups = object == "groups";
+    let settings = if groups {
+        &c.settings.groups
+    } else {
+        &c.settings.users
+    };
+    Ok(AttributeListForm {
+        application_id: app.id.to_string(),
+        application: app.display_name.clone(),
+        object: if groups { "groups" } else { "users" }.into(),
+        version: c.version,
+        rows: settings
+            .attributes
+            .0
+            .iter()
+            .map(|a| AttributeRow {
+                name: a.name.clone(),
+                kind: format!("{:?}", a.kind),
+                required: a.required,
+                multi_valued: a.multi_valued,
+                reference: a.reference,
+                filterable: a.filterable,
+            })
+            .collect(),
+        mapped: settings
+            .mappings
+            .0
+            .iter()
+            .map(|m| m.target.clone())
+            .collect(),
+    })
+}
+
+/// Saves the attribute list of one object type. Errors name rows (`attributes[3].name`), and a
+/// mapping the list no longer allows (`mappings[0].matchingPrecedence`).
+#[server(endpoint = "provisioning/attributes/save", input = Json)]
+pub async fn save_attribute_list(form: crate::model::AttributeListForm) -> Result<i64, AppError> {
+    use engine::applications::attribute_list::{AttributeList, AttributeType, TargetAttribute};
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let app = parse_id(&form.application_id)?;
+    let stored = engine.provisioning(&account, app).await?;
+    let mut settings = stored.settings.clone();
+    let object = if form.object == "groups" {
+        &mut settings.groups
+    } else {
+        &mut settings.users
+    };
+    let mut errors = Vec::new();
+    let mut list = Vec::new();
+    for (i, row) in form.rows.into_iter().enumerate() {
+        let kind = match row.kind.as_str() {
+            "String" => AttributeType::String,
+            "Boolean" => AttributeType::Boolean,
+            "Integer" => AttributeType::Integer,
+            "Decimal" => AttributeType::Decimal,
+            "DateTime" => AttributeType::DateTime,
+            "Binary" => AttributeType::Binary,
+            "Reference" => AttributeType::Reference,
+            _ => {
+                errors.push((format!("attributes[{i}].kind"), "Choose a type.".to_owned()));
+                AttributeType::String
+            }
+        };
+        list.push(TargetAttribute {
+            name: row.name.trim().to_owned(),
+            kind,
+            required: row.required,
+            multi_valued: row.multi_valued,
+            reference: row.reference,
+            filterable: row.filterable,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::InvalidFields(errors));
+    }
+    object.attributes = AttributeList(list);
+    let saved = engine
+        .save_provisioning(
+            &caller,
+            &account,
+            app,
+            form.version,
+            settings,
+            Default::default(),
+        )
+        .await
+        .map_err(|e| strip_object_prefix(e.into(), &form.object))?;
+    Ok(saved.version)
+}
+
+/// "Refresh": adds and updates the list of `object` from the target's `/Schemas`, and says
+/// what changed.
+#[server(endpoint = "provisioning/attributes/refresh")]
+pub async fn refresh_attribute_list(
+    id: String,
+    object: String,
+    version: i64,
+) -> Result<String, AppError> {
+    use crate::components::plural;
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let (added, changed) = engine
+        .refresh_attribute_list(&caller, &account, parse_id(&id)?, &object, version)
+        .await?;
+    Ok(format!(
+        "Read the application's schema: {} added, {} changed.",
+        plural(added as u64, "attribute"),
+        plural(changed as u64, "attribute")
+    ))
+}
+
+/// The application's whole provisioning schema as a JSON document.
+#[server(endpoint = "provisioning/schema")]
+pub async fn get_schema(id: String) -> Result<crate::model::SchemaForm, AppError> {
+    use engine::{accounts::Permission, applications::Access};
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let version = engine.provisioning(&account, app.id).await?.version;
+    Ok(crate::model::SchemaForm {
+        application_id: app.id.to_string(),
+        application: app.display_name.clone(),
+        version,
+        text: engine.provisioning_schema(&account, app.id).await?,
+    })
+}
+
+/// Replaces the provisioning schema with the document `text`; every problem comes back with the
+/// path of its value (`users.mappings[2].target`).
+#[server(endpoint = "provisioning/schema/save", input = Json)]
+pub async fn save_schema(id: String, version: i64, text: String) -> Result<i64, AppError> {
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let saved = engine
+        .replace_provisioning_schema(&caller, &account, parse_id(&id)?, version, &text)
+        .await?;
+    Ok(saved.version)
 }

@@ -12,4 +12,4 @@ pub use empty_state::EmptyState;
 pub use form_field::{FormBanner, FormError, FormField};
 pub use page_title::PageTitle;
 pub use plural::plural;
-pub use query_link::query_link;
+pub use query_link::{percent_encode, query_link};

@@ -6,7 +6,7 @@ pub fn query_link(path: &str, params: &[(&str, String)]) -> String {
     let query: Vec<String> = params
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
         .collect();
     if query.is_empty() {
         path.to_owned()
@@ -15,7 +15,8 @@ pub fn query_link(path: &str, params: &[(&str, String)]) -> String {
     }
 }
 
-fn encode(value: &str) -> String {
+/// `value` percent-encoded for a URL: every byte but unreserved ASCII.
+pub fn percent_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -73,7 +73,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id/provisioning") view=applications::ProvisioningPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provision-on-demand") view=applications::ProvisionOnDemandPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning-logs") view=applications::ApplicationLogsPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/schema") view=applications::SchemaPage ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning/:object") view=applications::MappingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/:object/attributes") view=applications::AttributeListPage ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async />

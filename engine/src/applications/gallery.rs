@@ -138,6 +138,11 @@ pub struct ObjectDefaults {
     /// Target attributes the application refuses objects without.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Target attributes the application can filter on (the only ones that may match);
+    /// without it, `userName` and `externalId` for users, `displayName` and `externalId` for
+    /// groups.
+    #[serde(default)]
+    pub filterable: Option<Vec<String>>,
     pub mappings: AttributeMappings,
 }
 
@@ -234,6 +239,12 @@ impl Template {
                 for e in errors {
                     problems.push(format!("{kind}.{}: {}", e.field, e.message));
                 }
+            }
+            // Each matching attribute must be one the application filters on.
+            let list =
+                super::attribute_list::AttributeList::for_template(defaults, kind == "groups");
+            for e in list.check(&defaults.mappings, &self.name) {
+                problems.push(format!("{kind}.{}: {}", e.field, e.message));
             }
         }
         let mut names: Vec<&str> = self

@@ -3,11 +3,13 @@
 //! docs/roles.md: administrators manage every application, Application Owners only the
 //! ones they own (they do not even see the others), Reports Readers none.
 
+pub mod attribute_list;
 pub mod connection;
 pub mod gallery;
 pub mod oauth;
 pub mod provisioning;
 pub mod roles;
+pub mod schema_document;
 pub mod target_schema;
 
 use serde_json::json;

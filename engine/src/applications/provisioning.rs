@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{
     Access, Application,
+    attribute_list::AttributeList,
     gallery::{AuthenticationMethod, Template},
     target,
 };
@@ -78,6 +79,9 @@ pub struct ObjectSettings {
     pub delete: bool,
     pub mappings: AttributeMappings,
     pub scoping: ScopingFilters,
+    /// The target's attributes a mapping may write ("Edit attribute list").
+    #[serde(default)]
+    pub attributes: AttributeList,
 }
 
 /// Everything on the Provisioning blade except secrets.
@@ -160,6 +164,7 @@ impl Settings {
                 delete: true,
                 mappings: template.users.mappings.clone(),
                 scoping: ScopingFilters::default(),
+                attributes: AttributeList::for_template(&template.users, false),
             },
             groups: ObjectSettings {
                 enabled: template.groups.enabled,
@@ -168,6 +173,7 @@ impl Settings {
                 delete: true,
                 mappings: template.groups.mappings.clone(),
                 scoping: ScopingFilters::default(),
+                attributes: AttributeList::for_template(&template.groups, true),
             },
             scope: Scope::AssignedOnly,
             prevent_accidental_deletion: true,
@@ -259,13 +265,31 @@ struct Row {
     needs_initial_cycle: bool,
     version: i64,
     updated_at: OffsetDateTime,
+    template: String,
 }
 
 impl From<Row> for Configuration {
     fn from(row: Row) -> Configuration {
+        let mut settings = row.settings.0;
+        // Saved before attribute lists existed: the template's, plus whatever the mappings
+        // write.
+        let template = super::gallery::template(&row.template)
+            .or_else(|| super::gallery::template(super::gallery::CUSTOM))
+            .expect("the gallery always has Create your own application");
+        for (object, defaults, groups) in [
+            (&mut settings.users, &template.users, false),
+            (&mut settings.groups, &template.groups, true),
+        ] {
+            if object.attributes.0.is_empty() {
+                object.attributes = AttributeList::for_template(defaults, groups);
+                object
+                    .attributes
+                    .include(&object.mappings, &defaults.required, &[]);
+            }
+        }
         Configuration {
             application_id: row.application_id,
-            settings: row.settings.0,
+            settings,
             has_secret_token: row.has_secret_token,
             has_client_secret: row.has_client_secret,
             has_access_token: row.has_access_token,
@@ -283,7 +307,8 @@ impl From<Row> for Configuration {
 const SELECT: &str = "SELECT application_id, settings, secret_token IS NOT NULL AS has_secret_token, \
      client_secret IS NOT NULL AS has_client_secret, access_token IS NOT NULL AS has_access_token, \
      refresh_token IS NOT NULL AS has_refresh_token, token_expires_at, authorized_by, authorized_at, \
-     needs_initial_cycle, version, updated_at FROM provisioning WHERE application_id = ?";
+     needs_initial_cycle, p.version, p.updated_at, a.template FROM provisioning p \
+     JOIN applications a ON a.id = p.application_id WHERE p.application_id = ?";
 
 pub(super) async fn insert_defaults(
     db: &mut SqliteConnection,
@@ -526,6 +551,19 @@ impl Engine {
             ..stored.clone()
         };
         let mut errors = validate(&settings, &remaining, &secrets);
+        // Mappings write only what the attribute list has, and match only on what the target
+        // can filter on.
+        for (kind, object) in [("users", &settings.users), ("groups", &settings.groups)] {
+            let mut problems = object.attributes.problems();
+            if object.enabled {
+                problems.extend(object.attributes.check(&object.mappings, &app.display_name));
+            }
+            errors.extend(
+                problems
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("{kind}.{}", e.field), e.message)),
+            );
+        }
         // The application's own requirements apply to the mappings that are enabled.
         let template = app.template();
         if settings.groups.enabled && !template.provisioning.groups_supported {

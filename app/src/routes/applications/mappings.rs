@@ -47,9 +47,9 @@ pub fn MappingsPage() -> impl IntoView {
 }
 
 /// A row of the table with a key that survives deleting the rows above it.
-type Keyed<T> = Vec<(u64, RwSignal<T>)>;
+pub(super) type Keyed<T> = Vec<(u64, RwSignal<T>)>;
 
-fn keyed<T: Send + Sync + 'static>(items: Vec<T>, next: &mut u64) -> Keyed<T> {
+pub(super) fn keyed<T: Send + Sync + 'static>(items: Vec<T>, next: &mut u64) -> Keyed<T> {
     items
         .into_iter()
         .map(|item| {
@@ -60,7 +60,7 @@ fn keyed<T: Send + Sync + 'static>(items: Vec<T>, next: &mut u64) -> Keyed<T> {
 }
 
 /// The error the last Save reported for `field`.
-fn field_error(result: Option<Result<i64, AppError>>, field: &str) -> Option<String> {
+pub(super) fn field_error(result: Option<Result<i64, AppError>>, field: &str) -> Option<String> {
     result
         .and_then(Result::err)
         .and_then(|e| e.for_field(field))
@@ -226,11 +226,34 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
         </section>
     }
     .into_any();
+    let attributes_of = form.application.clone();
+    let advanced = view! {
+        <datalist id="target-attributes">
+            {form.target_attributes.iter().map(|name| view! { <option value=name.clone()></option> }).collect_view()}
+        </datalist>
+        <details class="panel advanced">
+            <summary>"Show advanced options"</summary>
+            <ul class="plain-list">
+                <li>
+                    <a href=move || format!("/applications/{}/provisioning/{}/attributes", app_id.get_value(), object.get_value())>
+                        {format!("Edit attribute list for {attributes_of}")}
+                    </a>
+                    " : the target's attributes, their types and which ones it can filter on (only those may match)."
+                </li>
+                <li>
+                    <a href=move || format!("/applications/{}/provisioning/schema", app_id.get_value())>"Review your schema here"</a>
+                    " : the whole provisioning schema as JSON, to download, edit and upload (to copy a tested configuration to another instance)."
+                </li>
+            </ul>
+        </details>
+    }
+    .into_any();
     view! {
         {header}
         {switches}
         {table}
         {scoping}
+        {advanced}
         <div class="actions">
             <button type="button" class="primary" on:click=submit disabled=move || save.pending().get()>"Save"</button>
             <a class="button" href=move || format!("/applications/{}/provisioning", app_id.get_value())>"Back to Provisioning"</a>
@@ -337,7 +360,7 @@ fn MappingRowView(
                 <p class="field-error" role="alert">{error("source")}</p>
             </td>
             <td>
-                <input aria-label="Target attribute" prop:value=move || row.read().target.clone() on:input=set(|r, v| r.target = v) />
+                <input aria-label="Target attribute" list="target-attributes" prop:value=move || row.read().target.clone() on:input=set(|r, v| r.target = v) />
                 <p class="field-error" role="alert">{error("target")}</p>
             </td>
             <td>

@@ -2,21 +2,25 @@
 //! gallery), and an application's blades: Overview (with Properties and Owners), Users and
 //! groups, App roles, Provisioning and its Mappings, Provision on demand, Provisioning logs.
 
+mod attribute_list;
 mod logs;
 mod mappings;
 mod on_demand;
 mod overview;
 mod provisioning;
+mod schema;
 mod users_and_groups;
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+pub use attribute_list::AttributeListPage;
 pub use logs::ApplicationLogsPage;
 pub use mappings::MappingsPage;
 pub use on_demand::ProvisionOnDemandPage;
 pub use overview::ApplicationPage;
 pub use provisioning::ProvisioningPage;
+pub use schema::SchemaPage;
 pub use users_and_groups::{AppRolesPage, UsersAndGroupsPage};
 
 use super::{BladePage, CurrentUser};
