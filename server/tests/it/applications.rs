@@ -178,19 +178,17 @@ async fn authorize_stores_sealed_tokens_that_reach_the_target_and_refresh_after_
     // The state is single-use: replaying the callback is refused.
     assert_eq!(browser.get(&back).send().await.unwrap().status(), 400);
 
+    // The blade says how it went, however often the page reads it (a page that renders twice
+    // must not lose it); it shows it on the address the callback opens.
     let after = provisioning(&console, &browser, &id).await;
     assert_eq!(
         after["authorization_outcome"],
         serde_json::json!([true, "Authorized. Test the connection, then Save."]),
-        "the blade says how it went, once"
     );
-    assert!(provisioning(&console, &browser, &id).await["authorization_outcome"].is_null());
     assert_eq!(
+        provisioning(&console, &browser, &id).await["authorization_outcome"],
         after["authorization_outcome"],
-        serde_json::json!([true, "Authorized. Test the connection, then Save."]),
-        "the blade says how it went, once"
     );
-    assert!(provisioning(&console, &browser, &id).await["authorization_outcome"].is_null());
     assert!(
         after["authorized"]
             .as_str()

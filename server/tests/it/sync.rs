@@ -973,9 +973,11 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     assert_eq!(entries[0].error_code.as_deref(), Some("InvalidCredentials"));
     let page = blade().await;
     for shown in [
-        "Provisioning is in quarantine. the target refused the credentials (HTTP 401)",
+        "Provisioning is in quarantine.",
+        "The target refused the credentials (HTTP 401)",
         "Next attempt:",
-        "enter a valid Secret Token (or select Authorize again), select Test Connection, then Restart provisioning.",
+        // Advice in the words of this application's credentials: a Secret Token.
+        "enter a valid Secret Token, select Test Connection, then Restart provisioning.",
         "Last interruption,",
         "Status Quarantine",
         "Stopped: the target refused the credentials",
@@ -998,9 +1000,15 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
         "{email}"
     );
     assert!(
-        email.contains("the target refused the credentials (HTTP 401)"),
+        email.contains("Reason: The target refused the credentials (HTTP 401)"),
         "{email}"
     );
+    // Times for people, to the minute in UTC; no link without --public-url.
+    assert!(
+        email.contains(" UTC") && !email.contains("+00:00:00"),
+        "{email}"
+    );
+    assert!(!email.contains("Authorize"), "{email}");
 
     // The right token, then Restart: the job leaves quarantine and the users arrive.
     let config = engine.provisioning(&admin, app.id).await.unwrap();
@@ -1055,7 +1063,7 @@ async fn a_refused_token_quarantines_the_job_and_restart_after_fixing_clears_it(
     until("the blade showing the completed cycle", || async {
         let page = blade().await;
         page.contains("Status Active")
-            && page.contains("Linked in the application 2 users, 0 groups")
+            && page.contains("2 users linked in the application, 0 groups linked")
             && page.contains("Completed.")
             && page.contains("Created: 2")
             && !page.contains("Provisioning is in quarantine")
