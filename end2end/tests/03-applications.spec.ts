@@ -173,8 +173,7 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await hydrated(page);
   const rows = page.locator('.data-table.mappings tbody tr');
   await expect(rows).toHaveCount(5);
-  const targets = await rows.locator('td:nth-child(3) input').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
-  expect(targets).toEqual(['userName', 'active', 'emails[type eq "work"].value', 'name.givenName', 'name.familyName']);
+  await expect(rows.locator('td:nth-child(3)')).toHaveText(['userName', 'active', 'emails[type eq "work"].value', 'name.givenName', 'name.familyName']);
   await expect(rows.nth(0).getByText('Matching')).toBeVisible();
   await expect(rows.filter({ hasText: 'Matching' })).toHaveCount(1);
   // The editor fits a 1,440 px screen; a wide table scrolls inside it.
@@ -182,17 +181,27 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1440);
   await shot('mappings');
 
-  // An invalid expression says where it is wrong, as it is typed.
-  const expression = page.getByLabel('Expression for active');
+  // Edit Attribute, as the portal's dialog: an invalid expression says where it is wrong, as it
+  // is typed, and Preview shows the value for a user. Cancel keeps the mapping as it was.
+  await page.getByLabel('Preview for user').fill('grace.hopper@contoso.com');
+  await page.getByRole('button', { name: 'Edit active' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit Attribute' });
+  await expect(dialog.getByLabel('Mapping type')).toHaveValue('Expression');
+  await expect(dialog.getByLabel('Target attribute')).toHaveValue('active');
+  await expect(dialog.getByLabel('Match objects using this attribute')).toHaveValue('No');
+  await expect(dialog.getByLabel('Apply this mapping')).toHaveValue('always');
+  const expression = dialog.getByLabel('Expression');
   await expression.fill('Switch([IsSoftDeleted], , "False", "True" "True", "False")');
-  await expect(rows.nth(1).locator('.expression-error')).toHaveText(
+  await expect(dialog.locator('.expression-error')).toHaveText(
     'line 1, column 43: expected "," or ")" in the arguments of Switch, found \'"\'',
   );
   await expression.fill('Switch([IsSoftDeleted], , "False", "True", "True", "False")');
-  await expect(rows.nth(1).locator('.expression-error')).toHaveCount(0);
-  await page.getByLabel('Preview for user').fill('grace.hopper@contoso.com');
-  await rows.nth(1).getByRole('button', { name: 'Preview' }).click();
-  await expect(rows.nth(1).locator('.preview')).toHaveText('"True"');
+  await expect(dialog.locator('.expression-error')).toHaveCount(0);
+  await dialog.getByRole('button', { name: 'Preview' }).click();
+  await expect(dialog.locator('.preview')).toHaveText('"True"');
+  await shot('edit-attribute');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
 
   // Users and groups: five users with User (Hedy has no surname), one with Default Access, and
   // the warning.
@@ -391,6 +400,7 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
 
 test("step 5 in full: the attribute list decides what may match, and the schema goes out and back as JSON", async ({ page, sweep }, testInfo) => {
   const shot = screenshots(page, testInfo, sweep);
+  const browserConsole = watchConsole(page, ['422 /api/provisioning/mappings/save', '422 /api/provisioning/schema/save', '422 /api/provisioning/schema/save']);
   // A test instance of Vonage, as the tutorial recommends before touching production.
   const created = await fetch(`${process.env.SCIMITAR_URL}/api/v1/applications`, {
     method: 'POST',
@@ -420,10 +430,17 @@ test("step 5 in full: the attribute list decides what may match, and the schema 
   await shot('attribute-list');
 
   // Matching on the work email is refused with the tutorial's reason: Vonage cannot filter on it.
+  const matchOnWorkEmail = async () => {
+    await page.getByRole('button', { name: 'Edit emails[type eq "work"].value' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Attribute' });
+    await dialog.getByLabel('Match objects using this attribute').selectOption('Yes');
+    await expect(dialog.getByLabel('Matching precedence')).toHaveValue('2');
+    await dialog.getByRole('button', { name: 'Ok' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+  };
   await page.goto(mappings);
   await hydrated(page);
-  await page.getByLabel('Matching precedence of emails[type eq "work"].value').fill('2');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await matchOnWorkEmail();
   const rows = page.locator('.data-table.mappings tbody tr');
   await expect(rows.nth(2).locator('.field-error').filter({ hasText: 'does not support filtering' })).toHaveText(
     'Vonage does not support filtering on emails[type eq "work"].value: a matching attribute must be supported for filtering, because matching asks Vonage for the account with this value.',
@@ -438,9 +455,28 @@ test("step 5 in full: the attribute list decides what may match, and the schema 
   await expect(page.getByText('The attribute list has been saved.')).toBeVisible();
   await page.goto(mappings);
   await hydrated(page);
-  await page.getByLabel('Matching precedence of emails[type eq "work"].value').fill('2');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await matchOnWorkEmail();
   await expect(page.getByText('Your mappings have been saved.')).toBeVisible();
+  await expect(rows.nth(2).locator('td:nth-child(5)')).toHaveText('2 Matching');
+
+  // Add New Mapping opens the same dialog, empty; the target comes from the attribute list.
+  await page.getByRole('button', { name: 'Add New Mapping' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit Attribute' });
+  await dialog.getByLabel('Source attribute').selectOption('jobTitle');
+  await dialog.getByLabel('Target attribute').selectOption('title');
+  await dialog.getByLabel('Apply this mapping').selectOption('Only during object creation');
+  await dialog.getByRole('button', { name: 'Ok' }).click();
+  await expect(rows).toHaveCount(6);
+  await expect(rows.nth(5)).toContainText('jobTitle');
+  await expect(rows.nth(5)).toContainText('Only during object creation');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  // The notice of the first Save is still up: the page read afresh shows this one landed.
+  await expect(page.getByRole('button', { name: 'Save', exact: true })).toBeEnabled();
+  await expect(async () => {
+    await page.reload();
+    await expect(rows).toHaveCount(6, { timeout: 1000 });
+  }).toPass();
+  await hydrated(page);
 
   // Review your schema here: the whole schema as JSON, downloaded as it shows.
   await page.getByText('Show advanced options').click();
@@ -450,6 +486,7 @@ test("step 5 in full: the attribute list decides what may match, and the schema 
   const shown = JSON.parse(await editor.inputValue());
   expect(shown.schemaVersion).toBe(1);
   expect(shown.users.mappings[2]).toMatchObject({ target: 'emails[type eq "work"].value', matchingPrecedence: 2 });
+  expect(shown.users.mappings[5]).toMatchObject({ mappingType: 'Direct', source: 'jobTitle', target: 'title' });
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
   expect(download.suggestedFilename()).toBe('vonage-provisioning-schema.json');
   const downloaded = readFileSync(await download.path(), 'utf8');
@@ -483,6 +520,7 @@ test("step 5 in full: the attribute list decides what may match, and the schema 
   await expect(page.getByText('The schema has been saved.')).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('Schema (JSON)')).toHaveValue(/"defaultValue": "Unknown"/);
+  expect(browserConsole.problems()).toEqual([]);
 });
 
 test('a custom application without Tenant URL, and a stale save, are refused with clear messages', async ({ browser }) => {

@@ -82,6 +82,11 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
     let delete = RwSignal::new(form.delete);
     let version = RwSignal::new(form.version);
     let preview_user = RwSignal::new(String::new());
+    // The mapping the Edit Attribute dialog shows: its row's key (none for a new one) and a
+    // draft, written back on Ok.
+    let editing = RwSignal::new(None::<(Option<u64>, RwSignal<MappingRow>)>);
+    let owner = Owner::current().expect("a component runs under an owner");
+    let targets = StoredValue::new(form.target_attributes.clone());
     let base = StoredValue::new(form.clone());
     let save = Action::new(move |form: &MappingsForm| save_mappings(form.clone()));
     let result = Signal::derive(move || save.value().get());
@@ -177,10 +182,7 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
                                     row
                                     position=Signal::derive(position)
                                     result
-                                    sources
-                                    object
-                                    app_id
-                                    preview_user
+                                    on_edit=Callback::new(move |_| editing.set(Some((Some(key), RwSignal::new(row.get_untracked())))))
                                     on_delete=Callback::new(move |_| rows.update(|rows| rows.retain(|(k, _)| *k != key)))
                                 />
                             }
@@ -188,8 +190,39 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            {move || editing.get().map(|(key, draft)| {
+                let owner = owner.clone();
+                let position = key.and_then(|key| rows.read_untracked().iter().position(|(k, _)| *k == key));
+                let next_precedence = rows.read_untracked().iter().map(|(_, r)| r.read_untracked().matching_precedence).max().unwrap_or(0).saturating_add(1);
+                view! {
+                    <EditAttributeDialog
+                        draft
+                        position
+                        result
+                        sources
+                        targets
+                        object
+                        app_id
+                        preview_user
+                        next_precedence
+                        on_ok=Callback::new(move |_| {
+                            let edited = draft.get_untracked();
+                            match key.and_then(|key| rows.read_untracked().iter().find(|(k, _)| *k == key).map(|(_, row)| *row)) {
+                                Some(row) => row.set(edited),
+                                // The row outlives the dialog: it belongs to the editor.
+                                None => {
+                                    let row = owner.with(|| RwSignal::new(edited));
+                                    rows.update(|r| r.push((fresh_key(), row)));
+                                }
+                            }
+                            editing.set(None);
+                        })
+                        on_cancel=Callback::new(move |_| editing.set(None))
+                    />
+                }
+            })}
             <div class="toolbar">
-                <button type="button" class="button" on:click=move |_| rows.update(|r| r.push((fresh_key(), RwSignal::new(MappingRow { mapping_type: "Direct".into(), ..MappingRow::default() }))))>
+                <button type="button" class="button" on:click=move |_| editing.set(Some((None, RwSignal::new(MappingRow { mapping_type: "Direct".into(), ..MappingRow::default() }))))>
                     "Add New Mapping"
                 </button>
                 <button type="button" class="button" on:click=restore>"Restore default mappings"</button>
@@ -228,9 +261,6 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
     .into_any();
     let attributes_of = form.application.clone();
     let advanced = view! {
-        <datalist id="target-attributes">
-            {form.target_attributes.iter().map(|name| view! { <option value=name.clone()></option> }).collect_view()}
-        </datalist>
         <details class="panel advanced">
             <summary>"Show advanced options"</summary>
             <ul class="plain-list">
@@ -261,15 +291,14 @@ fn MappingsEditor(form: MappingsForm) -> impl IntoView {
     }
 }
 
+/// One mapping in the table, as text; Edit opens the Edit Attribute dialog. The last Save's
+/// errors about it show in its cells.
 #[component]
 fn MappingRowView(
     row: RwSignal<MappingRow>,
     position: Signal<usize>,
     result: Signal<Option<Result<i64, AppError>>>,
-    sources: StoredValue<Vec<String>>,
-    object: StoredValue<String>,
-    app_id: StoredValue<String>,
-    preview_user: RwSignal<String>,
+    on_edit: Callback<()>,
     on_delete: Callback<()>,
 ) -> impl IntoView {
     let error = move |field: &'static str| {
@@ -280,17 +309,83 @@ fn MappingRowView(
             )
         }
     };
-    let kind = move || row.read().mapping_type.clone();
-    let set = move |apply: fn(&mut MappingRow, String)| {
-        move |ev: leptos::ev::Event| row.update(|r| apply(r, event_target_value(&ev)))
+    let cell = move |text: fn(&MappingRow) -> String, field: &'static str| {
+        view! {
+            <td>
+                {move || text(&row.read())}
+                <p class="field-error" role="alert">{error(field)}</p>
+            </td>
+        }
     };
-    // The expression editor checks what is typed (the server parses it) and shows where it is wrong.
+    let label = move || row.read().target.clone();
+    view! {
+        <tr>
+            {cell(|r| r.mapping_type.clone(), "mappingType")}
+            <td class="source">
+                {move || {
+                    let r = row.read();
+                    match r.mapping_type.as_str() {
+                        "Expression" => view! { <code class="expression">{r.source.clone()}</code> }.into_any(),
+                        "Constant" => format!("\"{}\"", r.source).into_any(),
+                        "None" => view! { <span class="muted">"(none)"</span> }.into_any(),
+                        _ => r.source.clone().into_any(),
+                    }
+                }}
+                <p class="field-error" role="alert">{error("source")}</p>
+            </td>
+            {cell(|r| r.target.clone(), "target")}
+            {cell(|r| r.default_value.clone(), "defaultValue")}
+            <td>
+                {move || {
+                    let p = row.read().matching_precedence;
+                    (p > 0).then(|| view! { {p}" "<span class="badge">"Matching"</span> })
+                }}
+                <p class="field-error" role="alert">{error("matchingPrecedence")}</p>
+            </td>
+            {cell(|r| if r.only_during_creation { "Only during object creation".into() } else { "Always".into() }, "apply")}
+            <td class="row-actions">
+                <button type="button" class="button small" aria-label=move || format!("Edit {}", label()) on:click=move |_| on_edit.run(())>"Edit"</button>
+                <button type="button" class="button danger small" aria-label=move || format!("Delete mapping of {}", label()) on:click=move |_| on_delete.run(())>"Delete"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// The portal's Edit Attribute dialog over a draft of one mapping: Mapping type, Source
+/// attribute (or Constant Value, or Expression, checked as it is typed, with Preview), Default
+/// value if null, Target attribute (from the attribute list), Match objects using this
+/// attribute, Matching precedence, Apply this mapping. Ok keeps the draft, Cancel drops it;
+/// the page's Save sends the table.
+#[component]
+fn EditAttributeDialog(
+    draft: RwSignal<MappingRow>,
+    /// The row's place in the table, for the last Save's errors (none for a new mapping).
+    position: Option<usize>,
+    result: Signal<Option<Result<i64, AppError>>>,
+    sources: StoredValue<Vec<String>>,
+    targets: StoredValue<Vec<String>>,
+    object: StoredValue<String>,
+    app_id: StoredValue<String>,
+    preview_user: RwSignal<String>,
+    /// The next free matching precedence, for "Match objects using this attribute: Yes".
+    next_precedence: u8,
+    on_ok: Callback<()>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let error = move |field: &'static str| {
+        move || position.and_then(|p| field_error(result.get(), &format!("mappings[{p}].{field}")))
+    };
+    let kind = move || draft.read().mapping_type.clone();
+    let set = move |apply: fn(&mut MappingRow, String)| {
+        move |ev: leptos::ev::Event| draft.update(|r| apply(r, event_target_value(&ev)))
+    };
+    // The expression is checked as it is typed (the server parses it) and says where it is
+    // wrong. An action, not a resource: the dialog is built after the page's data is in, where
+    // a resource would hydrate out of place (docs/architecture.md, Hydration).
     let typed = Memo::new(move |_| {
-        let r = row.read();
+        let r = draft.read();
         (r.mapping_type == "Expression").then(|| r.source.clone())
     });
-    // An action, not a resource: this row is built inside the page's Suspend, where a resource
-    // would hydrate out of place (docs/architecture.md, Hydration). Effects run in the browser.
     let check = Action::new(move |text: &Option<String>| {
         let text = text.clone();
         async move {
@@ -309,88 +404,120 @@ fn MappingRowView(
     let preview = Action::new(move |(user, text): &(String, String)| {
         preview_expression(app_id.get_value(), user.clone(), text.clone())
     });
-    let label = move || row.read().target.clone();
+    let matching = move || draft.read().matching_precedence > 0;
     view! {
-        <tr>
-            <td>
-                <select aria-label=move || format!("Mapping type of {}", label()) on:change=set(|r, v| r.mapping_type = v)>
-                    {["Direct", "Constant", "Expression", "None"].map(|t| view! { <option value=t selected=move || kind() == t>{t}</option> }).collect_view()}
-                </select>
-            </td>
-            <td class="source">
+        <div class="dialog-backdrop">
+            <section class="dialog" role="dialog" aria-modal="true" aria-labelledby="edit-attribute-title">
+                <h2 id="edit-attribute-title">"Edit Attribute"</h2>
+                <div class="form-field">
+                    <label for="field-mapping-type">"Mapping type"</label>
+                    <select id="field-mapping-type" on:change=set(|r, v| r.mapping_type = v)>
+                        {["Direct", "Constant", "Expression", "None"].map(|t| view! { <option value=t selected=move || kind() == t>{t}</option> }).collect_view()}
+                    </select>
+                </div>
                 {move || match kind().as_str() {
                     "Direct" => view! {
-                        <select aria-label=move || format!("Source attribute of {}", label()) on:change=set(|r, v| r.source = v)>
-                            <option value="" selected=move || row.read().source.is_empty()>"Choose an attribute"</option>
-                            {sources.get_value().into_iter().map(|s| {
-                                let (selected, text) = (s.clone(), s.clone());
-                                view! { <option value=s selected=move || row.read().source.eq_ignore_ascii_case(&selected)>{text}</option> }
-                            }).collect_view()}
-                        </select>
+                        <div class="form-field">
+                            <label for="field-source">"Source attribute"</label>
+                            <select id="field-source" on:change=set(|r, v| r.source = v)>
+                                <option value="" selected=move || draft.read().source.is_empty()>"Choose an attribute"</option>
+                                {sources.get_value().into_iter().map(|s| {
+                                    let (selected, text) = (s.clone(), s.clone());
+                                    view! { <option value=s selected=move || draft.read().source.eq_ignore_ascii_case(&selected)>{text}</option> }
+                                }).collect_view()}
+                            </select>
+                            <p class="field-error" role="alert">{error("source")}</p>
+                        </div>
                     }.into_any(),
                     "Expression" => view! {
-                        <textarea
-                            class="expression"
-                            rows="2"
-                            spellcheck="false"
-                            aria-label=move || format!("Expression for {}", label())
-                            prop:value=move || row.read().source.clone()
-                            on:input=set(|r, v| r.source = v)
-                        ></textarea>
-                        {move || check.value().get().flatten().map(|message| view! {
-                            <p class="field-error expression-error" role="alert">{message}</p>
-                        })}
-                        <button
-                            type="button"
-                            class="button small"
-                            on:click=move |_| { preview.dispatch((preview_user.get_untracked(), row.read_untracked().source.clone())); }
-                        >
-                            "Preview"
-                        </button>
-                        {move || preview.value().get().map(|r| match r {
-                            Ok(p) => view! { <p class=if p.ok { "preview" } else { "field-error" } role="status">{p.text}</p> }.into_any(),
-                            Err(e) => view! { <p class="field-error" role="alert">{e.for_field("user").unwrap_or_else(|| e.to_string())}</p> }.into_any(),
-                        })}
+                        <div class="form-field">
+                            <label for="field-expression">"Expression"</label>
+                            <textarea id="field-expression" class="expression" rows="3" spellcheck="false"
+                                prop:value=move || draft.read().source.clone()
+                                on:input=set(|r, v| r.source = v)></textarea>
+                            {move || check.value().get().flatten().map(|message| view! {
+                                <p class="field-error expression-error" role="alert">{message}</p>
+                            })}
+                            <p class="field-error" role="alert">{error("source")}</p>
+                            <button type="button" class="button small"
+                                on:click=move |_| { preview.dispatch((preview_user.get_untracked(), draft.read_untracked().source.clone())); }>
+                                "Preview"
+                            </button>
+                            {move || preview.value().get().map(|r| match r {
+                                Ok(p) => view! { <p class=if p.ok { "preview" } else { "field-error" } role="status">{p.text}</p> }.into_any(),
+                                Err(e) => view! { <p class="field-error" role="alert">{e.for_field("user").unwrap_or_else(|| e.to_string())}</p> }.into_any(),
+                            })}
+                        </div>
                     }.into_any(),
-                    "None" => view! { <span class="muted">"(none)"</span> }.into_any(),
+                    "None" => ().into_any(),
                     _ => view! {
-                        <input aria-label=move || format!("Constant value of {}", label()) prop:value=move || row.read().source.clone() on:input=set(|r, v| r.source = v) />
+                        <div class="form-field">
+                            <label for="field-constant">"Constant Value"</label>
+                            <input id="field-constant" prop:value=move || draft.read().source.clone() on:input=set(|r, v| r.source = v) />
+                            <p class="field-error" role="alert">{error("source")}</p>
+                        </div>
                     }.into_any(),
                 }}
-                <p class="field-error" role="alert">{error("source")}</p>
-            </td>
-            <td>
-                <input aria-label="Target attribute" list="target-attributes" prop:value=move || row.read().target.clone() on:input=set(|r, v| r.target = v) />
-                <p class="field-error" role="alert">{error("target")}</p>
-            </td>
-            <td>
-                <input aria-label=move || format!("Default value of {}", label()) prop:value=move || row.read().default_value.clone() on:input=set(|r, v| r.default_value = v) />
-                <p class="field-error" role="alert">{error("defaultValue")}</p>
-            </td>
-            <td>
-                <input
-                    type="number"
-                    min="0"
-                    max="9"
-                    class="narrow"
-                    aria-label=move || format!("Matching precedence of {}", label())
-                    prop:value=move || { let p = row.read().matching_precedence; if p == 0 { String::new() } else { p.to_string() } }
-                    on:input=set(|r, v| r.matching_precedence = v.trim().parse().unwrap_or(0))
-                />
-                {move || (row.read().matching_precedence > 0).then(|| view! { <span class="badge">"Matching"</span> })}
-                <p class="field-error" role="alert">{error("matchingPrecedence")}</p>
-            </td>
-            <td>
-                <select aria-label=move || format!("Apply mapping of {}", label()) on:change=set(|r, v| r.only_during_creation = v == "create")>
-                    <option value="always" selected=move || !row.read().only_during_creation>"Always"</option>
-                    <option value="create" selected=move || row.read().only_during_creation>"Only during object creation"</option>
-                </select>
-                <p class="field-error" role="alert">{error("apply")}</p>
-            </td>
-            <td><button type="button" class="button danger small" aria-label=move || format!("Delete mapping of {}", label()) on:click=move |_| on_delete.run(())>"Delete"</button></td>
-        </tr>
+                <div class="form-field">
+                    <label for="field-default">"Default value if null (optional)"</label>
+                    <input id="field-default" prop:value=move || draft.read().default_value.clone() on:input=set(|r, v| r.default_value = v) />
+                    <p class="field-error" role="alert">{error("defaultValue")}</p>
+                </div>
+                <div class="form-field">
+                    <label for="field-target">"Target attribute"</label>
+                    <select id="field-target" on:change=set(|r, v| r.target = v)>
+                        <option value="" selected=move || draft.read().target.is_empty()>"Choose an attribute"</option>
+                        {move || {
+                            // The list, and the draft's own target if the list lacks it (Save then
+                            // says so).
+                            let current = draft.read().target.clone();
+                            let mut names = targets.get_value();
+                            if !current.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(&current)) {
+                                names.push(current);
+                            }
+                            names.into_iter().map(|n| {
+                                let selected = n.eq_ignore_ascii_case(&draft.read_untracked().target);
+                                let text = n.clone();
+                                view! { <option value=n selected=selected>{text}</option> }
+                            }).collect_view()
+                        }}
+                    </select>
+                    <p class="field-error" role="alert">{error("target")}</p>
+                </div>
+                <div class="form-field">
+                    <label for="field-matching">"Match objects using this attribute"</label>
+                    <select id="field-matching" on:change=move |ev| {
+                        let yes = event_target_value(&ev) == "Yes";
+                        draft.update(|r| r.matching_precedence = if yes { next_precedence } else { 0 });
+                    }>
+                        <option value="No" selected=move || !matching()>"No"</option>
+                        <option value="Yes" selected=matching>"Yes"</option>
+                    </select>
+                </div>
+                <Show when=matching>
+                    <div class="form-field">
+                        <label for="field-precedence">"Matching precedence"</label>
+                        <input id="field-precedence" type="number" min="1" max="9"
+                            prop:value=move || draft.read().matching_precedence.to_string()
+                            on:input=set(|r, v| r.matching_precedence = v.trim().parse().unwrap_or(0)) />
+                        <p class="field-error" role="alert">{error("matchingPrecedence")}</p>
+                    </div>
+                </Show>
+                <div class="form-field">
+                    <label for="field-apply">"Apply this mapping"</label>
+                    <select id="field-apply" on:change=set(|r, v| r.only_during_creation = v == "create")>
+                        <option value="always" selected=move || !draft.read().only_during_creation>"Always"</option>
+                        <option value="create" selected=move || draft.read().only_during_creation>"Only during object creation"</option>
+                    </select>
+                    <p class="field-error" role="alert">{error("apply")}</p>
+                </div>
+                <div class="actions">
+                    <button type="button" class="primary" on:click=move |_| on_ok.run(())>"Ok"</button>
+                    <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </section>
+        </div>
     }
-    .into_any()
 }
 
 #[component]
