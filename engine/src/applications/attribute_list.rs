@@ -381,6 +381,39 @@ impl AttributeList {
     }
 }
 
+impl crate::Engine {
+    /// "Refresh" on the attribute list of `object` ("users" or "groups"): reads the target's
+    /// `/Schemas` with the saved credentials and saves what it adds and changes (a new version,
+    /// as any save). Answers (added, changed).
+    pub async fn refresh_attribute_list(
+        &self,
+        caller: &crate::audit::Caller,
+        account: &crate::accounts::Account,
+        application: uuid::Uuid,
+        object: &str,
+        expected_version: i64,
+    ) -> crate::Result<(usize, usize)> {
+        let schema = self.target_schema(account, application).await?;
+        let stored = self.provisioning(account, application).await?;
+        let mut settings = stored.settings;
+        let (list, resource) = match object {
+            "groups" => (&mut settings.groups.attributes, "Group"),
+            _ => (&mut settings.users.attributes, "User"),
+        };
+        let counts = list.refresh(&schema.schemas, resource);
+        self.save_provisioning(
+            caller,
+            account,
+            application,
+            expected_version,
+            settings,
+            Default::default(),
+        )
+        .await?;
+        Ok(counts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,38 +530,5 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].message.contains("already on the list"));
         assert_eq!(errors[1].message, "enter the attribute's name");
-    }
-}
-
-impl crate::Engine {
-    /// "Refresh" on the attribute list of `object` ("users" or "groups"): reads the target's
-    /// `/Schemas` with the saved credentials and saves what it adds and changes (a new version,
-    /// as any save). Answers (added, changed).
-    pub async fn refresh_attribute_list(
-        &self,
-        caller: &crate::audit::Caller,
-        account: &crate::accounts::Account,
-        application: uuid::Uuid,
-        object: &str,
-        expected_version: i64,
-    ) -> crate::Result<(usize, usize)> {
-        let schema = self.target_schema(account, application).await?;
-        let stored = self.provisioning(account, application).await?;
-        let mut settings = stored.settings;
-        let (list, resource) = match object {
-            "groups" => (&mut settings.groups.attributes, "Group"),
-            _ => (&mut settings.users.attributes, "User"),
-        };
-        let counts = list.refresh(&schema.schemas, resource);
-        self.save_provisioning(
-            caller,
-            account,
-            application,
-            expected_version,
-            settings,
-            Default::default(),
-        )
-        .await?;
-        Ok(counts)
     }
 }
