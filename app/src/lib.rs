@@ -14,13 +14,19 @@ pub mod routes;
 pub use routes::{App, shell};
 
 /// The browser's entry point: attach to the server-rendered page, then mark the body so tests
-/// (and curious administrators) can tell that the page is interactive.
+/// (and curious administrators) can tell that the page is interactive. Hydration waits for the
+/// page's part of the WASM when the route is a lazy one (routes/mod.rs), so it is awaited.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    if let Some(body) = leptos::prelude::document().body() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), App)
+            .await
+            .forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -17,9 +17,9 @@ mod users;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, LazyRoute, SsrMode,
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    lazy_route, path,
 };
 
 pub use portal::{BladePage, CurrentUser};
@@ -45,6 +45,52 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A route whose page is its own part of the WASM, fetched the first time it is opened, so
+/// that sign-in and Home load only what they show (docs/architecture.md, First load). The
+/// server renders it as any page.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path,)*) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    UsersRoute => users::UsersPage,
+    NewUserRoute => users::NewUserPage,
+    ImportUsersRoute => import::ImportUsersPage,
+    ImportPreviewRoute => import::ImportPreviewPage,
+    UserRoute => users::UserPage,
+    GroupsRoute => groups::GroupsPage,
+    NewGroupRoute => groups::NewGroupPage,
+    GroupRoute => groups::GroupPage,
+    ApplicationsRoute => applications::ApplicationsPage,
+    NewApplicationRoute => applications::NewApplicationPage,
+    ApplicationRoute => applications::ApplicationPage,
+    UsersAndGroupsRoute => applications::UsersAndGroupsPage,
+    AppRolesRoute => applications::AppRolesPage,
+    ProvisioningRoute => applications::ProvisioningPage,
+    ProvisionOnDemandRoute => applications::ProvisionOnDemandPage,
+    ApplicationLogsRoute => applications::ApplicationLogsPage,
+    SchemaRoute => applications::SchemaPage,
+    MappingsRoute => applications::MappingsPage,
+    AttributeListRoute => applications::AttributeListPage,
+    ProvisioningLogsRoute => provisioning_logs::ProvisioningLogsPage,
+    AuditLogsRoute => audit_logs::AuditLogsPage,
+    SettingsRoute => settings::SettingsPage,
+    MyTokensRoute => tokens::MyTokensPage,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -57,29 +103,29 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=setup::SetupPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=portal::Portal ssr=SsrMode::Async>
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/new") view=users::NewUserPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/import") view=import::ImportUsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/import/:id") view=import::ImportPreviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/:id") view=users::UserPage ssr=SsrMode::Async />
-                    <Route path=path!("/groups") view=groups::GroupsPage ssr=SsrMode::Async />
-                    <Route path=path!("/groups/new") view=groups::NewGroupPage ssr=SsrMode::Async />
-                    <Route path=path!("/groups/:id") view=groups::GroupPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications") view=applications::ApplicationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/new") view=applications::NewApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id") view=applications::ApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/users") view=applications::UsersAndGroupsPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/roles") view=applications::AppRolesPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provisioning") view=applications::ProvisioningPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provision-on-demand") view=applications::ProvisionOnDemandPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provisioning-logs") view=applications::ApplicationLogsPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provisioning/schema") view=applications::SchemaPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provisioning/:object") view=applications::MappingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/applications/:id/provisioning/:object/attributes") view=applications::AttributeListPage ssr=SsrMode::Async />
-                    <Route path=path!("/provisioning-logs") view=provisioning_logs::ProvisioningLogsPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit-logs") view=audit_logs::AuditLogsPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/tokens") view=tokens::MyTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/new") view={Lazy::<NewUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/import") view={Lazy::<ImportUsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/import/:id") view={Lazy::<ImportPreviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/:id") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/new") view={Lazy::<NewGroupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications") view={Lazy::<ApplicationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/new") view={Lazy::<NewApplicationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id") view={Lazy::<ApplicationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/users") view={Lazy::<UsersAndGroupsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/roles") view={Lazy::<AppRolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning") view={Lazy::<ProvisioningRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provision-on-demand") view={Lazy::<ProvisionOnDemandRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning-logs") view={Lazy::<ApplicationLogsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/schema") view={Lazy::<SchemaRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/:object") view={Lazy::<MappingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/provisioning/:object/attributes") view={Lazy::<AttributeListRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/provisioning-logs") view={Lazy::<ProvisioningLogsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/audit-logs") view={Lazy::<AuditLogsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/tokens") view={Lazy::<MyTokensRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
