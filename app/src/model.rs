@@ -384,6 +384,8 @@ pub struct ProvisioningStatus {
     pub automatic: bool,
     /// Mappings, scoping or scope changed since the last cycle: the next is an initial cycle.
     pub needs_initial_cycle: bool,
+    /// "View technical information": (name, value) facts about the job.
+    pub technical: Vec<(String, String)>,
     pub running: Option<CycleProgress>,
     pub last: Option<CycleSummary>,
     pub quarantine: Option<QuarantineNotice>,

@@ -273,6 +273,14 @@ test('the seed tutorial, end to end: Vonage provisioned and monitored', async ({
   await expect(overview).toContainText('Created: 4');
   await expect(overview).toContainText('Failed: 1');
   await expect(overview).toContainText('Skipped: 1');
+  // View technical information stays open while the overview is read again every second.
+  await overview.getByText('View technical information').click();
+  const technical = overview.locator('[data-test="technical"]');
+  await expect(technical).toContainText(/Job ID\s*scim\.[0-9a-f]{32}/);
+  await expect(technical).toContainText('Last cycle ID');
+  for (let read = 0; read < 2; read++) await page.waitForResponse((r) => r.url().includes('/api/provisioning/status'));
+  await expect(technical).toHaveAttribute('open', '');
+  await expect(technical.getByText('Last cycle ID')).toBeVisible();
   await shot('provisioning-overview-after-initial-cycle');
   await peers.setFaults(delays, {});
 
@@ -416,6 +424,8 @@ test("step 5 in full: the attribute list decides what may match, and the schema 
   await hydrated(page);
   await page.getByLabel('Provisioning Mode').selectOption('Automatic');
   await page.getByRole('link', { name: 'Provision Scimitar Users' }).click();
+  // The Mappings page is a lazy route: the address changes once its part of the WASM is in.
+  await expect(page).toHaveURL(/\/provisioning\/users$/);
   await hydrated(page);
   const mappings = page.url();
 
@@ -531,6 +541,8 @@ test('a custom application without Tenant URL, and a stale save, are refused wit
   await page.getByRole('button', { name: 'Create Create your own application' }).click();
   await expect(page.getByRole('heading', { name: 'Contoso HR', level: 1 })).toBeVisible();
   await page.getByRole('navigation', { name: 'Application' }).getByRole('link', { name: 'Provisioning', exact: true }).click();
+  // A lazy route: the address changes once the page's part of the WASM is in.
+  await expect(page).toHaveURL(/\/provisioning$/);
   await hydrated(page);
   const provisioning = page.url();
 

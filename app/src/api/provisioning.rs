@@ -723,6 +723,31 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
         automatic: configuration.settings.mode
             == engine::applications::provisioning::Mode::Automatic,
         needs_initial_cycle: configuration.needs_initial_cycle,
+        technical: vec![
+            ("Job ID".into(), engine::sync::log::job_id(app)),
+            ("Application ID".into(), app.to_string()),
+            (
+                "Last cycle ID".into(),
+                job.last_cycle
+                    .as_ref()
+                    .map(|r| r.0.cycle_id.to_string())
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+            (
+                "Directory changes seen up to".into(),
+                format!("change {}", job.watermark),
+            ),
+            (
+                "Next cycle".into(),
+                job.next_run_at
+                    .map(utc)
+                    .unwrap_or_else(|| "(not scheduled)".into()),
+            ),
+            (
+                "Cycles in a row that could not reach the target".into(),
+                job.unreachable_series.to_string(),
+            ),
+        ],
         deletes_staged: matches!(
             job.last_cycle.as_ref().map(|r| &r.0.outcome),
             Some(Outcome::DeletesStaged { .. })

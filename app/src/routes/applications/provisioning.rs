@@ -110,6 +110,7 @@ fn ProvisioningOverview(
         move || (id.get(), tick.get(), control.version().get()),
         |(id, _, _)| get_provisioning_status(id),
     );
+    let technical_open = RwSignal::new(false);
     let done = move || {
         control.value().get().map(|result| match result {
             Ok(message) => view! { <div class="banner success" role="status" data-test="job-control">{message}</div> }.into_any(),
@@ -205,9 +206,17 @@ fn ProvisioningOverview(
                         })}
                         <p class="links">
                             <a href=format!("/applications/{}/provisioning-logs", id.get_untracked())>"View provisioning details"</a>
-                            " | "
-                            <a href=format!("/applications/{}/provisioning-logs?tab=summary", id.get_untracked())>"View technical information"</a>
                         </p>
+                        // Rebuilt every second with the status: whether it is open is kept above.
+                        <details class="technical" data-test="technical" open=move || technical_open.get()>
+                            <summary on:click=move |ev| {
+                                ev.prevent_default();
+                                technical_open.update(|open| *open = !*open);
+                            }>"View technical information"</summary>
+                            <dl class="facts">
+                                {status.technical.into_iter().map(|(name, value)| view! { <dt>{name}</dt><dd>{value}</dd> }).collect_view()}
+                            </dl>
+                        </details>
                     }
                     .into_any()
                 })}
