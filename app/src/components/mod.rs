@@ -6,6 +6,7 @@ mod form_field;
 mod page_title;
 mod plural;
 mod query_link;
+mod suggestions;
 
 pub use blade_header::BladeHeader;
 pub use empty_state::EmptyState;
@@ -13,3 +14,4 @@ pub use form_field::{FormBanner, FormError, FormField};
 pub use page_title::PageTitle;
 pub use plural::plural;
 pub use query_link::{percent_encode, query_link};
+pub use suggestions::Suggestions;

@@ -9,7 +9,9 @@ use crate::{
     api::groups::{
         ChangeGroupLifecycle, ChangeMembers, SaveGroup, get_group, list_groups, member_candidates,
     },
-    components::{BladeHeader, EmptyState, FormBanner, FormError, FormField, plural, query_link},
+    components::{
+        BladeHeader, EmptyState, FormBanner, FormError, FormField, Suggestions, plural, query_link,
+    },
     model::{Blade, GroupDetails},
 };
 
@@ -217,15 +219,7 @@ pub fn GroupPage() -> impl IntoView {
                                             placeholder="Name, user principal name or group name"
                                             on:input=move |ev| set_typed.set(event_target_value(&ev))
                                         />
-                                        <datalist id="member-suggestions">
-                                            <Transition>
-                                                {move || Suspend::new(async move {
-                                                    suggestions.await.unwrap_or_default().into_iter().map(|m| view! {
-                                                        <option value=m.value label=m.label></option>
-                                                    }).collect_view()
-                                                })}
-                                            </Transition>
-                                        </datalist>
+                                        <Suggestions id="member-suggestions" suggestions />
                                         <p class="field-error" role="alert">{move || members_error.get().and_then(|e| e.for_field("add"))}</p>
                                     </div>
                                     <button type="submit" class="button">"Add"</button>

@@ -13,7 +13,7 @@ use crate::{
         groups::member_candidates,
         provisioning::{on_demand_members, provision_on_demand},
     },
-    components::query_link,
+    components::{Suggestions, query_link},
     model::OnDemandStep,
 };
 
@@ -75,15 +75,7 @@ fn OnDemand(id: String) -> impl IntoView {
                         object.set(event_target_value(&ev));
                         chosen.set(Vec::new());
                     } />
-                <datalist id="object-suggestions">
-                    <Transition>
-                        {move || Suspend::new(async move {
-                            suggestions.await.unwrap_or_default().into_iter().map(|m| view! {
-                                <option value=m.value label=m.label></option>
-                            }).collect_view()
-                        })}
-                    </Transition>
-                </datalist>
+                <Suggestions id="object-suggestions" suggestions />
             </div>
             <Transition>
                 {move || Suspend::new(async move {

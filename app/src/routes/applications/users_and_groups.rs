@@ -10,7 +10,7 @@ use crate::{
         applications::{ChangeAssignment, SaveAppRole, app_roles, assignments, get_application},
         groups::member_candidates,
     },
-    components::{BladeHeader, FormBanner, FormField},
+    components::{BladeHeader, FormBanner, FormField, Suggestions},
     model::Blade,
     routes::BladePage,
 };
@@ -90,15 +90,7 @@ pub fn UsersAndGroupsPage() -> impl IntoView {
                                         placeholder="Name, user principal name or group name"
                                         on:input=move |ev| set_typed.set(event_target_value(&ev))
                                     />
-                                    <datalist id="principal-suggestions">
-                                        <Transition>
-                                            {move || Suspend::new(async move {
-                                                suggestions.await.unwrap_or_default().into_iter().map(|m| view! {
-                                                    <option value=m.value label=m.label></option>
-                                                }).collect_view()
-                                            })}
-                                        </Transition>
-                                    </datalist>
+                                    <Suggestions id="principal-suggestions" suggestions />
                                     <p class="field-error" role="alert">{move || error.get().and_then(|e| e.for_field("principal"))}</p>
                                 </div>
                                 <div class="form-field">
