@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod scim;
 pub mod secrets;
 pub mod sync;
+pub mod text;
 pub mod timestamp;
 
 use std::{path::Path, sync::Arc};

@@ -13,16 +13,6 @@ pub fn minutes_utc(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// `text` with a capital first letter: reasons are written to follow a colon, and begin a
-/// sentence where they are shown alone.
-pub fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
     time::serde::rfc3339::serialize(at, serializer)
 }

@@ -143,10 +143,8 @@ impl From<engine::Error> for AppError {
 
 /// The engine's messages are clauses ("enter a name"); the console shows sentences.
 #[cfg(feature = "ssr")]
-fn sentence(mut message: String) -> String {
-    if let Some(first) = message.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
+fn sentence(message: String) -> String {
+    let mut message = engine::text::sentence(&message);
     if !message.ends_with(['.', '?', '!']) {
         message.push('.');
     }

@@ -388,77 +388,97 @@ pub async fn save_mappings(form: MappingsForm) -> Result<i64, AppError> {
         attribute_mappings::{Apply, MappingType},
         scoping::{Clause, Operator, ScopingFilter},
     };
+    let (id, object_type, version) = (
+        form.application_id.clone(),
+        form.object.clone(),
+        form.version,
+    );
+    save_object_settings(&id, &object_type, version, move |object| {
+        object.enabled = form.enabled;
+        object.create = form.create;
+        object.update = form.update;
+        object.delete = form.delete;
+        object.mappings = AttributeMappings(
+            form.rows
+                .into_iter()
+                .map(|row| AttributeMapping {
+                    mapping_type: match row.mapping_type.as_str() {
+                        "Constant" => MappingType::Constant,
+                        "Expression" => MappingType::Expression,
+                        "None" => MappingType::None,
+                        _ => MappingType::Direct,
+                    },
+                    source: row.source,
+                    target: row.target,
+                    default_value: Some(row.default_value).filter(|d| !d.is_empty()),
+                    matching_precedence: Some(row.matching_precedence).filter(|p| *p > 0),
+                    apply: if row.only_during_creation {
+                        Apply::OnlyDuringCreation
+                    } else {
+                        Apply::Always
+                    },
+                })
+                .collect(),
+        );
+        let mut filters = Vec::new();
+        for (f, filter) in form.filters.into_iter().enumerate() {
+            let mut clauses = Vec::new();
+            for (c, clause) in filter.clauses.into_iter().enumerate() {
+                let operator = Operator::ALL
+                    .into_iter()
+                    .find(|o| o.name() == clause.operator)
+                    .ok_or_else(|| {
+                        AppError::InvalidFields(vec![(
+                            format!("scoping.filters[{f}].clauses[{c}].operator"),
+                            "Choose an operator.".into(),
+                        )])
+                    })?;
+                clauses.push(Clause {
+                    attribute: clause.attribute,
+                    operator,
+                    value: clause.value,
+                });
+            }
+            filters.push(ScopingFilter {
+                name: filter.name,
+                clauses,
+            });
+        }
+        object.scoping = ScopingFilters(filters);
+        Ok(())
+    })
+    .await
+}
+
+/// Saves the mapping of one object type (`"users"` or `"groups"`) of an application as `change`
+/// leaves it: what the Mappings page and the attribute list page save. Errors name fields as
+/// those pages do, without the object.
+#[cfg(feature = "ssr")]
+async fn save_object_settings(
+    application_id: &str,
+    object: &str,
+    version: i64,
+    change: impl FnOnce(&mut engine::applications::provisioning::ObjectSettings) -> Result<(), AppError>,
+) -> Result<i64, AppError> {
     let (engine, account, caller) = super::context::signed_in().await?;
-    let app = parse_id(&form.application_id)?;
-    let stored = engine.provisioning(&account, app).await?;
-    let mut settings = stored.settings.clone();
-    let object = if form.object == "groups" {
+    let app = parse_id(application_id)?;
+    let mut settings = engine.provisioning(&account, app).await?.settings;
+    change(if object == "groups" {
         &mut settings.groups
     } else {
         &mut settings.users
-    };
-    object.enabled = form.enabled;
-    object.create = form.create;
-    object.update = form.update;
-    object.delete = form.delete;
-    object.mappings = AttributeMappings(
-        form.rows
-            .into_iter()
-            .map(|row| AttributeMapping {
-                mapping_type: match row.mapping_type.as_str() {
-                    "Constant" => MappingType::Constant,
-                    "Expression" => MappingType::Expression,
-                    "None" => MappingType::None,
-                    _ => MappingType::Direct,
-                },
-                source: row.source,
-                target: row.target,
-                default_value: Some(row.default_value).filter(|d| !d.is_empty()),
-                matching_precedence: Some(row.matching_precedence).filter(|p| *p > 0),
-                apply: if row.only_during_creation {
-                    Apply::OnlyDuringCreation
-                } else {
-                    Apply::Always
-                },
-            })
-            .collect(),
-    );
-    let mut filters = Vec::new();
-    for (f, filter) in form.filters.into_iter().enumerate() {
-        let mut clauses = Vec::new();
-        for (c, clause) in filter.clauses.into_iter().enumerate() {
-            let operator = Operator::ALL
-                .into_iter()
-                .find(|o| o.name() == clause.operator)
-                .ok_or_else(|| {
-                    AppError::InvalidFields(vec![(
-                        format!("scoping.filters[{f}].clauses[{c}].operator"),
-                        "Choose an operator.".into(),
-                    )])
-                })?;
-            clauses.push(Clause {
-                attribute: clause.attribute,
-                operator,
-                value: clause.value,
-            });
-        }
-        filters.push(ScopingFilter {
-            name: filter.name,
-            clauses,
-        });
-    }
-    object.scoping = ScopingFilters(filters);
+    })?;
     let saved = engine
         .save_provisioning(
             &caller,
             &account,
             app,
-            form.version,
+            version,
             settings,
             Default::default(),
         )
         .await
-        .map_err(|e| strip_object_prefix(e.into(), &form.object))?;
+        .map_err(|e| strip_object_prefix(e.into(), object))?;
     Ok(saved.version)
 }
 
@@ -707,9 +727,7 @@ pub async fn get_provisioning_status(id: String) -> Result<ProvisioningStatus, A
             })
             .unwrap_or_default();
         QuarantineNotice {
-            reason: engine::timestamp::sentence(
-                job.quarantine_reason.as_deref().unwrap_or_default(),
-            ),
+            reason: engine::text::sentence(job.quarantine_reason.as_deref().unwrap_or_default()),
             since: job.quarantine_began_at.map(utc).unwrap_or_default(),
             next_attempt: (job.state == JobState::Quarantine)
                 .then(|| job.next_run_at.map(utc))
@@ -876,7 +894,10 @@ pub async fn get_attribute_list(
             .iter()
             .map(|a| AttributeRow {
                 name: a.name.clone(),
-                kind: format!("{:?}", a.kind),
+                kind: serde_json::to_value(a.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 required: a.required,
                 multi_valued: a.multi_valued,
                 reference: a.reference,
@@ -897,56 +918,37 @@ pub async fn get_attribute_list(
 #[server(endpoint = "provisioning/attributes/save", input = Json)]
 pub async fn save_attribute_list(form: crate::model::AttributeListForm) -> Result<i64, AppError> {
     use engine::applications::attribute_list::{AttributeList, AttributeType, TargetAttribute};
-    let (engine, account, caller) = super::context::signed_in().await?;
-    let app = parse_id(&form.application_id)?;
-    let stored = engine.provisioning(&account, app).await?;
-    let mut settings = stored.settings.clone();
-    let object = if form.object == "groups" {
-        &mut settings.groups
-    } else {
-        &mut settings.users
-    };
-    let mut errors = Vec::new();
-    let mut list = Vec::new();
-    for (i, row) in form.rows.into_iter().enumerate() {
-        let kind = match row.kind.as_str() {
-            "String" => AttributeType::String,
-            "Boolean" => AttributeType::Boolean,
-            "Integer" => AttributeType::Integer,
-            "Decimal" => AttributeType::Decimal,
-            "DateTime" => AttributeType::DateTime,
-            "Binary" => AttributeType::Binary,
-            "Reference" => AttributeType::Reference,
-            _ => {
-                errors.push((format!("attributes[{i}].kind"), "Choose a type.".to_owned()));
-                AttributeType::String
-            }
-        };
-        list.push(TargetAttribute {
-            name: row.name.trim().to_owned(),
-            kind,
-            required: row.required,
-            multi_valued: row.multi_valued,
-            reference: row.reference,
-            filterable: row.filterable,
-        });
-    }
-    if !errors.is_empty() {
-        return Err(AppError::InvalidFields(errors));
-    }
-    object.attributes = AttributeList(list);
-    let saved = engine
-        .save_provisioning(
-            &caller,
-            &account,
-            app,
-            form.version,
-            settings,
-            Default::default(),
-        )
-        .await
-        .map_err(|e| strip_object_prefix(e.into(), &form.object))?;
-    Ok(saved.version)
+    let (id, object_type, version) = (
+        form.application_id.clone(),
+        form.object.clone(),
+        form.version,
+    );
+    save_object_settings(&id, &object_type, version, move |object| {
+        let mut errors = Vec::new();
+        let mut list = Vec::new();
+        for (i, row) in form.rows.into_iter().enumerate() {
+            // The page offers the type's own names, as `get_attribute_list` writes them.
+            let kind = serde_json::from_value::<AttributeType>(row.kind.clone().into())
+                .unwrap_or_else(|_| {
+                    errors.push((format!("attributes[{i}].kind"), "Choose a type.".to_owned()));
+                    AttributeType::String
+                });
+            list.push(TargetAttribute {
+                name: row.name.trim().to_owned(),
+                kind,
+                required: row.required,
+                multi_valued: row.multi_valued,
+                reference: row.reference,
+                filterable: row.filterable,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(AppError::InvalidFields(errors));
+        }
+        object.attributes = AttributeList(list);
+        Ok(())
+    })
+    .await
 }
 
 /// "Refresh": adds and updates the list of `object` from the target's `/Schemas`, and says

@@ -17,7 +17,8 @@ use crate::{
     accounts::{Account, Permission},
     applications,
     audit::{self, Caller, Target},
-    timestamp::{minutes_utc, sentence},
+    text::sentence,
+    timestamp::minutes_utc,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
