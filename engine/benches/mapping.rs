@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     engine
         .generate_directory(&Caller::system(), spec, "contoso.com")
         .await?;
-    let users: Vec<User> = sqlx::query_as("SELECT * FROM users ORDER BY rowid")
+    let users: Vec<User> = engine::db::query_as("SELECT * FROM users ORDER BY rowid")
         .fetch_all(&engine.db)
         .await?;
     println!(

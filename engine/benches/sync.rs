@@ -127,10 +127,10 @@ async fn directory(data: &Path, users: u32, groups: u32) -> Result<(Engine, Acco
         generated.users, generated.groups, generated.memberships, generated.seconds
     );
     // Everyone enabled: the plain client and the cycle send the same users.
-    sqlx::query("UPDATE users SET account_enabled = 1")
+    engine::db::query("UPDATE users SET account_enabled = 1")
         .execute(&engine.db)
         .await?;
-    let admin = sqlx::query_as::<_, (Uuid, String, String)>(
+    let admin = engine::db::query_as::<(Uuid, String, String)>(
         "SELECT id, user_principal_name, display_name FROM users ORDER BY rowid LIMIT 1",
     )
     .fetch_one(&engine.db)
@@ -218,7 +218,7 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
         .compile(USER_ATTRIBUTES, &["userName"])
         .expect("valid mappings");
     let users: Vec<engine::directory::users::User> =
-        sqlx::query_as("SELECT * FROM users ORDER BY rowid")
+        engine::db::query_as("SELECT * FROM users ORDER BY rowid")
             .fetch_all(&engine.db)
             .await?;
     let mut random = rand::thread_rng();
@@ -262,11 +262,11 @@ async fn plain(engine: &Engine, target: &Target, bulk: bool) -> Result<Duration,
         body
     };
     let groups: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, display_name FROM groups ORDER BY rowid")
+        engine::db::query_as("SELECT id, display_name FROM groups ORDER BY rowid")
             .fetch_all(&engine.db)
             .await?;
     let members: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT group_id, member_id FROM group_members")
+        engine::db::query_as("SELECT group_id, member_id FROM group_members")
             .fetch_all(&engine.db)
             .await?;
     let http = reqwest::Client::builder()
@@ -497,7 +497,7 @@ async fn incremental() -> Result<(), Failure> {
         "incremental cycle, no change: median {:.1} ms ({RUNS} runs: {idle:.1?}), requests {requests}",
         median(idle.clone())
     );
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users ORDER BY rowid")
+    let ids: Vec<Uuid> = engine::db::query_scalar("SELECT id FROM users ORDER BY rowid")
         .fetch_all(&engine.db)
         .await?;
     let mut changed = Vec::new();
@@ -537,10 +537,10 @@ async fn latency() -> Result<(), Failure> {
     let app = application(&engine, &admin, &target, |_| {}).await?;
     cycle(&engine, app).await?;
     engine.spawn_scheduler();
-    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users ORDER BY rowid LIMIT 100")
+    let ids: Vec<Uuid> = engine::db::query_scalar("SELECT id FROM users ORDER BY rowid LIMIT 100")
         .fetch_all(&engine.db)
         .await?;
-    let links: Vec<(Uuid, String)> = sqlx::query_as(
+    let links: Vec<(Uuid, String)> = engine::db::query_as(
         "SELECT source_id, target_id FROM provisioning_links WHERE application_id = ?",
     )
     .bind(app)

@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
+use crate::db::Tx;
 use serde_json::Value;
-use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -98,7 +98,7 @@ pub struct Target<'a> {
 }
 
 pub async fn record(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     caller: &Caller,
     activity: &str,
     target: Target<'_>,
@@ -106,7 +106,7 @@ pub async fn record(
     after: Option<Value>,
 ) -> Result<()> {
     let (actor_type, actor_id, actor_name) = caller.parts();
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, activity, target_type, target_id, \
          target_name, before, after, client_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -165,10 +165,10 @@ pub struct Page {
     pub next: Option<i64>,
 }
 
-pub async fn list(db: &sqlx::SqlitePool, query: &Query) -> Result<Page> {
-    let mut sql = sqlx::QueryBuilder::new(
+pub async fn list(db: &crate::db::Pool, query: &Query) -> Result<Page> {
+    let mut sql = crate::db::QueryBuilder::new(
         "SELECT id, at, actor_type, actor_name, activity, target_type, target_name, before, after, client_address \
-         FROM audit_log WHERE 1",
+         FROM audit_log WHERE TRUE",
     );
     if let Some(actor) = query.actor.as_deref().filter(|s| !s.trim().is_empty()) {
         sql.push(" AND actor_name LIKE ")
@@ -209,9 +209,9 @@ pub async fn list(db: &sqlx::SqlitePool, query: &Query) -> Result<Page> {
 }
 
 /// The activities that occur in the log, for the blade's filter.
-pub async fn activities(db: &sqlx::SqlitePool) -> Result<Vec<String>> {
+pub async fn activities(db: &crate::db::Pool) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT DISTINCT activity FROM audit_log ORDER BY activity")
+        crate::db::query_scalar("SELECT DISTINCT activity FROM audit_log ORDER BY activity")
             .fetch_all(db)
             .await?,
     )

@@ -19,7 +19,7 @@ pub mod timestamp;
 
 use std::{path::Path, sync::Arc};
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 pub use error::{Error, FieldError, Result};
 
@@ -28,7 +28,7 @@ pub use error::{Error, FieldError, Result};
 pub struct Engine(Arc<Inner>);
 
 pub struct Inner {
-    pub db: SqlitePool,
+    pub db: Pool,
     throttle: accounts::SignInThrottle,
     feed: directory::feed::FeedNotifier,
     imports: directory::import::StagedImports,
@@ -75,9 +75,10 @@ impl Engine {
 
     /// As [`Engine::open`], with the server's configuration.
     pub async fn open_with(data_dir: &Path, options: Options<'_>) -> Result<Engine> {
-        let db = db::open(data_dir).await?;
+        let url = options.database_url.as_deref();
+        let db = db::open(data_dir, url).await?;
         let downloads = sync::log::Downloads::new(
-            db::open_reader(data_dir, sync::log::Downloads::CONNECTIONS).await?,
+            db::open_reader(data_dir, url, sync::log::Downloads::CONNECTIONS).await?,
         );
         let keyring = secrets::Keyring::load(data_dir, options.secret_key)?;
         let outbound = options.outbound;
@@ -114,4 +115,6 @@ pub struct Options<'a> {
     pub outbound: outbound::Outbound,
     /// `--public-url`: where administrators open the console, for links in emails.
     pub public_url: Option<String>,
+    /// `--database-url`: a `postgres://` URL; `None`, the SQLite file in the data directory.
+    pub database_url: Option<String>,
 }

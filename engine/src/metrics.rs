@@ -146,7 +146,7 @@ impl Engine {
     /// Every metric in the OpenMetrics text format, the job states read now.
     pub async fn metrics_text(&self) -> Result<String> {
         let states: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM provisioning_jobs GROUP BY state")
+            crate::db::query_as("SELECT state, COUNT(*) FROM provisioning_jobs GROUP BY state")
                 .fetch_all(&self.db)
                 .await?;
         for state in ["NotRun", "Active", "Paused", "Quarantine", "Disabled"] {

@@ -1,17 +1,18 @@
 //! `scimitar admin ...` and `scimitar token ...`: administration from the command line, for
 //! automation and for recovering access when no administrator can sign in.
 
-use std::{io::BufRead, path::Path};
+use std::io::BufRead;
 
 use engine::{
-    Engine,
     accounts::{NewAccount, Role, Scope},
     audit::Caller,
 };
 use secrecy::SecretString;
 
+use crate::config::Storage;
+
 pub async fn create(
-    data_dir: &Path,
+    storage: &Storage,
     upn: String,
     role: Role,
     display_name: String,
@@ -23,7 +24,10 @@ pub async fn create(
         .read_line(&mut line)
         .map_err(|e| format!("reading the password from standard input: {e}"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let engine = storage
+        .open(Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let account = engine
         .create_account(
             &Caller::system(),
@@ -44,13 +48,16 @@ pub async fn create(
 
 /// Creates a token for the account `upn`; returns the secret, which is shown only this once.
 pub async fn create_token(
-    data_dir: &Path,
+    storage: &Storage,
     upn: &str,
     scopes: &[Scope],
     name: &str,
 ) -> Result<String, String> {
     use secrecy::ExposeSecret;
-    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let engine = storage
+        .open(Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let owner = engine::directory::users::find_by_upn(&engine.db, upn)
         .await
         .map_err(|e| e.to_string())?
@@ -64,14 +71,17 @@ pub async fn create_token(
 
 /// Generates a fake directory; returns a one-line summary.
 pub async fn generate_directory(
-    data_dir: &Path,
+    storage: &Storage,
     spec: engine::directory::generator::Spec,
     domain: &str,
 ) -> Result<String, String> {
     if !(0.0..=1.0).contains(&spec.missing) {
         return Err("--missing must be between 0.0 and 1.0".into());
     }
-    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let engine = storage
+        .open(Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let done = engine
         .generate_directory(&Caller::system(), spec, domain)
         .await
@@ -84,10 +94,13 @@ pub async fn generate_directory(
 
 /// Writes generated provisioning log entries; returns a one-line summary.
 pub async fn generate_logs(
-    data_dir: &Path,
+    storage: &Storage,
     spec: engine::sync::log::generator::Spec,
 ) -> Result<String, String> {
-    let engine = Engine::open(data_dir).await.map_err(|e| e.to_string())?;
+    let engine = storage
+        .open(Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
     let seconds = engine
         .generate_provisioning_logs(spec)
         .await

@@ -12,9 +12,8 @@ use engine::accounts::{Role, Scope};
     about = "Self-hosted identity provisioning console"
 )]
 pub struct Cli {
-    /// Directory holding the SQLite database and other state.
-    #[arg(long, env = "SCIMITAR_DATA_DIR", default_value = "data", global = true)]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub storage: Storage,
 
     /// Log lines as human-readable text or as JSON objects.
     #[arg(long, env = "SCIMITAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -25,6 +24,36 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Where the console keeps its state; every command reads it.
+#[derive(Args, Clone, Debug)]
+pub struct Storage {
+    /// Directory holding the SQLite database and other state.
+    #[arg(long, env = "SCIMITAR_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// A PostgreSQL database to use instead of the SQLite file in the data directory
+    /// (`postgres://user:password@host/database`). Several consoles may share one; they must
+    /// then share the secret key too (SCIMITAR_SECRET_KEY).
+    #[arg(
+        long,
+        env = "SCIMITAR_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+impl Storage {
+    /// Opens the engine on this storage, with the server's other options.
+    pub async fn open(&self, options: engine::Options<'_>) -> engine::Result<engine::Engine> {
+        let options = engine::Options {
+            database_url: self.database_url.clone(),
+            ..options
+        };
+        engine::Engine::open_with(&self.data_dir, options).await
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -45,9 +45,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::{config::ServeConfig, origin::OriginPolicy};
+use crate::{
+    config::{ServeConfig, Storage},
+    origin::OriginPolicy,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -73,21 +75,22 @@ struct AppState {
 }
 
 /// Builds the whole HTTP application over the data in `data_dir`.
-pub async fn build(data_dir: &Path, config: &ServeConfig) -> Result<(Router, Engine), StartError> {
+pub async fn build(
+    storage: &Storage,
+    config: &ServeConfig,
+) -> Result<(Router, Engine), StartError> {
     let options = engine::Options {
         secret_key: config.secret_key.as_ref(),
         outbound: engine::outbound::Outbound {
             allow_private_targets: config.allow_private_targets,
         },
         public_url: config.public_url.clone(),
+        database_url: None,
     };
-    let engine = Engine::open_with(data_dir, options).await?;
+    let engine = storage.open(options).await?;
     engine.ensure_setup_token().await?;
 
-    let session_store = SqliteStore::new(engine.db.clone())
-        .with_table_name("sessions")
-        .map_err(StartError::Config)?;
-    session_store.migrate().await?;
+    let session_store = sessions::Store::new(&engine.db).map_err(StartError::Config)?;
     tokio::spawn(delete_expired_sessions(session_store.clone()));
     tokio::spawn(purge_deleted_objects(engine.clone()));
     engine.spawn_scheduler();
@@ -217,8 +220,8 @@ pub async fn serve(
 }
 
 /// `scimitar serve`: build, listen, log the address, serve until SIGINT or SIGTERM.
-pub async fn run(data_dir: &Path, config: ServeConfig) -> Result<(), StartError> {
-    let (router, _engine) = build(data_dir, &config).await?;
+pub async fn run(storage: &Storage, config: ServeConfig) -> Result<(), StartError> {
+    let (router, _engine) = build(storage, &config).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -229,7 +232,12 @@ pub async fn run(data_dir: &Path, config: ServeConfig) -> Result<(), StartError>
         address: config.listen,
         source,
     })?;
-    tracing::info!(data_dir = %data_dir.display(), "listening on http://{address}");
+    // Never the URL itself: it may hold the database's password.
+    let database = match storage.database_url {
+        Some(_) => "PostgreSQL",
+        None => "SQLite",
+    };
+    tracing::info!(data_dir = %storage.data_dir.display(), database, "listening on http://{address}");
     serve(listener, router, shutdown_signal())
         .await
         .map_err(|source| StartError::Listen { address, source })?;
@@ -310,7 +318,7 @@ async fn purge_deleted_objects(engine: Engine) {
     }
 }
 
-async fn delete_expired_sessions(store: SqliteStore) {
+async fn delete_expired_sessions(store: sessions::Store) {
     use tower_sessions::ExpiredDeletion;
     if let Err(e) = store
         .continuously_delete_expired(tokio::time::Duration::from_secs(3600))

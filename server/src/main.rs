@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     server::telemetry::init(cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => server::run(&cli.data_dir, cli.serve)
+        Command::Serve => server::run(&cli.storage, cli.serve)
             .await
             .map_err(|e| e.to_string()),
         Command::Admin(AdminCommand::Create {
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
             display_name,
             password_stdin: _,
         }) => server::admin::create(
-            &cli.data_dir,
+            &cli.storage,
             upn,
             role,
             display_name,
@@ -28,7 +28,7 @@ async fn main() -> ExitCode {
         .await
         .map(|message| println!("{message}")),
         Command::Token(TokenCommand::Create { upn, scopes, name }) => {
-            server::admin::create_token(&cli.data_dir, &upn, &scopes, &name)
+            server::admin::create_token(&cli.storage, &upn, &scopes, &name)
                 .await
                 .map(|token| println!("{token}"))
         }
@@ -45,7 +45,7 @@ async fn main() -> ExitCode {
                 seed,
                 missing,
             };
-            server::admin::generate_directory(&cli.data_dir, spec, &domain)
+            server::admin::generate_directory(&cli.storage, spec, &domain)
                 .await
                 .map(|summary| println!("{summary}"))
         }
@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
                 days,
                 seed,
             };
-            server::admin::generate_logs(&cli.data_dir, spec)
+            server::admin::generate_logs(&cli.storage, spec)
                 .await
                 .map(|summary| println!("{summary}"))
         }

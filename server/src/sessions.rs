@@ -5,7 +5,72 @@
 
 use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{Result, SessionStore};
+use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// The `sessions` table (made by the engine's migrations) in whichever database the engine uses,
+/// so that on PostgreSQL every replica sees every session.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Store {
+    pub fn new(db: &engine::db::Pool) -> std::result::Result<Store, String> {
+        Ok(match db {
+            engine::db::Pool::Sqlite(p) => {
+                Store::Sqlite(SqliteStore::new(p.clone()).with_table_name("sessions")?)
+            }
+            engine::db::Pool::Postgres(p) => Store::Postgres(
+                PostgresStore::new(p.clone())
+                    .with_schema_name("public")?
+                    .with_table_name("sessions")?,
+            ),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Store {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.create(record).await,
+            Store::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.save(record).await,
+            Store::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        match self {
+            Store::Sqlite(s) => s.load(id).await,
+            Store::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.delete(id).await,
+            Store::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ExpiredDeletion for Store {
+    async fn delete_expired(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.delete_expired().await,
+            Store::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
 
 /// Wraps a store so that it only ever sees hashed ids.
 #[derive(Clone, Debug)]

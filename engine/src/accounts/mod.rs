@@ -174,7 +174,7 @@ fn display_name_or_default(display_name: &str, upn: &UserPrincipalName) -> Resul
 /// (`what`: "delete", "disable"): nobody does it to their own account, and the last Global
 /// Administrator who can sign in stays, whatever the door.
 pub(crate) async fn guard_removal(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::db::Tx,
     caller: &Caller,
     id: Uuid,
     what: &str,
@@ -185,9 +185,9 @@ pub(crate) async fn guard_removal(
             format!("you cannot {what} your own account while acting with it"),
         ));
     }
-    let global_administrator: bool = sqlx::query_scalar(
+    let global_administrator: bool = crate::db::query_scalar(
         "SELECT COUNT(*) > 0 FROM users WHERE id = ? AND directory_role = 'GlobalAdministrator' \
-         AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
+         AND deleted_at IS NULL AND COALESCE(account_enabled, TRUE) AND password_hash IS NOT NULL",
     )
     .bind(id)
     .fetch_one(&mut *tx)
@@ -204,10 +204,10 @@ pub(crate) async fn guard_removal(
 }
 
 /// Global Administrators other than `id` who can sign in.
-async fn other_global_administrators(tx: &mut sqlx::SqliteConnection, id: Uuid) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+async fn other_global_administrators(tx: &mut crate::db::Tx, id: Uuid) -> Result<i64> {
+    Ok(crate::db::query_scalar(
         "SELECT COUNT(*) FROM users WHERE directory_role = 'GlobalAdministrator' AND id <> ? \
-         AND deleted_at IS NULL AND COALESCE(account_enabled, 1) AND password_hash IS NOT NULL",
+         AND deleted_at IS NULL AND COALESCE(account_enabled, TRUE) AND password_hash IS NOT NULL",
     )
     .bind(id)
     .fetch_one(&mut *tx)
@@ -231,7 +231,7 @@ impl Engine {
             None => None,
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = users::get(&mut *tx, id)
+        let before = users::get(&mut tx, id)
             .await?
             .ok_or_else(|| Error::NotFound {
                 kind: "user",
@@ -252,7 +252,7 @@ impl Engine {
                 "this is the last Global Administrator; make another one first",
             ));
         }
-        sqlx::query(
+        crate::db::query(
             "UPDATE users SET directory_role = ?, password_hash = COALESCE(?, password_hash), \
              version = version + 1, updated_at = ? WHERE id = ?",
         )
@@ -260,7 +260,7 @@ impl Engine {
         .bind(password_hash.as_ref())
         .bind(time::OffsetDateTime::now_utc())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let target = crate::audit::Target {
             kind: "User",

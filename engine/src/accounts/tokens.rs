@@ -161,14 +161,14 @@ impl Engine {
             "INSERT INTO tokens (id, user_id, name, scopes, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) \
              RETURNING {COLUMNS}"
         );
-        let token: Token = sqlx::query_as(&sql)
+        let token: Token = crate::db::query_as(&sql)
             .bind(Uuid::new_v4())
             .bind(owner)
             .bind(name)
             .bind(Scopes(scopes).stored())
             .bind(digest(&secret))
             .bind(OffsetDateTime::now_utc())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let target = Target {
             kind: "Token",
@@ -193,7 +193,7 @@ impl Engine {
         }
         let sql =
             format!("SELECT {COLUMNS} FROM tokens WHERE secret_hash = ? AND revoked_at IS NULL");
-        let Some(token) = sqlx::query_as::<_, Token>(&sql)
+        let Some(token) = crate::db::query_as::<Token>(&sql)
             .bind(digest(secret))
             .fetch_optional(&self.db)
             .await?
@@ -216,7 +216,7 @@ impl Engine {
             .last_used_at
             .is_none_or(|t| now - t >= time::Duration::minutes(1))
         {
-            sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+            crate::db::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
                 .bind(now)
                 .bind(token.id)
                 .execute(&self.db)
@@ -230,10 +230,10 @@ impl Engine {
         let sql = format!(
             "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING {COLUMNS}"
         );
-        let token: Option<Token> = sqlx::query_as(&sql)
+        let token: Option<Token> = crate::db::query_as(&sql)
             .bind(OffsetDateTime::now_utc())
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         let token = token.ok_or_else(|| Error::NotFound {
             kind: "token",
@@ -256,6 +256,9 @@ impl Engine {
         let sql = format!(
             "SELECT {COLUMNS} FROM tokens WHERE ?1 IS NULL OR user_id = ?1 ORDER BY created_at DESC"
         );
-        Ok(sqlx::query_as(&sql).bind(owner).fetch_all(&self.db).await?)
+        Ok(crate::db::query_as(&sql)
+            .bind(owner)
+            .fetch_all(&self.db)
+            .await?)
     }
 }

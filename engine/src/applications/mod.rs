@@ -12,8 +12,8 @@ pub mod roles;
 pub mod schema_document;
 pub mod target_schema;
 
+use crate::db::Pool;
 use serde_json::json;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -96,17 +96,17 @@ pub enum Access {
 const COLUMNS: &str =
     "id, template, display_name, logo_monogram, logo_color, notes, version, created_at, updated_at";
 
-pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<Application>> {
+pub async fn get(db: impl Into<crate::db::Exec<'_>>, id: Uuid) -> Result<Option<Application>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM applications WHERE id = ?"))
+        crate::db::query_as(&format!("SELECT {COLUMNS} FROM applications WHERE id = ?"))
             .bind(id)
             .fetch_optional(db)
             .await?,
     )
 }
 
-pub async fn is_owner(db: &SqlitePool, application: Uuid, user: Uuid) -> Result<bool> {
-    Ok(sqlx::query_scalar::<_, i64>(
+pub async fn is_owner(db: &Pool, application: Uuid, user: Uuid) -> Result<bool> {
+    Ok(crate::db::query_scalar::<i64>(
         "SELECT COUNT(*) FROM application_owners WHERE application_id = ? AND user_id = ?",
     )
     .bind(application)
@@ -117,8 +117,8 @@ pub async fn is_owner(db: &SqlitePool, application: Uuid, user: Uuid) -> Result<
 }
 
 /// The owners of an application: (user id, display name, user principal name).
-pub async fn owners(db: &SqlitePool, application: Uuid) -> Result<Vec<(Uuid, String, String)>> {
-    Ok(sqlx::query_as(
+pub async fn owners(db: &Pool, application: Uuid) -> Result<Vec<(Uuid, String, String)>> {
+    Ok(crate::db::query_as(
         "SELECT u.id, u.display_name, u.user_principal_name FROM application_owners o \
          JOIN users u ON u.id = o.user_id WHERE o.application_id = ? ORDER BY u.display_name COLLATE NOCASE",
     )
@@ -235,7 +235,7 @@ impl Engine {
             updated_at: now,
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
-        sqlx::query(&format!(
+        crate::db::query(&format!(
             "INSERT INTO applications ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(application.id)
@@ -247,14 +247,14 @@ impl Engine {
         .bind(application.version)
         .bind(application.created_at)
         .bind(application.updated_at)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         roles::insert_template_roles(&mut tx, application.id, template).await?;
         provisioning::insert_defaults(&mut tx, application.id, template).await?;
-        sqlx::query("INSERT INTO application_owners (application_id, user_id) VALUES (?, ?)")
+        crate::db::query("INSERT INTO application_owners (application_id, user_id) VALUES (?, ?)")
             .bind(application.id)
             .bind(account.id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -280,7 +280,7 @@ impl Engine {
         let before = self.application_for(account, id, Access::Configure).await?;
         let properties = properties.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let updated: Option<Application> = sqlx::query_as(&format!(
+        let updated: Option<Application> = crate::db::query_as(&format!(
             "UPDATE applications SET display_name = ?, logo_monogram = ?, logo_color = ?, notes = ?, \
              version = version + 1, updated_at = ? WHERE id = ? AND version = ? RETURNING {COLUMNS}"
         ))
@@ -291,10 +291,10 @@ impl Engine {
         .bind(OffsetDateTime::now_utc())
         .bind(id)
         .bind(expected_version)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?;
         let Some(updated) = updated else {
-            let current = get(&mut *tx, id).await?.map_or(0, |a| a.version);
+            let current = get(&mut tx, id).await?.map_or(0, |a| a.version);
             return Err(Error::VersionMismatch {
                 kind: "application",
                 expected: expected_version,
@@ -324,20 +324,20 @@ impl Engine {
     ) -> Result<()> {
         let application = self.application_for(account, id, Access::Configure).await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let assigned: Vec<(String, Uuid)> = sqlx::query_as(
+        let assigned: Vec<(String, Uuid)> = crate::db::query_as(
             "SELECT principal_type, principal_id FROM app_role_assignments WHERE application_id = ?",
         )
         .bind(id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut tx)
         .await?;
         let mut latest = None;
         for (kind, principal) in assigned {
             latest =
                 Some(roles::feed_assignment_change(&mut tx, &kind, principal, id, false).await?);
         }
-        sqlx::query("DELETE FROM applications WHERE id = ?")
+        crate::db::query("DELETE FROM applications WHERE id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         audit::record(
             &mut tx,
@@ -369,12 +369,12 @@ impl Engine {
         let owner = self.user(user).await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         if !add && account.role == Role::ApplicationOwner {
-            let owners: i64 = sqlx::query_scalar(
+            let owners: i64 = crate::db::query_scalar(
                 "SELECT COUNT(*) FROM application_owners WHERE application_id = ? AND user_id <> ?",
             )
             .bind(id)
             .bind(user)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
             if owners == 0 {
                 return Err(Error::invalid(
@@ -384,15 +384,15 @@ impl Engine {
             }
         }
         let changed = if add {
-            sqlx::query(
-                "INSERT OR IGNORE INTO application_owners (application_id, user_id) VALUES (?, ?)",
+            crate::db::query(
+                "INSERT INTO application_owners (application_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             )
         } else {
-            sqlx::query("DELETE FROM application_owners WHERE application_id = ? AND user_id = ?")
+            crate::db::query("DELETE FROM application_owners WHERE application_id = ? AND user_id = ?")
         }
         .bind(id)
         .bind(user)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if changed > 0 {

@@ -332,7 +332,7 @@ impl Engine {
 
     async fn store_tokens(
         &self,
-        db: &mut sqlx::SqliteConnection,
+        db: impl Into<crate::db::Exec<'_>>,
         application: Uuid,
         response: &Tokens,
         now: OffsetDateTime,
@@ -352,7 +352,7 @@ impl Engine {
             .expires_in()
             .map(|d| now + Duration::seconds(d.as_secs() as i64));
         // A provider that does not rotate refresh tokens keeps the one we have.
-        sqlx::query(
+        crate::db::query(
             "UPDATE provisioning SET access_token = ?, refresh_token = COALESCE(?, refresh_token), \
              token_expires_at = ?, authorized_by = COALESCE(?, authorized_by), \
              authorized_at = CASE WHEN ? IS NULL THEN authorized_at ELSE ? END WHERE application_id = ?",
@@ -441,8 +441,7 @@ impl Engine {
                 ));
             }
         };
-        let mut connection = self.db.acquire().await?;
-        self.store_tokens(&mut connection, application, &response, now, None)
+        self.store_tokens(&self.db, application, &response, now, None)
             .await?;
         Ok(SecretString::from(response.access_token().secret().clone()))
     }

@@ -8,10 +8,10 @@
 
 use std::net::IpAddr;
 
+use crate::db::Tx;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -311,21 +311,23 @@ const SELECT: &str = "SELECT application_id, settings, secret_token IS NOT NULL 
      JOIN applications a ON a.id = p.application_id WHERE p.application_id = ?";
 
 pub(super) async fn insert_defaults(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     application: Uuid,
     template: &Template,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO provisioning (application_id, settings, updated_at) VALUES (?, ?, ?)")
-        .bind(application)
-        .bind(sqlx::types::Json(Settings::defaults(template)))
-        .bind(OffsetDateTime::now_utc())
-        .execute(db)
-        .await?;
+    crate::db::query(
+        "INSERT INTO provisioning (application_id, settings, updated_at) VALUES (?, ?, ?)",
+    )
+    .bind(application)
+    .bind(sqlx::types::Json(Settings::defaults(template)))
+    .bind(OffsetDateTime::now_utc())
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-pub async fn load(db: impl sqlx::SqliteExecutor<'_>, application: Uuid) -> Result<Configuration> {
-    let row: Option<Row> = sqlx::query_as(SELECT)
+pub async fn load(db: impl Into<crate::db::Exec<'_>>, application: Uuid) -> Result<Configuration> {
+    let row: Option<Row> = crate::db::query_as(SELECT)
         .bind(application)
         .fetch_optional(db)
         .await?;
@@ -601,7 +603,7 @@ impl Engine {
         }
         let reshaped = stored.settings.reshapes(&settings);
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let updated = sqlx::query(
+        let updated = crate::db::query(
             "UPDATE provisioning SET settings = ?, needs_initial_cycle = needs_initial_cycle OR ?, \
              version = version + 1, updated_at = ? WHERE application_id = ? AND version = ?",
         )
@@ -610,11 +612,11 @@ impl Engine {
         .bind(OffsetDateTime::now_utc())
         .bind(application)
         .bind(expected_version)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if updated == 0 {
-            let current = load(&mut *tx, application).await?.version;
+            let current = load(&mut tx, application).await?.version;
             return Err(Error::VersionMismatch {
                 kind: "provisioning configuration",
                 expected: expected_version,
@@ -638,19 +640,19 @@ impl Engine {
         }
         if forget.grant {
             cleared.extend(["access_token", "refresh_token"]);
-            sqlx::query(
+            crate::db::query(
                 "UPDATE provisioning SET token_expires_at = NULL, authorized_by = NULL, authorized_at = NULL                  WHERE application_id = ?",
             )
             .bind(application)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         for column in &cleared {
-            sqlx::query(&format!(
+            crate::db::query(&format!(
                 "UPDATE provisioning SET {column} = NULL WHERE application_id = ?"
             ))
             .bind(application)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         }
         for (column, value) in [
@@ -661,12 +663,12 @@ impl Engine {
                 let sealed = self
                     .keyring
                     .seal(&secret_context(application, column), secret);
-                sqlx::query(&format!(
+                crate::db::query(&format!(
                     "UPDATE provisioning SET {column} = ? WHERE application_id = ?"
                 ))
                 .bind(sealed)
                 .bind(application)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
                 changed_secrets.push(column);
             }
@@ -699,7 +701,7 @@ impl Engine {
         application: Uuid,
         column: &'static str,
     ) -> Result<Option<SecretString>> {
-        let sealed: Option<Vec<u8>> = sqlx::query_scalar(&format!(
+        let sealed: Option<Vec<u8>> = crate::db::query_scalar(&format!(
             "SELECT {column} FROM provisioning WHERE application_id = ?"
         ))
         .bind(application)

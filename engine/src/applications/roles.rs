@@ -5,8 +5,8 @@
 //! the directory's change feed (the provisioning jobs' incremental cycles read them) and the
 //! audit log, in the same transaction.
 
+use crate::db::{Pool, Tx};
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -61,7 +61,7 @@ impl PrincipalType {
 }
 
 pub(super) async fn insert_template_roles(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     application: Uuid,
     template: &Template,
 ) -> Result<()> {
@@ -75,9 +75,9 @@ pub(super) async fn insert_template_roles(
             )
         }));
     for (name, value, description, is_default) in roles {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO app_roles (id, application_id, display_name, value, description, enabled, is_default) \
-             VALUES (?, ?, ?, ?, ?, 1, ?)",
+             VALUES (?, ?, ?, ?, ?, TRUE, ?)",
         )
         .bind(Uuid::new_v4())
         .bind(application)
@@ -93,7 +93,7 @@ pub(super) async fn insert_template_roles(
 
 /// Records in the change feed that `principal`'s assignments to `application` changed.
 pub(super) async fn feed_assignment_change(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     principal_type: &str,
     principal: Uuid,
     application: Uuid,
@@ -112,8 +112,8 @@ pub(super) async fn feed_assignment_change(
     feed::append(db, object_type, principal, kind, Some(application)).await
 }
 
-pub async fn roles(db: &SqlitePool, application: Uuid) -> Result<Vec<AppRole>> {
-    Ok(sqlx::query_as(
+pub async fn roles(db: &Pool, application: Uuid) -> Result<Vec<AppRole>> {
+    Ok(crate::db::query_as(
         "SELECT id, application_id, display_name, value, description, enabled, is_default FROM app_roles \
          WHERE application_id = ? ORDER BY is_default DESC, display_name COLLATE NOCASE",
     )
@@ -122,14 +122,14 @@ pub async fn roles(db: &SqlitePool, application: Uuid) -> Result<Vec<AppRole>> {
     .await?)
 }
 
-pub async fn assignments(db: &SqlitePool, application: Uuid) -> Result<Vec<Assignment>> {
-    Ok(sqlx::query_as(
+pub async fn assignments(db: &Pool, application: Uuid) -> Result<Vec<Assignment>> {
+    Ok(crate::db::query_as(
         "SELECT a.id, a.role_id, r.display_name AS role_name, a.principal_type, a.principal_id, \
          COALESCE(u.display_name, g.display_name, '(deleted)') AS principal_name, a.created_at \
          FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
          LEFT JOIN users u ON a.principal_type = 'User' AND u.id = a.principal_id \
          LEFT JOIN groups g ON a.principal_type = 'Group' AND g.id = a.principal_id \
-         WHERE a.application_id = ? ORDER BY principal_name COLLATE NOCASE, role_name",
+         WHERE a.application_id = ? ORDER BY COALESCE(u.display_name, g.display_name, '(deleted)') COLLATE NOCASE, role_name",
     )
     .bind(application)
     .fetch_all(db)
@@ -137,23 +137,23 @@ pub async fn assignments(db: &SqlitePool, application: Uuid) -> Result<Vec<Assig
 }
 
 /// How many assignments `application` has (the Overview's figure, without loading them).
-pub async fn assignment_count(db: &SqlitePool, application: Uuid) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM app_role_assignments WHERE application_id = ?")
-            .bind(application)
-            .fetch_one(db)
-            .await?,
+pub async fn assignment_count(db: &Pool, application: Uuid) -> Result<i64> {
+    Ok(crate::db::query_scalar(
+        "SELECT COUNT(*) FROM app_role_assignments WHERE application_id = ?",
     )
+    .bind(application)
+    .fetch_one(db)
+    .await?)
 }
 
 /// The roles `principal` holds in `application` (directly; group assignments are the engine's
 /// to expand), as the mapping language's `[appRoleAssignments]` reads them.
 pub async fn roles_of(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     principal: Uuid,
 ) -> Result<Vec<AppRoleAssignment>> {
-    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(Uuid, String, Option<String>)> = crate::db::query_as(
         "SELECT r.id, r.display_name, r.value FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
          WHERE a.application_id = ? AND a.principal_id = ? ORDER BY r.display_name",
     )
@@ -237,9 +237,9 @@ impl Engine {
                     enabled: change.enabled,
                     is_default: false,
                 };
-                sqlx::query(
+                crate::db::query(
                     "INSERT INTO app_roles (id, application_id, display_name, value, description, enabled, is_default) \
-                     VALUES (?, ?, ?, ?, ?, ?, 0)",
+                     VALUES (?, ?, ?, ?, ?, ?, FALSE)",
                 )
                 .bind(role.id)
                 .bind(application)
@@ -247,7 +247,7 @@ impl Engine {
                 .bind(&role.value)
                 .bind(&role.description)
                 .bind(role.enabled)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
                 audit::record(
                     &mut tx,
@@ -275,11 +275,11 @@ impl Engine {
                     ));
                 }
                 if before.enabled && !change.enabled {
-                    let assigned: i64 = sqlx::query_scalar(
+                    let assigned: i64 = crate::db::query_scalar(
                         "SELECT COUNT(*) FROM app_role_assignments WHERE role_id = ?",
                     )
                     .bind(id)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut tx)
                     .await?;
                     if assigned > 0 {
                         return Err(Error::invalid(
@@ -300,20 +300,20 @@ impl Engine {
                 };
                 if before.display_name != role.display_name || before.value != role.value {
                     // What AppRoleAssignmentsComplex sends changed for everyone holding the role.
-                    sqlx::query(
-                        "UPDATE provisioning SET needs_initial_cycle = 1 WHERE application_id = ?",
+                    crate::db::query(
+                        "UPDATE provisioning SET needs_initial_cycle = TRUE WHERE application_id = ?",
                     )
                     .bind(application)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
                 }
-                sqlx::query("UPDATE app_roles SET display_name = ?, value = ?, description = ?, enabled = ? WHERE id = ?")
+                crate::db::query("UPDATE app_roles SET display_name = ?, value = ?, description = ?, enabled = ? WHERE id = ?")
                     .bind(&role.display_name)
                     .bind(&role.value)
                     .bind(&role.description)
                     .bind(role.enabled)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut tx)
                     .await?;
                 audit::record(
                     &mut tx,
@@ -372,18 +372,18 @@ impl Engine {
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
         // Read under the write lock: the role cannot be disabled between this check and the insert.
-        let role: AppRole = sqlx::query_as(
+        let role: AppRole = crate::db::query_as(
             "SELECT id, application_id, display_name, value, description, enabled, is_default FROM app_roles \
-             WHERE id = ? AND application_id = ? AND enabled = 1",
+             WHERE id = ? AND application_id = ? AND enabled = TRUE",
         )
         .bind(role)
         .bind(application)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .ok_or_else(|| Error::invalid("role", "choose an enabled role of this application"))?;
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO app_role_assignments (id, application_id, role_id, principal_type, principal_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+        let inserted = crate::db::query(
+            "INSERT INTO app_role_assignments (id, application_id, role_id, principal_type, principal_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(Uuid::new_v4())
         .bind(application)
@@ -391,7 +391,7 @@ impl Engine {
         .bind(principal_type.as_str())
         .bind(principal)
         .bind(OffsetDateTime::now_utc())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if inserted == 0 {
@@ -433,7 +433,7 @@ impl Engine {
             .application_for(account, application, Access::Configure)
             .await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let found: Assignment = sqlx::query_as(
+        let found: Assignment = crate::db::query_as(
             "SELECT a.id, a.role_id, r.display_name AS role_name, a.principal_type, a.principal_id, \
              COALESCE(u.display_name, g.display_name, '(deleted)') AS principal_name, a.created_at \
              FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
@@ -443,22 +443,22 @@ impl Engine {
         )
         .bind(assignment)
         .bind(application)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .ok_or(Error::NotFound {
             kind: "assignment",
             id: assignment.to_string(),
         })?;
-        sqlx::query("DELETE FROM app_role_assignments WHERE id = ?")
+        crate::db::query("DELETE FROM app_role_assignments WHERE id = ?")
             .bind(assignment)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        let remaining: i64 = sqlx::query_scalar(
+        let remaining: i64 = crate::db::query_scalar(
             "SELECT COUNT(*) FROM app_role_assignments WHERE application_id = ? AND principal_id = ?",
         )
         .bind(application)
         .bind(found.principal_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?;
         let sequence = feed_assignment_change(
             &mut tx,

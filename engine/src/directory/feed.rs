@@ -3,7 +3,7 @@
 //! from the primary key. After each commit the engine publishes the newest sequence, which wakes
 //! whoever waits for changes (the provisioning jobs).
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::db::{Pool, Tx};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -47,13 +47,13 @@ pub struct Change {
 
 /// Appends one change inside the caller's transaction and returns its sequence.
 pub async fn append(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     object_type: ObjectType,
     object_id: Uuid,
     change: ChangeKind,
     related_id: Option<Uuid>,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    Ok(crate::db::query_scalar(
         "INSERT INTO change_feed (object_type, object_id, change, related_id, changed_at) \
          VALUES (?, ?, ?, ?, ?) RETURNING sequence",
     )
@@ -67,8 +67,8 @@ pub async fn append(
 }
 
 /// Up to `limit` changes after `watermark`, oldest first.
-pub async fn since(db: &SqlitePool, watermark: i64, limit: u32) -> Result<Vec<Change>> {
-    Ok(sqlx::query_as(
+pub async fn since(db: &Pool, watermark: i64, limit: u32) -> Result<Vec<Change>> {
+    Ok(crate::db::query_as(
         "SELECT sequence, object_type, object_id, change, related_id, changed_at FROM change_feed \
          WHERE sequence > ? ORDER BY sequence LIMIT ?",
     )
@@ -78,9 +78,9 @@ pub async fn since(db: &SqlitePool, watermark: i64, limit: u32) -> Result<Vec<Ch
     .await?)
 }
 
-pub async fn latest(db: &SqlitePool) -> Result<i64> {
+pub async fn latest(db: &Pool) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
+        crate::db::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
             .fetch_one(db)
             .await?,
     )

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
+use crate::db::QueryBuilder;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
-use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -162,16 +162,18 @@ impl Engine {
         let now = OffsetDateTime::now_utc();
         let mut tx = crate::db::begin_write(&self.db).await?;
         let first_feed: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
-                .fetch_one(&mut *tx)
+            crate::db::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
+                .fetch_one(&mut tx)
                 .await?;
         // Rows after these rowids are the ones generated here.
-        let users_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
-        let groups_before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM groups")
-            .fetch_one(&mut *tx)
-            .await?;
+        let users_before: i64 =
+            crate::db::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM users")
+                .fetch_one(&mut tx)
+                .await?;
+        let groups_before: i64 =
+            crate::db::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM groups")
+                .fetch_one(&mut tx)
+                .await?;
 
         // One user in twenty manages others; everyone else reports to one of them.
         let managers = (spec.users / 20).max(1) as usize;
@@ -222,7 +224,7 @@ impl Engine {
                         .push_bind(now);
                 },
             );
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut tx).await?;
         }
 
         let mut group_ids = Vec::with_capacity(spec.groups as usize);
@@ -250,7 +252,7 @@ impl Engine {
                     .push_bind(now)
                     .push_bind(now);
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut tx).await?;
         }
         for group in &group_ids {
             if ids.is_empty() {
@@ -264,38 +266,39 @@ impl Engine {
             insert.push_values(members, |mut row, member| {
                 row.push_bind(group).push_bind(member).push_bind("User");
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut tx).await?;
         }
 
         // The feed records every insert, like any other write would have.
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO change_feed (object_type, object_id, change, changed_at) \
              SELECT 'User', id, 'Created', ? FROM users WHERE rowid > ? ORDER BY rowid",
         )
         .bind(now)
         .bind(users_before)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO change_feed (object_type, object_id, change, changed_at) \
              SELECT 'Group', id, 'Created', ? FROM groups WHERE rowid > ? ORDER BY rowid",
         )
         .bind(now)
         .bind(groups_before)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO change_feed (object_type, object_id, change, related_id, changed_at) \
              SELECT 'Group', m.group_id, 'MemberAdded', m.member_id, ? FROM group_members m \
              JOIN groups g ON g.id = m.group_id WHERE g.rowid > ?",
         )
         .bind(now)
         .bind(groups_before)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        let latest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
-            .fetch_one(&mut *tx)
-            .await?;
+        let latest: i64 =
+            crate::db::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM change_feed")
+                .fetch_one(&mut tx)
+                .await?;
         let summary = serde_json::json!({
             "users": spec.users, "groups": spec.groups, "memberships": memberships, "seed": spec.seed,
             "feedEntries": latest - first_feed,

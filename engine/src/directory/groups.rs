@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::db::{Pool, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -70,27 +70,33 @@ pub struct Member {
 
 pub(crate) const COLUMNS: &str = "id, display_name, description, mail_nickname, external_id, version, created_at, updated_at, deleted_at";
 
-pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<Group>> {
+pub async fn get(db: impl Into<crate::db::Exec<'_>>, id: Uuid) -> Result<Option<Group>> {
     let sql = format!("SELECT {COLUMNS} FROM groups WHERE id = ?");
-    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
+    Ok(crate::db::query_as(&sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// The groups (not deleted) named `name`, in any case: group names need not be unique.
-pub async fn find_by_name(db: &SqlitePool, name: &str) -> Result<Vec<Group>> {
+pub async fn find_by_name(db: &Pool, name: &str) -> Result<Vec<Group>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM groups WHERE display_name = ? COLLATE NOCASE AND deleted_at IS NULL \
          ORDER BY created_at LIMIT 100"
     );
-    Ok(sqlx::query_as(&sql).bind(name.trim()).fetch_all(db).await?)
+    Ok(crate::db::query_as(&sql)
+        .bind(name.trim())
+        .fetch_all(db)
+        .await?)
 }
 
 /// Direct members of a group, users and groups, with their display names.
-pub async fn members(db: &SqlitePool, group_id: Uuid) -> Result<Vec<Member>> {
-    Ok(sqlx::query_as(
+pub async fn members(db: &Pool, group_id: Uuid) -> Result<Vec<Member>> {
+    Ok(crate::db::query_as(
         "SELECT m.member_id AS id, m.member_type, COALESCE(u.display_name, g.display_name, '') AS display_name \
          FROM group_members m LEFT JOIN users u ON m.member_type = 'User' AND u.id = m.member_id \
          LEFT JOIN groups g ON m.member_type = 'Group' AND g.id = m.member_id \
-         WHERE m.group_id = ? ORDER BY display_name COLLATE NOCASE, id",
+         WHERE m.group_id = ? ORDER BY COALESCE(u.display_name, g.display_name, '') COLLATE NOCASE, m.member_id",
     )
     .bind(group_id)
     .fetch_all(db)
@@ -98,8 +104,8 @@ pub async fn members(db: &SqlitePool, group_id: Uuid) -> Result<Vec<Member>> {
 }
 
 /// The groups a user or group is a direct member of.
-pub async fn memberships(db: &SqlitePool, member_id: Uuid) -> Result<Vec<(Uuid, String)>> {
-    Ok(sqlx::query_as(
+pub async fn memberships(db: &Pool, member_id: Uuid) -> Result<Vec<(Uuid, String)>> {
+    Ok(crate::db::query_as(
         "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id \
          WHERE m.member_id = ? AND g.deleted_at IS NULL ORDER BY g.display_name COLLATE NOCASE",
     )
@@ -116,18 +122,14 @@ fn not_found(id: Uuid) -> Error {
 }
 
 /// What a member id refers to: an undeleted user or group.
-async fn member_type(
-    db: &mut SqliteConnection,
-    group_id: Uuid,
-    member: Uuid,
-) -> Result<ObjectType> {
+async fn member_type(db: &mut Tx, group_id: Uuid, member: Uuid) -> Result<ObjectType> {
     if member == group_id {
         return Err(Error::invalid(
             "members",
             "a group cannot be a member of itself",
         ));
     }
-    let kind: Option<String> = sqlx::query_scalar(
+    let kind: Option<String> = crate::db::query_scalar(
         "SELECT 'User' FROM users WHERE id = ?1 AND deleted_at IS NULL \
          UNION ALL SELECT 'Group' FROM groups WHERE id = ?1 AND deleted_at IS NULL",
     )
@@ -169,7 +171,7 @@ impl Engine {
             "INSERT INTO groups (id, display_name, description, mail_nickname, external_id, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
         );
-        let group: Group = sqlx::query_as(&sql)
+        let group: Group = crate::db::query_as(&sql)
             .bind(Uuid::new_v4())
             .bind(&profile.display_name)
             .bind(&profile.description)
@@ -177,7 +179,7 @@ impl Engine {
             .bind(&profile.external_id)
             .bind(now)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let mut sequence = feed::append(
             &mut tx,
@@ -222,7 +224,7 @@ impl Engine {
         caller.require(crate::accounts::Permission::WriteDirectory)?;
         let profile = profile.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id)
+        let before = get(&mut tx, id)
             .await?
             .filter(|g| g.deleted_at.is_none())
             .ok_or_else(|| not_found(id))?;
@@ -230,21 +232,21 @@ impl Engine {
         let mut sequence = replace_profile(&mut tx, caller, &before, profile).await?;
         if let Some(members) = members {
             let current: BTreeSet<Uuid> =
-                sqlx::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
+                crate::db::query_scalar("SELECT member_id FROM group_members WHERE group_id = ?")
                     .bind(id)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut tx)
                     .await?
                     .into_iter()
                     .collect();
             let wanted: BTreeSet<Uuid> = members.iter().copied().collect();
             let add: Vec<Uuid> = wanted.difference(&current).copied().collect();
             let remove: Vec<Uuid> = current.difference(&wanted).copied().collect();
-            let renamed = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+            let renamed = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
             if let Some(s) = change_members(&mut tx, caller, &renamed, &add, &remove).await? {
                 sequence = Some(s);
             }
         }
-        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let after = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
         if let Some(sequence) = sequence {
             self.feed.published(sequence);
@@ -263,13 +265,13 @@ impl Engine {
     ) -> Result<Group> {
         caller.require(crate::accounts::Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let group = get(&mut *tx, id)
+        let group = get(&mut tx, id)
             .await?
             .filter(|g| g.deleted_at.is_none())
             .ok_or_else(|| not_found(id))?;
         check_version(&group, expected_version)?;
         let sequence = change_members(&mut tx, caller, &group, add, remove).await?;
-        let group = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let group = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
         if let Some(sequence) = sequence {
             self.feed.published(sequence);
@@ -297,7 +299,7 @@ impl Engine {
     pub async fn purge_group(&self, caller: &Caller, id: Uuid) -> Result<()> {
         caller.require(crate::accounts::Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let before = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         let name = before.profile.display_name.clone();
         let sequence = lifecycle::purge(
             &mut tx,
@@ -328,7 +330,7 @@ impl Engine {
 /// Writes `profile` over `before` inside a transaction, with its feed and audit entries. Returns
 /// the feed sequence, or `None` when nothing changed.
 async fn replace_profile(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     caller: &Caller,
     before: &Group,
     profile: GroupProfile,
@@ -340,7 +342,7 @@ async fn replace_profile(
         "UPDATE groups SET display_name = ?, description = ?, mail_nickname = ?, external_id = ?, \
          version = version + 1, updated_at = ? WHERE id = ? RETURNING {COLUMNS}"
     );
-    let after: Group = sqlx::query_as(&sql)
+    let after: Group = crate::db::query_as(&sql)
         .bind(&profile.display_name)
         .bind(&profile.description)
         .bind(&profile.mail_nickname)
@@ -371,7 +373,7 @@ async fn replace_profile(
 /// Applies membership changes inside a transaction: one feed entry per member added or removed,
 /// one audit entry for the lot, one version bump. Returns the last sequence, if anything changed.
 async fn change_members(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     caller: &Caller,
     group: &Group,
     add: &[Uuid],
@@ -381,7 +383,7 @@ async fn change_members(
     let (mut added, mut removed) = (Vec::new(), Vec::new());
     for &member in add.iter().collect::<BTreeSet<_>>() {
         let kind = member_type(tx, group.id, member).await?;
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO group_members (group_id, member_id, member_type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(group.id)
@@ -405,12 +407,13 @@ async fn change_members(
         }
     }
     for &member in remove.iter().collect::<BTreeSet<_>>() {
-        let deleted = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
-            .bind(group.id)
-            .bind(member)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted =
+            crate::db::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
+                .bind(group.id)
+                .bind(member)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if deleted > 0 {
             sequence = Some(
                 feed::append(
@@ -426,7 +429,7 @@ async fn change_members(
         }
     }
     if sequence.is_some() {
-        sqlx::query("UPDATE groups SET version = version + 1, updated_at = ? WHERE id = ?")
+        crate::db::query("UPDATE groups SET version = version + 1, updated_at = ? WHERE id = ?")
             .bind(OffsetDateTime::now_utc())
             .bind(group.id)
             .execute(&mut *tx)
@@ -456,7 +459,7 @@ fn check_version(group: &Group, expected: Option<i64>) -> Result<()> {
 
 /// How many direct members each of these groups has.
 pub async fn member_counts(
-    db: &SqlitePool,
+    db: &Pool,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, i64>> {
     if ids.is_empty() {
@@ -466,7 +469,7 @@ pub async fn member_counts(
         "SELECT group_id, COUNT(*) FROM group_members WHERE group_id IN ({}) GROUP BY group_id",
         crate::db::placeholders(ids.len())
     );
-    let mut query = sqlx::query_as::<_, (Uuid, i64)>(&sql);
+    let mut query = crate::db::query_as::<(Uuid, i64)>(&sql);
     for id in ids {
         query = query.bind(id);
     }
@@ -487,13 +490,9 @@ pub struct Candidate {
 
 /// Users and groups whose user principal name or display name starts with `search`, for
 /// pickers.
-pub async fn member_candidates(
-    db: &SqlitePool,
-    search: &str,
-    limit: u32,
-) -> Result<Vec<Candidate>> {
+pub async fn member_candidates(db: &Pool, search: &str, limit: u32) -> Result<Vec<Candidate>> {
     let pattern = crate::db::like_prefix(search);
-    Ok(sqlx::query_as(
+    Ok(crate::db::query_as(
         "SELECT id, user_principal_name AS name, display_name, 'User' AS kind FROM users \
          WHERE deleted_at IS NULL \
          AND (user_principal_name LIKE ?1 ESCAPE '\\' OR display_name LIKE ?1 ESCAPE '\\') \
@@ -509,11 +508,7 @@ pub async fn member_candidates(
 /// The user or group called `name`, for pickers that take typed names: a user principal name,
 /// a group's name, or a user's display name as the lists show it (any case). A display name
 /// that several carry is refused, naming the way out. Errors name `field`.
-pub async fn principal_named(
-    db: &SqlitePool,
-    name: &str,
-    field: &'static str,
-) -> Result<(Uuid, String)> {
+pub async fn principal_named(db: &Pool, name: &str, field: &'static str) -> Result<(Uuid, String)> {
     let name = name.trim();
     if name.is_empty() {
         return Err(crate::Error::invalid(

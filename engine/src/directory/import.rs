@@ -329,7 +329,7 @@ impl Engine {
                     report.created += 1;
                 }
                 (RowAction::Update, Some(id)) => {
-                    let before = users::get(&mut *tx, id).await?.ok_or(Error::NotFound {
+                    let before = users::get(&mut tx, id).await?.ok_or(Error::NotFound {
                         kind: "user",
                         id: id.to_string(),
                     })?;
@@ -365,11 +365,11 @@ impl Engine {
             let manager = match &row.manager_upn {
                 Some(upn) => match ids.get(&upn.to_lowercase()) {
                     Some(m) => Some(*m),
-                    None => users::find_by_upn(&mut *tx, upn).await?.map(|m| m.id),
+                    None => users::find_by_upn(&mut tx, upn).await?.map(|m| m.id),
                 },
                 None => None,
             };
-            let before = users::get(&mut *tx, id).await?.ok_or(Error::NotFound {
+            let before = users::get(&mut tx, id).await?.ok_or(Error::NotFound {
                 kind: "user",
                 id: id.to_string(),
             })?;

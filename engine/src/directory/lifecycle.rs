@@ -1,7 +1,7 @@
 //! Delete, restore and "Delete permanently", the same for users and groups: the state change,
 //! its change-feed entry and its audit entry, inside the caller's transaction.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::db::{Pool, Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -83,9 +83,9 @@ impl Engine {
             "SELECT {}, version, deleted_at IS NOT NULL FROM {} WHERE id = ?",
             kind.name_column, kind.table
         );
-        let (name, version, deleted): (String, i64, bool) = sqlx::query_as(&sql)
+        let (name, version, deleted): (String, i64, bool) = crate::db::query_as(&sql)
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?
             .ok_or_else(not_found)?;
         check_version(kind, version, expected_version)?;
@@ -97,11 +97,11 @@ impl Engine {
             "UPDATE {} SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?",
             kind.table
         );
-        sqlx::query(&sql)
+        crate::db::query(&sql)
             .bind(delete.then_some(now))
             .bind(now)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         let (change, verb) = if delete {
             (ChangeKind::SoftDeleted, "Delete")
@@ -128,18 +128,18 @@ impl Engine {
 /// Removes one object and every membership it has, for good, leaving a tombstone in the feed.
 /// `before` is what the audit log keeps of it.
 pub(crate) async fn purge(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     caller: &Caller,
     kind: &Kind,
     id: Uuid,
     name: &str,
     before: serde_json::Value,
 ) -> Result<i64> {
-    sqlx::query("DELETE FROM group_members WHERE member_id = ?")
+    crate::db::query("DELETE FROM group_members WHERE member_id = ?")
         .bind(id)
         .execute(&mut *db)
         .await?;
-    sqlx::query(&format!("DELETE FROM {} WHERE id = ?", kind.table))
+    crate::db::query(&format!("DELETE FROM {} WHERE id = ?", kind.table))
         .bind(id)
         .execute(&mut *db)
         .await?;
@@ -159,12 +159,12 @@ pub(crate) async fn purge(
 
 /// Objects soft-deleted more than `retention` ago: what the daily purge removes.
 pub(crate) async fn expired(
-    db: &SqlitePool,
+    db: &Pool,
     kind: &Kind,
     retention: time::Duration,
 ) -> Result<Vec<Uuid>> {
     let sql = format!("SELECT id FROM {} WHERE deleted_at < ?", kind.table);
-    Ok(sqlx::query_scalar(&sql)
+    Ok(crate::db::query_scalar(&sql)
         .bind(OffsetDateTime::now_utc() - retention)
         .fetch_all(db)
         .await?)

@@ -2,8 +2,8 @@
 //! id), so page 1,000 costs what page 1 costs. Searches match the start of a name, as the
 //! portal's do, which the `COLLATE NOCASE` indexes serve.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::{groups::Group, users::User};
@@ -116,7 +116,7 @@ fn filter(query: &ListQuery, base: &Base, searchable: &[&str]) -> Filter {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn page<T>(
-    db: &SqlitePool,
+    db: &Pool,
     table: &str,
     columns: &str,
     key: &str,
@@ -126,11 +126,11 @@ pub(crate) async fn page<T>(
     key_of: impl Fn(&T) -> (String, Uuid),
 ) -> Result<Page<T>>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    T: crate::db::FromRow,
 {
     let filter = filter(query, &base, searchable);
     let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", filter.text);
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let mut count = crate::db::query_scalar::<i64>(&count_sql);
     if let Some(id) = base.bind {
         count = count.bind(id);
     }
@@ -161,7 +161,7 @@ where
         "SELECT {columns} FROM {table} WHERE {text} ORDER BY {key} COLLATE NOCASE {direction}, id {direction} LIMIT {}",
         limit + 1
     );
-    let mut rows = sqlx::query_as::<_, T>(&sql);
+    let mut rows = crate::db::query_as::<T>(&sql);
     if let Some(id) = base.bind {
         rows = rows.bind(id);
     }
@@ -204,7 +204,7 @@ where
     })
 }
 
-pub async fn users(db: &SqlitePool, query: &ListQuery, sort: UserSort) -> Result<Page<User>> {
+pub async fn users(db: &Pool, query: &ListQuery, sort: UserSort) -> Result<Page<User>> {
     let key_of = move |u: &User| {
         let p = &u.profile;
         let key = match sort {
@@ -236,7 +236,7 @@ pub async fn users(db: &SqlitePool, query: &ListQuery, sort: UserSort) -> Result
     .await
 }
 
-pub async fn groups(db: &SqlitePool, query: &ListQuery) -> Result<Page<Group>> {
+pub async fn groups(db: &Pool, query: &ListQuery) -> Result<Page<Group>> {
     let key_of = |g: &Group| (g.profile.display_name.clone(), g.id);
     page(
         db,

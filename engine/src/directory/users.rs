@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{SqliteConnection, SqlitePool, types::Json};
+use sqlx::types::Json;
+
+use crate::db::{Pool, Tx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -285,9 +287,9 @@ const PROFILE_COLUMNS: &str = "user_principal_name, display_name, given_name, su
 
 /// Binds a profile's values, in [`PROFILE_COLUMNS`] order.
 fn bind_profile<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    query: crate::db::QueryAs<'q, O>,
     p: &'q UserProfile,
-) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+) -> crate::db::QueryAs<'q, O> {
     query
         .bind(&p.user_principal_name)
         .bind(&p.display_name)
@@ -307,21 +309,24 @@ fn bind_profile<'q, O>(
         .bind(&p.extension_attributes)
 }
 
-pub async fn find_by_upn(db: impl sqlx::SqliteExecutor<'_>, upn: &str) -> Result<Option<User>> {
+pub async fn find_by_upn(db: impl Into<crate::db::Exec<'_>>, upn: &str) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE user_principal_name = ?");
-    Ok(sqlx::query_as(&sql)
+    Ok(crate::db::query_as(&sql)
         .bind(upn.trim())
         .fetch_optional(db)
         .await?)
 }
 
-pub async fn get(db: impl sqlx::SqliteExecutor<'_>, id: Uuid) -> Result<Option<User>> {
+pub async fn get(db: impl Into<crate::db::Exec<'_>>, id: Uuid) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?");
-    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(db).await?)
+    Ok(crate::db::query_as(&sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// The users among `ids` that exist, in no particular order.
-pub async fn get_many(db: &SqlitePool, ids: &[Uuid]) -> Result<Vec<User>> {
+pub async fn get_many(db: &Pool, ids: &[Uuid]) -> Result<Vec<User>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -329,7 +334,7 @@ pub async fn get_many(db: &SqlitePool, ids: &[Uuid]) -> Result<Vec<User>> {
         "SELECT {COLUMNS} FROM users WHERE id IN ({})",
         crate::db::placeholders(ids.len())
     );
-    let mut query = sqlx::query_as(&sql);
+    let mut query = crate::db::query_as(&sql);
     for id in ids {
         query = query.bind(id);
     }
@@ -337,9 +342,9 @@ pub async fn get_many(db: &SqlitePool, ids: &[Uuid]) -> Result<Vec<User>> {
 }
 
 /// Whether an enabled, undeleted Global Administrator who can sign in exists.
-pub async fn global_administrator_exists(db: impl sqlx::SqliteExecutor<'_>) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE directory_role = ? AND COALESCE(account_enabled, 1) \
+pub async fn global_administrator_exists(db: impl Into<crate::db::Exec<'_>>) -> Result<bool> {
+    Ok(crate::db::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE directory_role = ? AND COALESCE(account_enabled, TRUE) \
          AND deleted_at IS NULL AND password_hash IS NOT NULL)",
     )
     .bind(Role::GlobalAdministrator.as_str())
@@ -364,11 +369,7 @@ fn upn_taken(e: sqlx::Error, upn: &str) -> Error {
     }
 }
 
-async fn check_manager(
-    db: &mut SqliteConnection,
-    user: Option<Uuid>,
-    manager: Option<Uuid>,
-) -> Result<()> {
+async fn check_manager(db: &mut Tx, user: Option<Uuid>, manager: Option<Uuid>) -> Result<()> {
     let Some(manager) = manager else {
         return Ok(());
     };
@@ -392,7 +393,7 @@ async fn check_manager(
 
 /// Inserts a user (with a role and password hash for console accounts) inside `db`'s transaction.
 pub(crate) async fn insert(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     caller: &Caller,
     profile: UserProfile,
     role: Option<Role>,
@@ -411,7 +412,7 @@ pub(crate) async fn insert(
             .join(", ")
     );
     let p = &profile;
-    let user: User = bind_profile(sqlx::query_as(&sql).bind(Uuid::new_v4()), p)
+    let user: User = bind_profile(crate::db::query_as(&sql).bind(Uuid::new_v4()), p)
         .bind(role.map(Role::as_str))
         .bind(password_hash)
         .bind(now)
@@ -440,7 +441,7 @@ pub(crate) async fn insert(
 /// Writes `profile` over `before` inside a transaction, with its feed and audit entries. Returns
 /// the feed sequence, or `None` when nothing changed.
 pub(crate) async fn replace_profile(
-    db: &mut SqliteConnection,
+    db: &mut Tx,
     caller: &Caller,
     before: &User,
     profile: UserProfile,
@@ -459,7 +460,7 @@ pub(crate) async fn replace_profile(
             .join(", ")
     );
     let p = &profile;
-    let after: User = bind_profile(sqlx::query_as(&sql), p)
+    let after: User = bind_profile(crate::db::query_as(&sql), p)
         .bind(OffsetDateTime::now_utc())
         .bind(before.id)
         .fetch_one(&mut *db)
@@ -508,13 +509,13 @@ impl Engine {
         caller.require(Permission::WriteDirectory)?;
         let profile = profile.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let before = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         check_version(&before, expected_version)?;
         if before.profile.is_enabled() && !profile.is_enabled() {
             crate::accounts::guard_removal(&mut tx, caller, id, "disable").await?;
         }
         let sequence = replace_profile(&mut tx, caller, &before, profile).await?;
-        let after = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let after = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         tx.commit().await?;
         if let Some(sequence) = sequence {
             self.feed.published(sequence);
@@ -544,11 +545,11 @@ impl Engine {
     pub async fn purge_user(&self, caller: &Caller, id: Uuid) -> Result<()> {
         caller.require(Permission::WriteDirectory)?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let before = get(&mut *tx, id).await?.ok_or_else(|| not_found(id))?;
+        let before = get(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
         crate::accounts::guard_removal(&mut tx, caller, id, "delete").await?;
-        sqlx::query("UPDATE users SET manager_id = NULL WHERE manager_id = ?")
+        crate::db::query("UPDATE users SET manager_id = NULL WHERE manager_id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         let name = before.profile.user_principal_name.clone();
         let sequence = lifecycle::purge(

@@ -416,63 +416,63 @@ fn user_attribute(key: &str) -> Option<Attribute> {
             kind: Kind::Text,
         }]),
         "extensionattribute1" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute1')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute1')",
             kind: Kind::Text,
         }]),
         "extensionattribute2" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute2')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute2')",
             kind: Kind::Text,
         }]),
         "extensionattribute3" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute3')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute3')",
             kind: Kind::Text,
         }]),
         "extensionattribute4" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute4')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute4')",
             kind: Kind::Text,
         }]),
         "extensionattribute5" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute5')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute5')",
             kind: Kind::Text,
         }]),
         "extensionattribute6" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute6')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute6')",
             kind: Kind::Text,
         }]),
         "extensionattribute7" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute7')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute7')",
             kind: Kind::Text,
         }]),
         "extensionattribute8" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute8')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute8')",
             kind: Kind::Text,
         }]),
         "extensionattribute9" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute9')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute9')",
             kind: Kind::Text,
         }]),
         "extensionattribute10" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute10')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute10')",
             kind: Kind::Text,
         }]),
         "extensionattribute11" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute11')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute11')",
             kind: Kind::Text,
         }]),
         "extensionattribute12" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute12')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute12')",
             kind: Kind::Text,
         }]),
         "extensionattribute13" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute13')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute13')",
             kind: Kind::Text,
         }]),
         "extensionattribute14" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute14')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute14')",
             kind: Kind::Text,
         }]),
         "extensionattribute15" => columns(&[Column {
-            expr: "json_extract(users.extension_attributes, '$.extensionAttribute15')",
+            expr: "(users.extension_attributes ->> 'extensionAttribute15')",
             kind: Kind::Text,
         }]),
         "department" => columns(&[Column {
@@ -608,11 +608,15 @@ impl Table {
     }
 
     /// The column to sort by for `sortBy`, if it is one we can sort on.
-    pub fn sort_column(&self, sort_by: &str) -> Result<&'static str, ScimError> {
+    /// What `ORDER BY` sorts by for `sortBy`: text without regard to case, as filters compare.
+    pub fn sort_column(&self, sort_by: &str) -> Result<String, ScimError> {
         let path = super::filter::PatchPath::parse(sort_by)
             .map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
         match (self.resolve)(&key_of(&path.attr)?) {
-            Some(Attribute::Columns([column, ..])) => Ok(column.expr),
+            Some(Attribute::Columns([column, ..])) => Ok(match column.kind {
+                Kind::Text => format!("{} COLLATE NOCASE", column.expr),
+                _ => column.expr.to_owned(),
+            }),
             _ => Err(ScimError::invalid_value(format!(
                 "cannot sort by {}",
                 shown(sort_by)
@@ -654,7 +658,7 @@ impl Table {
             Filter::Not(inner) => {
                 sql.text.push_str("NOT COALESCE((");
                 self.write(inner, sql, scope, depth + 1)?;
-                sql.text.push_str("), 0)");
+                sql.text.push_str("), FALSE)");
             }
             Filter::Present(path) | Filter::Compare(path, ..) => {
                 let columns: Vec<Column> = match scope {
@@ -705,9 +709,12 @@ impl Table {
                         sql.text.push_str(" OR ");
                     }
                     match filter {
-                        Filter::Present(_) => {
+                        Filter::Present(_) if column.kind == Kind::Text => {
                             sql.text
                                 .push_str(&format!("({0} IS NOT NULL AND {0} <> '')", column.expr));
+                        }
+                        Filter::Present(_) => {
+                            sql.text.push_str(&format!("({} IS NOT NULL)", column.expr));
                         }
                         Filter::Compare(_, op, value) => compare(column, *op, value, sql)?,
                         _ => unreachable!("matched above"),
@@ -839,7 +846,7 @@ fn compare(
                 // Not an id at all: `id eq "x"` matches nothing, `id ne "x"` everything.
                 Err(_) => {
                     sql.text
-                        .push_str(if matches_nothing { "(0)" } else { "(1)" });
+                        .push_str(if matches_nothing { "(FALSE)" } else { "(TRUE)" });
                     return Ok(());
                 }
             }

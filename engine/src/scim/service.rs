@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::QueryAs;
 use serde_json::{Value, json};
-use sqlx::{Sqlite, query::QueryAs, sqlite::SqliteArguments};
 use uuid::Uuid;
 
 use super::{
@@ -45,10 +45,7 @@ impl ResourceKind {
     }
 }
 
-fn bind_all<'q, O>(
-    mut query: QueryAs<'q, Sqlite, O, SqliteArguments<'q>>,
-    binds: &'q [Bind],
-) -> QueryAs<'q, Sqlite, O, SqliteArguments<'q>> {
+fn bind_all<'q, O>(mut query: QueryAs<'q, O>, binds: &'q [Bind]) -> QueryAs<'q, O> {
     for bind in binds {
         query = match bind {
             Bind::Text(s) => query.bind(s),
@@ -114,13 +111,13 @@ impl Engine {
         let condition = match &query.filter {
             Some(filter) => table.condition(filter)?,
             None => Sql {
-                text: "1".into(),
+                text: "TRUE".into(),
                 binds: Vec::new(),
             },
         };
         let order = match &query.sort_by {
             Some(sort_by) => format!(
-                "{} COLLATE NOCASE {}, {}",
+                "{} {}, {}",
                 table.sort_column(sort_by)?,
                 if query.descending { "DESC" } else { "ASC" },
                 table.default_order
@@ -137,7 +134,7 @@ impl Engine {
         );
         let total: i64 = {
             let sql = format!("SELECT COUNT(*) {filter}");
-            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            let mut q = crate::db::query_scalar::<i64>(&sql);
             for bind in &condition.binds {
                 q = match bind {
                     Bind::Text(s) => q.bind(s),
@@ -158,7 +155,7 @@ impl Engine {
             format!("SELECT {columns} {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
         let resources = match kind {
             ResourceKind::User => {
-                let rows: Vec<User> = bind_all(sqlx::query_as(&sql), &condition.binds)
+                let rows: Vec<User> = bind_all(crate::db::query_as(&sql), &condition.binds)
                     .fetch_all(&self.db)
                     .await
                     .map_err(Error::from)?;
@@ -172,7 +169,7 @@ impl Engine {
                     .collect::<Vec<_>>()
             }
             ResourceKind::Group => {
-                let rows: Vec<Group> = bind_all(sqlx::query_as(&sql), &condition.binds)
+                let rows: Vec<Group> = bind_all(crate::db::query_as(&sql), &condition.binds)
                     .fetch_all(&self.db)
                     .await
                     .map_err(Error::from)?;
@@ -208,7 +205,7 @@ impl Engine {
              WHERE gm.member_id IN ({}) ORDER BY g.display_name COLLATE NOCASE",
             crate::db::placeholders(ids.len())
         );
-        let mut query = sqlx::query_as::<_, (Uuid, Uuid, String)>(&sql);
+        let mut query = crate::db::query_as::<(Uuid, Uuid, String)>(&sql);
         for id in &ids {
             query = query.bind(id);
         }
@@ -230,7 +227,7 @@ impl Engine {
              ORDER BY member_type DESC, member_id",
             crate::db::placeholders(ids.len())
         );
-        let mut query = sqlx::query_as::<_, (Uuid, Uuid, ObjectType)>(&sql);
+        let mut query = crate::db::query_as::<(Uuid, Uuid, ObjectType)>(&sql);
         for id in &ids {
             query = query.bind(id);
         }

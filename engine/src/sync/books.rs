@@ -6,7 +6,7 @@ use std::{
     time::Instant,
 };
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::{Result, mapping::MappingError};
 
 /// What a cycle writes: links, escrows, log entries, progress.
 pub(super) struct Books {
-    pub(super) db: SqlitePool,
+    pub(super) db: Pool,
     pub(super) application: Uuid,
     pub(super) now: OffsetDateTime,
     pub(super) log: LogWriter,
@@ -155,9 +155,9 @@ impl Books {
                 match change {
                     LinkChange::Keep => {}
                     LinkChange::Put(link) => {
-                        links::put(&mut *tx, application, source, object_type, &link).await?
+                        links::put(&mut tx, application, source, object_type, &link).await?
                     }
-                    LinkChange::Remove => links::remove(&mut *tx, application, source).await?,
+                    LinkChange::Remove => links::remove(&mut tx, application, source).await?,
                 }
             }
             entries.write(&mut tx).await?;

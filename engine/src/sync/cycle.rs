@@ -13,9 +13,9 @@ use std::{
     time::Duration,
 };
 
+use crate::db::Pool;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
@@ -203,7 +203,7 @@ pub(super) struct Context<'e> {
 /// second of a change and at most twice a second, with the time of the change, until `stop` is
 /// sent or dropped (a cycle that fails drops it).
 async fn write_progress(
-    db: SqlitePool,
+    db: Pool,
     application: Uuid,
     kind: CycleKind,
     started: OffsetDateTime,
@@ -282,7 +282,7 @@ impl Engine {
             .compile(GROUP_ATTRIBUTES)
             .map_err(Error::InvalidFields)?;
         let client = self.target_client(application, &settings, now).await?;
-        let escrows = sqlx::query_scalar(
+        let escrows = crate::db::query_scalar(
             "SELECT source_id FROM provisioning_escrows WHERE application_id = ?",
         )
         .bind(application)

@@ -40,7 +40,7 @@ impl Books {
     ) -> Result<()> {
         self.escrowed += 1;
         self.escrows.insert(source);
-        let attempts: i64 = sqlx::query_scalar(
+        let attempts: i64 = crate::db::query_scalar(
             "SELECT attempts FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
         )
         .bind(self.application)
@@ -54,10 +54,10 @@ impl Books {
         } else {
             time::Duration::minutes(1i64 << (attempts - 1).min(11)).min(time::Duration::days(1))
         };
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO provisioning_escrows (application_id, source_id, object_type, attempts, next_attempt_at, last_error) \
              VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
-             attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
+             attempts = provisioning_escrows.attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
         )
         .bind(self.application)
         .bind(source)
@@ -73,11 +73,13 @@ impl Books {
         if !self.escrows.remove(&source) {
             return Ok(());
         }
-        sqlx::query("DELETE FROM provisioning_escrows WHERE application_id = ? AND source_id = ?")
-            .bind(self.application)
-            .bind(source)
-            .execute(&self.db)
-            .await?;
+        crate::db::query(
+            "DELETE FROM provisioning_escrows WHERE application_id = ? AND source_id = ?",
+        )
+        .bind(self.application)
+        .bind(source)
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! Quarantine, Disabled), when it runs next, its lease (owner and expiry: a crashed owner's lease
 //! expires and another process takes over from the watermark, docs/engine.md, Leases), its
 //! watermark and its cycles' progress. What a cycle's outcome does to the job is quarantine.rs.
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -65,31 +65,31 @@ const COLUMNS: &str = "application_id, state, next_run_at, watermark, deletes_al
 
 /// The job of `application`, made (NotRun) if it has none yet. Reading an existing job writes
 /// nothing, so the blades that poll it never wait behind a cycle's writes.
-pub async fn load(db: &SqlitePool, application: Uuid) -> Result<Job> {
+pub async fn load(db: &Pool, application: Uuid) -> Result<Job> {
     let select = format!("SELECT {COLUMNS} FROM provisioning_jobs WHERE application_id = ?");
-    if let Some(job) = sqlx::query_as(&select)
+    if let Some(job) = crate::db::query_as(&select)
         .bind(application)
         .fetch_optional(db)
         .await?
     {
         return Ok(job);
     }
-    sqlx::query(
-        "INSERT OR IGNORE INTO provisioning_jobs (application_id, updated_at) VALUES (?, ?)",
+    crate::db::query(
+        "INSERT INTO provisioning_jobs (application_id, updated_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(application)
     .bind(OffsetDateTime::now_utc())
     .execute(db)
     .await?;
-    Ok(sqlx::query_as(&select)
+    Ok(crate::db::query_as(&select)
         .bind(application)
         .fetch_one(db)
         .await?)
 }
 
 /// Jobs whose time has come and whose lease is free.
-pub async fn due(db: &SqlitePool, now: OffsetDateTime) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+pub async fn due(db: &Pool, now: OffsetDateTime) -> Result<Vec<Uuid>> {
+    Ok(crate::db::query_scalar(
         "SELECT application_id FROM provisioning_jobs WHERE state IN ('Active', 'Quarantine') \
          AND next_run_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY next_run_at",
     )
@@ -100,13 +100,8 @@ pub async fn due(db: &SqlitePool, now: OffsetDateTime) -> Result<Vec<Uuid>> {
 }
 
 /// Takes the job's lease for `owner` if it is free; false when someone else holds it.
-pub async fn claim(
-    db: &SqlitePool,
-    application: Uuid,
-    owner: &str,
-    now: OffsetDateTime,
-) -> Result<bool> {
-    Ok(sqlx::query(
+pub async fn claim(db: &Pool, application: Uuid, owner: &str, now: OffsetDateTime) -> Result<bool> {
+    Ok(crate::db::query(
         "UPDATE provisioning_jobs SET lease_owner = ?, lease_expires_at = ? WHERE application_id = ? \
          AND (lease_expires_at IS NULL OR lease_expires_at < ? OR lease_owner = ?)",
     )
@@ -121,8 +116,8 @@ pub async fn claim(
         == 1)
 }
 
-pub async fn release(db: &SqlitePool, application: Uuid, owner: &str) -> Result<()> {
-    sqlx::query(
+pub async fn release(db: &Pool, application: Uuid, owner: &str) -> Result<()> {
+    crate::db::query(
         "UPDATE provisioning_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE application_id = ? AND lease_owner = ?",
     )
     .bind(application)
@@ -134,35 +129,37 @@ pub async fn release(db: &SqlitePool, application: Uuid, owner: &str) -> Result<
 
 /// Moves the watermark once every object it covers is recorded; an initial cycle is done.
 pub(super) async fn complete_cycle(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     head: i64,
     initial: bool,
 ) -> Result<()> {
     let mut tx = crate::db::begin_write(db).await?;
-    sqlx::query(
-        "UPDATE provisioning_jobs SET watermark = ?, deletes_allowed = 0 WHERE application_id = ?",
+    crate::db::query(
+        "UPDATE provisioning_jobs SET watermark = ?, deletes_allowed = FALSE WHERE application_id = ?",
     )
     .bind(head)
     .bind(application)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
     if initial {
-        sqlx::query("UPDATE provisioning SET needs_initial_cycle = 0 WHERE application_id = ?")
-            .bind(application)
-            .execute(&mut *tx)
-            .await?;
+        crate::db::query(
+            "UPDATE provisioning SET needs_initial_cycle = FALSE WHERE application_id = ?",
+        )
+        .bind(application)
+        .execute(&mut tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn record_progress(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     progress: &Progress,
 ) -> Result<()> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE provisioning_jobs SET current_cycle = ?, updated_at = ? WHERE application_id = ?",
     )
     .bind(sqlx::types::Json(progress))
@@ -174,11 +171,11 @@ pub(super) async fn record_progress(
 }
 
 pub(super) async fn record_report(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     report: &CycleReport,
 ) -> Result<()> {
-    sqlx::query(
+    crate::db::query(
         "UPDATE provisioning_jobs SET current_cycle = NULL, last_cycle = ?, updated_at = ? WHERE application_id = ?",
     )
     .bind(sqlx::types::Json(report))
@@ -212,7 +209,7 @@ impl Engine {
             (false, JobState::NotRun) => (JobState::NotRun, None),
             (false, _) => (JobState::Paused, None),
         };
-        sqlx::query(
+        crate::db::query(
             "UPDATE provisioning_jobs SET state = ?, next_run_at = ? WHERE application_id = ?",
         )
         .bind(state)
@@ -238,29 +235,31 @@ impl Engine {
             .await?;
         load(&self.db, application).await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        sqlx::query(
+        crate::db::query(
             "UPDATE provisioning_jobs SET watermark = 0, quarantine_reason = NULL, quarantine_began_at = NULL, \
              quarantine_series = 0, unreachable_series = 0, state = CASE WHEN state IN ('Quarantine', 'Disabled') THEN 'Active' ELSE state END, \
              next_run_at = ? WHERE application_id = ?",
         )
         .bind(OffsetDateTime::now_utc())
         .bind(application)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-        sqlx::query("UPDATE provisioning SET needs_initial_cycle = 1 WHERE application_id = ?")
-            .bind(application)
-            .execute(&mut *tx)
-            .await?;
+        crate::db::query(
+            "UPDATE provisioning SET needs_initial_cycle = TRUE WHERE application_id = ?",
+        )
+        .bind(application)
+        .execute(&mut tx)
+        .await?;
         for table in ["provisioning_escrows", "provisioning_pending_references"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE application_id = ?"))
+            crate::db::query(&format!("DELETE FROM {table} WHERE application_id = ?"))
                 .bind(application)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         if clear_links {
-            sqlx::query("DELETE FROM provisioning_links WHERE application_id = ?")
+            crate::db::query("DELETE FROM provisioning_links WHERE application_id = ?")
                 .bind(application)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         audit::record(
@@ -289,13 +288,13 @@ impl Engine {
             .await?;
         load(&self.db, application).await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        sqlx::query(
-            "UPDATE provisioning_jobs SET deletes_allowed = 1, state = CASE WHEN state = 'Quarantine' THEN 'Active' ELSE state END, \
+        crate::db::query(
+            "UPDATE provisioning_jobs SET deletes_allowed = TRUE, state = CASE WHEN state = 'Quarantine' THEN 'Active' ELSE state END, \
              quarantine_reason = NULL, quarantine_began_at = NULL, quarantine_series = 0, next_run_at = ? WHERE application_id = ?",
         )
         .bind(OffsetDateTime::now_utc())
         .bind(application)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         audit::record(
             &mut tx,
@@ -356,10 +355,10 @@ impl Engine {
             return Err(crate::Error::Forbidden);
         }
         let since = OffsetDateTime::now_utc() - Duration::hours(24);
-        let mut q = sqlx::QueryBuilder::new(
+        let mut q = crate::db::QueryBuilder::new(
             "SELECT a.display_name AS application, a.id AS application_id, \
              COALESCE(j.state, 'NotRun') AS state, j.next_run_at, COALESCE(j.watermark, 0) AS watermark, \
-             COALESCE(j.deletes_allowed, 0) AS deletes_allowed, j.quarantine_reason, j.quarantine_began_at, \
+             COALESCE(j.deletes_allowed, FALSE) AS deletes_allowed, j.quarantine_reason, j.quarantine_began_at, \
              COALESCE(j.quarantine_series, 0) AS quarantine_series, j.current_cycle, j.last_cycle, j.last_interruption, \
              COALESCE(j.unreachable_series, 0) AS unreachable_series, \
              (SELECT COUNT(*) FROM provisioning_logs l WHERE l.status = 'Failure' AND l.at >= ",

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::Pool;
 use serde_json::Value;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,8 +19,8 @@ pub struct Link {
     pub disabled: bool,
 }
 
-pub async fn get(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<Option<Link>> {
-    let row: Option<(String, sqlx::types::Json<Value>, bool)> = sqlx::query_as(
+pub async fn get(db: &Pool, application: Uuid, source: Uuid) -> Result<Option<Link>> {
+    let row: Option<(String, sqlx::types::Json<Value>, bool)> = crate::db::query_as(
         "SELECT target_id, exported, disabled FROM provisioning_links WHERE application_id = ? AND source_id = ?",
     )
     .bind(application)
@@ -36,7 +36,7 @@ pub async fn get(db: &SqlitePool, application: Uuid, source: Uuid) -> Result<Opt
 
 /// The links of the linked objects among `sources`.
 pub async fn get_many(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     sources: &[Uuid],
 ) -> Result<HashMap<Uuid, Link>> {
@@ -48,7 +48,7 @@ pub async fn get_many(
          AND source_id IN ({})",
         crate::db::placeholders(sources.len())
     );
-    let mut query = sqlx::query_as(&sql).bind(application);
+    let mut query = crate::db::query_as(&sql).bind(application);
     for source in sources {
         query = query.bind(source);
     }
@@ -67,13 +67,13 @@ pub async fn get_many(
 }
 
 pub async fn put(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl Into<crate::db::Exec<'_>>,
     application: Uuid,
     source: Uuid,
     object_type: &str,
     link: &Link,
 ) -> Result<()> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO provisioning_links (application_id, source_id, object_type, target_id, exported, disabled, exported_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id, source_id) DO UPDATE SET \
          target_id = excluded.target_id, exported = excluded.exported, disabled = excluded.disabled, exported_at = excluded.exported_at",
@@ -91,11 +91,11 @@ pub async fn put(
 }
 
 pub async fn remove(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl Into<crate::db::Exec<'_>>,
     application: Uuid,
     source: Uuid,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM provisioning_links WHERE application_id = ? AND source_id = ?")
+    crate::db::query("DELETE FROM provisioning_links WHERE application_id = ? AND source_id = ?")
         .bind(application)
         .bind(source)
         .execute(db)
@@ -104,8 +104,8 @@ pub async fn remove(
 }
 
 /// Every linked source object of one type, for cycles that must visit what left scope.
-pub async fn linked(db: &SqlitePool, application: Uuid, object_type: &str) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+pub async fn linked(db: &Pool, application: Uuid, object_type: &str) -> Result<Vec<Uuid>> {
+    Ok(crate::db::query_scalar(
         "SELECT source_id FROM provisioning_links WHERE application_id = ? AND object_type = ?",
     )
     .bind(application)
@@ -115,8 +115,8 @@ pub async fn linked(db: &SqlitePool, application: Uuid, object_type: &str) -> Re
 }
 
 /// How many source objects of one type are linked.
-pub async fn count(db: &SqlitePool, application: Uuid, object_type: &str) -> Result<usize> {
-    let count: i64 = sqlx::query_scalar(
+pub async fn count(db: &Pool, application: Uuid, object_type: &str) -> Result<usize> {
+    let count: i64 = crate::db::query_scalar(
         "SELECT COUNT(*) FROM provisioning_links WHERE application_id = ? AND object_type = ?",
     )
     .bind(application)
@@ -127,14 +127,14 @@ pub async fn count(db: &SqlitePool, application: Uuid, object_type: &str) -> Res
 }
 
 /// How many of `sources` are linked.
-pub async fn count_among(db: &SqlitePool, application: Uuid, sources: &[Uuid]) -> Result<usize> {
+pub async fn count_among(db: &Pool, application: Uuid, sources: &[Uuid]) -> Result<usize> {
     let mut linked = 0;
     for chunk in sources.chunks(500) {
         let sql = format!(
             "SELECT COUNT(*) FROM provisioning_links WHERE application_id = ? AND source_id IN ({})",
             crate::db::placeholders(chunk.len())
         );
-        let mut query = sqlx::query_scalar(&sql).bind(application);
+        let mut query = crate::db::query_scalar(&sql).bind(application);
         for source in chunk {
             query = query.bind(source);
         }
@@ -146,7 +146,7 @@ pub async fn count_among(db: &SqlitePool, application: Uuid, sources: &[Uuid]) -
 
 /// Target ids of linked, enabled users, by source id (group members are sent by target id).
 pub async fn target_ids(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     sources: &[Uuid],
 ) -> Result<Vec<(Uuid, String)>> {
@@ -154,11 +154,11 @@ pub async fn target_ids(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT source_id, target_id FROM provisioning_links WHERE application_id = ? AND disabled = 0 \
+        "SELECT source_id, target_id FROM provisioning_links WHERE application_id = ? AND NOT disabled \
          AND source_id IN ({})",
         crate::db::placeholders(sources.len())
     );
-    let mut query = sqlx::query_as(&sql).bind(application);
+    let mut query = crate::db::query_as(&sql).bind(application);
     for source in sources {
         query = query.bind(source);
     }

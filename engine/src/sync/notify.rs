@@ -36,6 +36,7 @@ pub enum Security {
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct SmtpSettings {
     pub host: String,
+    #[sqlx(try_from = "i64")]
     pub port: u16,
     pub security: Security,
     pub username: String,
@@ -54,7 +55,7 @@ impl Engine {
     }
 
     async fn stored_smtp(&self) -> Result<Option<SmtpSettings>> {
-        Ok(sqlx::query_as(
+        Ok(crate::db::query_as(
             "SELECT host, port, security, username, from_address, password IS NOT NULL AS has_password \
              FROM smtp_settings WHERE id = 1",
         )
@@ -84,12 +85,12 @@ impl Engine {
         crate::directory::users::check_mail(settings.from_address.trim(), "from_address")?;
         let mut tx = crate::db::begin_write(&self.db).await?;
         let previous_host: Option<String> =
-            sqlx::query_scalar("SELECT host FROM smtp_settings WHERE id = 1")
-                .fetch_optional(&mut *tx)
+            crate::db::query_scalar("SELECT host FROM smtp_settings WHERE id = 1")
+                .fetch_optional(&mut tx)
                 .await?;
         let host_changed =
             previous_host.is_some_and(|previous| !previous.eq_ignore_ascii_case(host));
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO smtp_settings (id, host, port, security, username, from_address, updated_at) \
              VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, port = excluded.port, \
              security = excluded.security, username = excluded.username, from_address = excluded.from_address, \
@@ -101,14 +102,14 @@ impl Engine {
         .bind(settings.username.trim())
         .bind(settings.from_address.trim())
         .bind(OffsetDateTime::now_utc())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
         let changed = password.filter(|p| !p.expose_secret().is_empty());
         let forgotten = host_changed && changed.is_none();
         if changed.is_some() || forgotten {
-            sqlx::query("UPDATE smtp_settings SET password = ? WHERE id = 1")
+            crate::db::query("UPDATE smtp_settings SET password = ? WHERE id = 1")
                 .bind(changed.as_ref().map(|p| self.keyring.seal(CONTEXT, p)))
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         audit::record(
@@ -166,7 +167,7 @@ impl Engine {
             .timeout(Some(std::time::Duration::from_secs(20)));
         if settings.has_password {
             let sealed: Vec<u8> =
-                sqlx::query_scalar("SELECT password FROM smtp_settings WHERE id = 1")
+                crate::db::query_scalar("SELECT password FROM smtp_settings WHERE id = 1")
                     .fetch_one(&self.db)
                     .await?;
             let password = self.keyring.open(CONTEXT, &sealed)?;
@@ -202,7 +203,7 @@ impl Engine {
     /// Notification Email, once per reason.
     pub(super) async fn announce_quarantine(&self, application: Uuid) -> Result<()> {
         let job = super::jobs::load(&self.db, application).await?;
-        let notified: Option<String> = sqlx::query_scalar(
+        let notified: Option<String> = crate::db::query_scalar(
             "SELECT notified_reason FROM provisioning_jobs WHERE application_id = ?",
         )
         .bind(application)
@@ -246,11 +247,13 @@ impl Engine {
             )
             .await?;
         }
-        sqlx::query("UPDATE provisioning_jobs SET notified_reason = ? WHERE application_id = ?")
-            .bind(&reason)
-            .bind(application)
-            .execute(&self.db)
-            .await?;
+        crate::db::query(
+            "UPDATE provisioning_jobs SET notified_reason = ? WHERE application_id = ?",
+        )
+        .bind(&reason)
+        .bind(application)
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 }

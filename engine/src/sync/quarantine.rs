@@ -4,7 +4,7 @@
 //! too many escrowed objects and staged deletes quarantine it at once. A quarantined job retries
 //! after 6 h, 12 h, then daily, and is disabled after 28 days.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ pub fn quarantine_retry(series: i64) -> Duration {
 /// Decides the job's next state and run time after a cycle ended at `now` (injected, so tests
 /// can move time through a quarantine).
 pub async fn after_cycle(
-    db: &SqlitePool,
+    db: &Pool,
     application: Uuid,
     settings: &Settings,
     report: &CycleReport,
@@ -57,11 +57,13 @@ pub async fn after_cycle(
     };
     if let Some(interruption) = &interruption {
         // Kept until a cycle completes (docs/engine.md, Quarantine).
-        sqlx::query("UPDATE provisioning_jobs SET last_interruption = ? WHERE application_id = ?")
-            .bind(sqlx::types::Json(interruption))
-            .bind(application)
-            .execute(db)
-            .await?;
+        crate::db::query(
+            "UPDATE provisioning_jobs SET last_interruption = ? WHERE application_id = ?",
+        )
+        .bind(sqlx::types::Json(interruption))
+        .bind(application)
+        .execute(db)
+        .await?;
     }
     let mut quarantine = match &report.outcome {
         Outcome::Completed | Outcome::Interrupted { .. } => None,
@@ -80,7 +82,7 @@ pub async fn after_cycle(
     if let Outcome::Interrupted { reason } = &report.outcome {
         if series < UNREACHABLE_CYCLES && job.state != JobState::Quarantine {
             // The target is away: try again soon, from the same watermark.
-            sqlx::query(
+            crate::db::query(
                 "UPDATE provisioning_jobs SET unreachable_series = ?, next_run_at = ? WHERE application_id = ?",
             )
             .bind(series)
@@ -103,7 +105,7 @@ pub async fn after_cycle(
             } else {
                 now + Duration::minutes(i64::from(settings.cycle_interval_minutes.max(1)))
             };
-            sqlx::query(
+            crate::db::query(
                 "UPDATE provisioning_jobs SET state = 'Active', next_run_at = ?, quarantine_reason = NULL, \
                  quarantine_began_at = NULL, quarantine_series = 0, notified_reason = NULL, \
                  last_interruption = NULL, unreachable_series = 0 \
@@ -122,7 +124,7 @@ pub async fn after_cycle(
             } else {
                 JobState::Quarantine
             };
-            sqlx::query(
+            crate::db::query(
                 "UPDATE provisioning_jobs SET state = ?, next_run_at = ?, quarantine_reason = ?, quarantine_began_at = ?, \
                  quarantine_series = ?, unreachable_series = ? WHERE application_id = ?",
             )

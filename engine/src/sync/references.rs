@@ -10,8 +10,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::db::Pool;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -51,8 +51,8 @@ pub(super) fn target_value(path: &TargetPath, target_id: String) -> Mapped {
 }
 
 /// References left pending by earlier cycles.
-async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
-    let rows: Vec<(Uuid, String, String, String, Uuid)> = sqlx::query_as(
+async fn load(db: &Pool, application: Uuid) -> Result<Vec<Deferred>> {
+    let rows: Vec<(Uuid, String, String, String, Uuid)> = crate::db::query_as(
         "SELECT source_id, object_type, source_name, path, referenced_id \
          FROM provisioning_pending_references WHERE application_id = ?",
     )
@@ -78,17 +78,19 @@ async fn load(db: &SqlitePool, application: Uuid) -> Result<Vec<Deferred>> {
 }
 
 /// Replaces the application's pending references with `pending`.
-async fn store(db: &SqlitePool, application: Uuid, pending: &[Deferred]) -> Result<()> {
+async fn store(db: &Pool, application: Uuid, pending: &[Deferred]) -> Result<()> {
     let mut tx = crate::db::begin_write(db).await?;
-    sqlx::query("DELETE FROM provisioning_pending_references WHERE application_id = ?")
+    crate::db::query("DELETE FROM provisioning_pending_references WHERE application_id = ?")
         .bind(application)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     for reference in pending {
-        sqlx::query(
-            "INSERT OR REPLACE INTO provisioning_pending_references \
+        crate::db::query(
+            "INSERT INTO provisioning_pending_references \
              (application_id, source_id, object_type, source_name, path, referenced_id, since) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (application_id, source_id, path) DO UPDATE SET \
+             object_type = excluded.object_type, source_name = excluded.source_name, \
+             referenced_id = excluded.referenced_id, since = excluded.since",
         )
         .bind(application)
         .bind(reference.source_id)
@@ -97,7 +99,7 @@ async fn store(db: &SqlitePool, application: Uuid, pending: &[Deferred]) -> Resu
         .bind(reference.path.to_string())
         .bind(reference.referenced)
         .bind(OffsetDateTime::now_utc())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     }
     tx.commit().await?;

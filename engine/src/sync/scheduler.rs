@@ -91,7 +91,7 @@ impl Engine {
     /// Makes every active job due now.
     async fn wake_active_jobs(&self) {
         let now = OffsetDateTime::now_utc();
-        if let Err(e) = sqlx::query(
+        if let Err(e) = crate::db::query(
             "UPDATE provisioning_jobs SET next_run_at = ? WHERE state = 'Active' AND next_run_at > ?",
         )
         .bind(now)
@@ -149,7 +149,7 @@ impl Engine {
                 tracing::error!(%application, error = %e, "provisioning cycle failed");
                 let retry = OffsetDateTime::now_utc() + time::Duration::minutes(1);
                 // The cycle is over: its progress no longer describes anything running.
-                let _ = sqlx::query(
+                let _ = crate::db::query(
                     "UPDATE provisioning_jobs SET next_run_at = ?, current_cycle = NULL WHERE application_id = ?",
                 )
                 .bind(retry)

@@ -27,7 +27,7 @@ impl Context<'_> {
         let db = &self.engine.db;
         let mut users: BTreeSet<Uuid> = match self.settings.scope {
             // Assigned directly, or a direct member of an assigned group.
-            SyncScope::AssignedOnly => sqlx::query_scalar(
+            SyncScope::AssignedOnly => crate::db::query_scalar(
                 "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'User' \
                  UNION SELECT m.member_id FROM app_role_assignments a JOIN group_members m ON m.group_id = a.principal_id \
                  WHERE a.application_id = ? AND a.principal_type = 'Group' AND m.member_type = 'User'",
@@ -38,7 +38,7 @@ impl Context<'_> {
             .await?
             .into_iter()
             .collect(),
-            SyncScope::All => sqlx::query_scalar("SELECT id FROM users WHERE deleted_at IS NULL")
+            SyncScope::All => crate::db::query_scalar("SELECT id FROM users WHERE deleted_at IS NULL")
                 .fetch_all(db)
                 .await?
                 .into_iter()
@@ -46,7 +46,7 @@ impl Context<'_> {
         };
         users.extend(links::linked(db, self.application, "User").await?);
         let mut groups: BTreeSet<Uuid> = match self.settings.scope {
-            SyncScope::AssignedOnly => sqlx::query_scalar(
+            SyncScope::AssignedOnly => crate::db::query_scalar(
                 "SELECT principal_id FROM app_role_assignments WHERE application_id = ? AND principal_type = 'Group'",
             )
             .bind(self.application)
@@ -54,7 +54,7 @@ impl Context<'_> {
             .await?
             .into_iter()
             .collect(),
-            SyncScope::All => sqlx::query_scalar("SELECT id FROM groups WHERE deleted_at IS NULL")
+            SyncScope::All => crate::db::query_scalar("SELECT id FROM groups WHERE deleted_at IS NULL")
                 .fetch_all(db)
                 .await?
                 .into_iter()
@@ -107,7 +107,7 @@ impl Context<'_> {
                 }
             }
         }
-        let due: Vec<(Uuid, String)> = sqlx::query_as(
+        let due: Vec<(Uuid, String)> = crate::db::query_as(
             "SELECT source_id, object_type FROM provisioning_escrows WHERE application_id = ? AND next_attempt_at <= ?",
         )
         .bind(self.application)
@@ -144,7 +144,7 @@ impl Context<'_> {
              JOIN app_roles r ON r.id = a.role_id \
              WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
         );
-        let mut query = sqlx::query_as(&sql).bind(self.application);
+        let mut query = crate::db::query_as(&sql).bind(self.application);
         for id in principals {
             query = query.bind(id);
         }
@@ -175,7 +175,7 @@ impl Context<'_> {
              WHERE g.deleted_at IS NULL AND m.member_id IN ({})",
             crate::db::placeholders(users.len())
         );
-        let mut query = sqlx::query_scalar(&sql);
+        let mut query = crate::db::query_scalar(&sql);
         for id in users {
             query = query.bind(id);
         }
@@ -187,7 +187,7 @@ impl Context<'_> {
     /// target has their account when their reports are sent, and the reference pass has little
     /// left to do. Each user sits at their depth in the chain of managers among `users`.
     pub(super) async fn managers_first(&self, users: &[Uuid]) -> Result<Vec<Vec<Uuid>>> {
-        let managers: HashMap<Uuid, Uuid> = sqlx::query_as(
+        let managers: HashMap<Uuid, Uuid> = crate::db::query_as(
             "SELECT id, manager_id FROM users WHERE manager_id IS NOT NULL AND deleted_at IS NULL",
         )
         .fetch_all(&self.engine.db)

@@ -47,9 +47,7 @@ async fn account(engine: &Engine, upn: &str, role: Role) -> Account {
 #[tokio::test]
 async fn applications_come_from_the_gallery_and_owners_see_only_theirs() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::ApplicationAdministrator).await;
     let owner = account(&engine, "owner@contoso.com", Role::ApplicationOwner).await;
     let reader = account(&engine, "reader@contoso.com", Role::ReportsReader).await;
@@ -182,9 +180,7 @@ async fn applications_come_from_the_gallery_and_owners_see_only_theirs() {
 #[tokio::test]
 async fn assignments_enter_the_feed_and_assigned_roles_cannot_be_disabled() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let ada = account(&engine, "ada@contoso.com", Role::ReportsReader).await;
     let caller = Caller::system();
@@ -312,9 +308,7 @@ async fn assignments_enter_the_feed_and_assigned_roles_cannot_be_disabled() {
 #[tokio::test]
 async fn provisioning_saves_check_every_field_refuse_stale_copies_and_seal_secrets() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let caller = Caller::system();
     let app = engine
@@ -445,9 +439,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
         jobs::{self, JobState},
     };
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -503,9 +495,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
 
     // A cycle that completes ends the quarantine.
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -554,9 +544,7 @@ async fn quarantine_retries_after_6_12_24_hours_then_daily_and_gives_up_after_28
 async fn provisioning_logs_older_than_the_retention_are_purged() {
     use engine::sync::log::{self, Entry, LogWriter};
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open_with(data.path(), private_targets())
-        .await
-        .unwrap();
+    let engine = crate::open(data.path(), private_targets()).await;
     let admin = account(&engine, "admin@contoso.com", Role::GlobalAdministrator).await;
     let app = engine
         .create_application(&Caller::system(), &admin, "custom-scim", "Contoso SCIM")
@@ -564,9 +552,9 @@ async fn provisioning_logs_older_than_the_retention_are_purged() {
         .unwrap();
     let mut writer = LogWriter::new(app.id, uuid::Uuid::new_v4());
     writer.push(Entry::new("User", admin.id, "admin@contoso.com"));
-    let mut connection = engine.db.acquire().await.unwrap();
-    writer.take().write(&mut connection).await.unwrap();
-    drop(connection);
+    let mut tx = engine::db::begin_write(&engine.db).await.unwrap();
+    writer.take().write(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(
         engine
             .purge_provisioning_logs(time::Duration::days(30))

@@ -2,7 +2,6 @@
 //! the audit log beside it; a hard delete leaves a tombstone; subscribers wake on commits.
 
 use engine::{
-    Engine,
     audit::Caller,
     directory::{
         UserProfile,
@@ -22,7 +21,7 @@ fn profile(upn: &str) -> UserProfile {
 #[tokio::test]
 async fn every_change_is_in_the_feed_and_a_hard_delete_leaves_a_tombstone() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let caller = Caller::system();
     let mut woken = engine.directory_changes();
 
@@ -102,10 +101,11 @@ async fn every_change_is_in_the_feed_and_a_hard_delete_leaves_a_tombstone() {
     assert_eq!(after.len(), 3);
     assert_eq!(after[0].change, ChangeKind::Updated);
 
-    let activities: Vec<String> = sqlx::query_scalar("SELECT activity FROM audit_log ORDER BY id")
-        .fetch_all(&engine.db)
-        .await
-        .unwrap();
+    let activities: Vec<String> =
+        engine::db::query_scalar("SELECT activity FROM audit_log ORDER BY id")
+            .fetch_all(&engine.db)
+            .await
+            .unwrap();
     assert_eq!(
         activities,
         [
@@ -124,7 +124,7 @@ async fn every_change_is_in_the_feed_and_a_hard_delete_leaves_a_tombstone() {
 #[tokio::test]
 async fn bad_profiles_are_refused_and_nothing_is_written() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let caller = Caller::system();
     let mut bad = profile("ada@contoso.com");
     bad.mail = Some("not-an-address".into());
@@ -169,7 +169,7 @@ renee@contoso.com,,Renée,,,true,,nobody@contoso.com
 async fn csv_rows_are_checked_one_by_one_and_only_the_good_ones_land() {
     use engine::directory::import::RowError;
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let caller = Caller::system();
 
     let preview = engine.preview_import(CSV).await.unwrap();
@@ -286,7 +286,7 @@ async fn csv_rows_are_checked_one_by_one_and_only_the_good_ones_land() {
 #[tokio::test]
 async fn the_daily_purge_hard_deletes_what_was_soft_deleted_long_enough_ago() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let caller = Caller::system();
     let kept = engine
         .create_user(&caller, profile("kept@contoso.com"))
@@ -329,7 +329,7 @@ async fn the_daily_purge_hard_deletes_what_was_soft_deleted_long_enough_ago() {
 async fn keyset_pages_go_forward_and_back() {
     use engine::directory::listing::{self, ListQuery, UserSort};
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     for n in 1..=7 {
         engine
             .create_user(&Caller::system(), profile(&format!("u{n}@contoso.com")))
@@ -399,7 +399,7 @@ async fn previews_evaluate_expressions_and_mappings_for_a_stored_user() {
     let vonage = gallery::template("vonage").unwrap();
     let required: Vec<&str> = vonage.users.required.iter().map(String::as_str).collect();
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let mut zoe = profile("zoe.martin@contoso.com");
     zoe.given_name = Some("Zoë".into());
     zoe.mail = Some("zoe@contoso.com".into());

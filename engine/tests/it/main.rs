@@ -3,4 +3,15 @@
 
 mod applications;
 mod directory;
+#[path = "../support/postgres.rs"]
+mod postgres;
 mod roles;
+
+/// An engine on `data_dir` and the database this run tests (see [`postgres::selected`]).
+async fn open(data_dir: &std::path::Path, options: engine::Options<'_>) -> engine::Engine {
+    let options = engine::Options {
+        database_url: postgres::selected(),
+        ..options
+    };
+    engine::Engine::open_with(data_dir, options).await.unwrap()
+}

@@ -315,7 +315,7 @@ fn rand_seed() -> u64 {
 #[tokio::test]
 async fn every_engine_write_answers_each_role_as_the_role_table_says() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let admin = account(&engine, "admin@contoso.com", GA).await;
     let world = World { engine, admin };
     let mut accounts = Vec::new();
@@ -340,7 +340,7 @@ async fn every_engine_write_answers_each_role_as_the_role_table_says() {
 #[tokio::test]
 async fn the_account_guards_hold_at_every_door() {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(data.path()).await.unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
     let only = account(&engine, "only@contoso.com", GA).await;
     let me = Caller::account(&only, None);
     let system = Caller::system();

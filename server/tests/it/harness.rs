@@ -19,6 +19,8 @@ pub struct Console {
     pub base: String,
     pub log: Arc<Mutex<Vec<String>>>,
     pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL database when this run tests PostgreSQL; `None`: SQLite in `data_dir`.
+    pub database_url: Option<String>,
     flags: &'static [&'static str],
 }
 
@@ -31,13 +33,15 @@ impl Console {
     /// A console started with exactly these extra flags.
     pub fn start_with(flags: &'static [&'static str]) -> Console {
         let data_dir = tempfile::tempdir().unwrap();
+        let database_url = crate::postgres::selected();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (child, base) = Console::spawn(data_dir.path(), flags, log.clone());
+        let (child, base) = Console::spawn(data_dir.path(), &database_url, flags, log.clone());
         Console {
             child,
             base,
             log,
             data_dir,
+            database_url,
             flags,
         }
     }
@@ -47,7 +51,12 @@ impl Console {
     pub fn crash_and_restart(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        let (child, base) = Console::spawn(self.data_dir.path(), self.flags, self.log.clone());
+        let (child, base) = Console::spawn(
+            self.data_dir.path(),
+            &self.database_url,
+            self.flags,
+            self.log.clone(),
+        );
         self.child = child;
         self.base = base;
     }
@@ -55,18 +64,33 @@ impl Console {
     /// Another `scimitar` process on this console's data directory, as a second replica. Its
     /// log joins this console's; it is killed when dropped.
     pub fn another_process(&self) -> Replica {
-        let (child, _) = Console::spawn(self.data_dir.path(), self.flags, self.log.clone());
+        let (child, _) = Console::spawn(
+            self.data_dir.path(),
+            &self.database_url,
+            self.flags,
+            self.log.clone(),
+        );
         Replica(child)
+    }
+
+    /// `scimitar` with this console's storage: its data directory and, when set, its database.
+    fn command(data_dir: &std::path::Path, database_url: &Option<String>) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
+        command.arg("--data-dir").arg(data_dir);
+        if let Some(url) = database_url {
+            command.env("SCIMITAR_DATABASE_URL", url);
+        }
+        command
     }
 
     fn spawn(
         data_dir: &std::path::Path,
+        database_url: &Option<String>,
         flags: &[&str],
         log: Arc<Mutex<Vec<String>>>,
     ) -> (Child, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+        let mut child = Console::command(data_dir, database_url)
+            .args(["--listen", "127.0.0.1:0"])
             .args(flags)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
@@ -96,7 +120,7 @@ impl Console {
 
     /// `scimitar admin create`, on the same data directory, while the server runs.
     pub fn admin_create(&self, upn: &str, role: &str, password: &str) -> std::process::Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        let mut child = Console::command(self.data_dir.path(), &self.database_url)
             .args([
                 "admin",
                 "create",
@@ -105,9 +129,7 @@ impl Console {
                 "--role",
                 role,
                 "--password-stdin",
-                "--data-dir",
             ])
-            .arg(self.data_dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -119,10 +141,8 @@ impl Console {
 
     /// `scimitar token create`: a token for `upn` with the given scopes.
     pub fn token(&self, upn: &str, scopes: &[&str]) -> String {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_scimitar"));
-        command
-            .args(["token", "create", "--upn", upn, "--data-dir"])
-            .arg(self.data_dir.path());
+        let mut command = Console::command(self.data_dir.path(), &self.database_url);
+        command.args(["token", "create", "--upn", upn]);
         for scope in scopes {
             command.args(["--scope", scope]);
         }
@@ -153,6 +173,7 @@ impl Console {
             outbound: engine::outbound::Outbound {
                 allow_private_targets: true,
             },
+            database_url: self.database_url.clone(),
             ..Default::default()
         };
         engine::Engine::open_with(self.data_dir.path(), options)

@@ -609,7 +609,7 @@ async fn the_data_directory_is_the_owners_alone_and_sessions_are_stored_hashed()
         .expect("the session cookie is renewed on each request")
         .to_owned();
     let engine = console.engine().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
+    let stored: Vec<String> = engine::db::query_scalar("SELECT id FROM sessions")
         .fetch_all(&engine.db)
         .await
         .unwrap();

@@ -130,7 +130,7 @@ async fn a_killed_owners_job_resumes_in_the_other_process_within_the_lease_time(
 
 /// Who holds the job's lease now (an expired lease is nobody's).
 async fn lease_owner(engine: &engine::Engine, app: Uuid) -> Option<String> {
-    sqlx::query_scalar::<_, Option<String>>(
+    engine::db::query_scalar::<Option<String>>(
         "SELECT lease_owner FROM provisioning_jobs WHERE application_id = ? AND lease_expires_at > ?",
     )
     .bind(app)
@@ -163,7 +163,7 @@ async fn a_cycle_whose_lease_is_taken_stops_and_the_job_resumes_when_it_expires(
     })
     .await;
     // Someone else holds the lease now, for 20 seconds: at its next renewal the cycle stops.
-    sqlx::query(
+    engine::db::query(
         "UPDATE provisioning_jobs SET lease_owner = 'scimitar-0-thief', lease_expires_at = ? WHERE application_id = ?",
     )
     .bind(OffsetDateTime::now_utc() + time::Duration::seconds(20))

@@ -11,6 +11,8 @@ mod leases;
 mod logs;
 mod options;
 mod peers;
+#[path = "../../../engine/tests/support/postgres.rs"]
+mod postgres;
 mod references;
 mod scim;
 mod sync;

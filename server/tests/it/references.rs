@@ -263,7 +263,7 @@ async fn a_manager_whose_account_failed_stays_pending_until_it_exists() {
 }
 
 async fn pending_references(engine: &Engine) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM provisioning_pending_references")
+    engine::db::query_scalar("SELECT COUNT(*) FROM provisioning_pending_references")
         .fetch_one(&engine.db)
         .await
         .unwrap()

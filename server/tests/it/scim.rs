@@ -168,7 +168,7 @@ async fn a_user_created_over_scim_is_in_the_directory_the_feed_and_the_audit_log
             .any(|c| c.object_id == id && c.change == ChangeKind::Created),
         "{changes:?}"
     );
-    let (actor, activity): (String, String) = sqlx::query_as(
+    let (actor, activity): (String, String) = engine::db::query_as(
         "SELECT actor_name, activity FROM audit_log WHERE target_id = ? ORDER BY id DESC LIMIT 1",
     )
     .bind(id)

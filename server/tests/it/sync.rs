@@ -1141,7 +1141,7 @@ async fn a_target_that_is_down_gets_its_objects_when_it_is_back() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     until("the escrows cleared", || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM provisioning_escrows")
+        engine::db::query_scalar::<i64>("SELECT COUNT(*) FROM provisioning_escrows")
             .fetch_one(&engine.db)
             .await
             .unwrap()
@@ -1615,7 +1615,7 @@ async fn on_demand_of(
 /// The report of the application's first cycle, once there is one.
 /// Makes the job due now, as if its next run time had come.
 pub(super) async fn run_now(engine: &Engine, app: Uuid) {
-    sqlx::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
+    engine::db::query("UPDATE provisioning_jobs SET next_run_at = ? WHERE application_id = ?")
         .bind(time::OffsetDateTime::now_utc())
         .bind(app)
         .execute(&engine.db)

@@ -305,7 +305,7 @@ async fn a_target_down_across_cycles_is_quarantined_and_its_last_interruption_st
     for entry in log::latest(&engine.db, app.id, 20).await.unwrap() {
         assert_eq!(entry.error_code.as_deref(), Some("TargetUnreachable"));
     }
-    let escrows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM provisioning_escrows")
+    let escrows: i64 = engine::db::query_scalar("SELECT COUNT(*) FROM provisioning_escrows")
         .fetch_one(&engine.db)
         .await
         .unwrap();

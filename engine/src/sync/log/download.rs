@@ -7,9 +7,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use crate::db::Pool;
 use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ use crate::{Error, Result};
 /// ([`crate::db::open_reader`]), and one account runs at most [`Downloads::PER_ACCOUNT`] at once,
 /// so nobody can queue enough of them to hold up everybody else's.
 pub struct Downloads {
-    pub(crate) db: SqlitePool,
+    pub(crate) db: Pool,
     running: Arc<Mutex<HashMap<Uuid, usize>>>,
 }
 
@@ -36,7 +36,7 @@ impl Downloads {
     /// Connections of the download pool: downloads beyond this wait for one.
     pub const CONNECTIONS: u32 = 4;
 
-    pub fn new(db: SqlitePool) -> Downloads {
+    pub fn new(db: Pool) -> Downloads {
         Downloads {
             db,
             running: Arc::default(),

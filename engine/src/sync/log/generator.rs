@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
+use crate::db::QueryBuilder;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use serde_json::json;
-use sqlx::QueryBuilder;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -36,9 +36,10 @@ impl Engine {
     /// Writes `spec.entries` entries; answers how long it took in seconds.
     pub async fn generate_provisioning_logs(&self, spec: Spec) -> Result<f64> {
         let started = Instant::now();
-        let applications: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM applications ORDER BY id")
-            .fetch_all(&self.db)
-            .await?;
+        let applications: Vec<Uuid> =
+            crate::db::query_scalar("SELECT id FROM applications ORDER BY id")
+                .fetch_all(&self.db)
+                .await?;
         if applications.is_empty() {
             return Err(Error::invalid(
                 "applications",
@@ -108,7 +109,7 @@ impl Engine {
                         .push_bind(d.reason)
                         .push_bind(d.duration_ms);
                 });
-                insert.build().execute(&mut *tx).await?;
+                insert.build().execute(&mut tx).await?;
                 written += count;
             }
             tx.commit().await?;

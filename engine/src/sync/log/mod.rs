@@ -2,9 +2,9 @@
 //! steps taken, modified properties old -> new, error code and reason, duration). Entries are
 //! buffered and written in batches, each batch in one transaction; `search` reads them back.
 
+use crate::db::Pool;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -176,14 +176,14 @@ impl LogBatch {
         self.entries.is_empty()
     }
 
-    pub async fn write(self, db: &mut sqlx::SqliteConnection) -> Result<()> {
+    pub async fn write(self, db: &mut crate::db::Tx) -> Result<()> {
         for (at, entry) in self.entries {
             let modified: Vec<Value> = entry
                 .modified
                 .iter()
                 .map(|(path, old, new)| json!({ "attribute": path, "old": old, "new": new }))
                 .collect();
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO provisioning_logs (application_id, at, cycle_id, change_id, object_type, source_id, \
                  source_name, target_id, action, status, steps, modified, error_code, reason, duration_ms) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -211,8 +211,8 @@ impl LogBatch {
 }
 
 /// The newest `limit` entries of an application, newest first.
-pub async fn latest(db: &SqlitePool, application: Uuid, limit: u32) -> Result<Vec<Row>> {
-    Ok(sqlx::query_as(&format!(
+pub async fn latest(db: &Pool, application: Uuid, limit: u32) -> Result<Vec<Row>> {
+    Ok(crate::db::query_as(&format!(
         "{SELECT} WHERE l.application_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?"
     ))
     .bind(application)
@@ -226,9 +226,9 @@ impl crate::Engine {
     pub async fn purge_provisioning_logs(&self, retention: time::Duration) -> Result<u64> {
         let cutoff = OffsetDateTime::now_utc() - retention;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let purged = sqlx::query("DELETE FROM provisioning_logs WHERE at < ?")
+        let purged = crate::db::query("DELETE FROM provisioning_logs WHERE at < ?")
             .bind(cutoff)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?
             .rows_affected();
         tx.commit().await?;

@@ -2,9 +2,8 @@
 //! counts or skips rows, so the millionth entry is as quick to reach as the first), and the
 //! filtered set streamed out row by row for CSV and JSON downloads.
 
-use futures::TryStreamExt;
+use crate::db::{Pool, QueryBuilder};
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -87,11 +86,7 @@ pub struct Page {
 
 /// The statement for `filter`, restricted to what `account` may read; with `before`, only
 /// entries older than that entry. Callers add the order or further conditions.
-fn statement<'a>(
-    account: &Account,
-    filter: &'a Filter,
-    before: Option<i64>,
-) -> QueryBuilder<'a, Sqlite> {
+fn statement<'a>(account: &Account, filter: &'a Filter, before: Option<i64>) -> QueryBuilder {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" WHERE 1 = 1");
     if account.role == Role::ApplicationOwner {
@@ -228,19 +223,20 @@ impl Engine {
 }
 
 async fn forward(
-    db: &SqlitePool,
+    db: &Pool,
     account: &Account,
     filter: &Filter,
     send: mpsc::Sender<Result<Row>>,
 ) -> Result<()> {
     let mut q = statement(account, filter, None);
     q.push(NEWEST_FIRST);
-    let mut rows = q.build_query_as::<Row>().fetch(db);
-    while let Some(row) = rows.try_next().await? {
-        if send.send(Ok(row)).await.is_err() {
-            break; // the client went away
-        }
-    }
+    // Stops when the client went away.
+    q.build_query_as::<Row>()
+        .for_each(db, |row| {
+            let send = send.clone();
+            async move { send.send(Ok(row)).await.is_ok() }
+        })
+        .await?;
     Ok(())
 }
 
