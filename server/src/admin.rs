@@ -110,3 +110,25 @@ pub async fn generate_logs(
         spec.entries, spec.days
     ))
 }
+
+/// `scimitar backup --to FILE`: a consistent copy of the SQLite database, taken while the console
+/// runs. The secret key is not in it (README, Operations).
+pub async fn backup(storage: &Storage, to: &std::path::Path) -> Result<String, String> {
+    if storage.database_url.is_some() {
+        return Err("this console uses PostgreSQL: back it up with pg_dump \
+             (pg_dump --format=custom --file=scimitar.dump \"$SCIMITAR_DATABASE_URL\", README, Operations)"
+            .into());
+    }
+    let (data_dir, to) = (storage.data_dir.clone(), to.to_owned());
+    let bytes = tokio::task::spawn_blocking(move || {
+        engine::db::backup_sqlite(&data_dir, &to).map(|bytes| (bytes, to))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let (bytes, to) = bytes?;
+    Ok(format!(
+        "Backed up the database to {} ({bytes} bytes). Keep the secret key with it \
+         (SCIMITAR_SECRET_KEY, or secret.key in the data directory): stored secrets do not open without it.",
+        to.display()
+    ))
+}

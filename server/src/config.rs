@@ -78,6 +78,12 @@ pub enum Command {
     /// Work on the provisioning logs in bulk.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Copy the SQLite database to a file while the console runs (on PostgreSQL, use pg_dump).
+    Backup {
+        /// The new file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

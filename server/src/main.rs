@@ -63,6 +63,9 @@ async fn main() -> ExitCode {
                 .await
                 .map(|summary| println!("{summary}"))
         }
+        Command::Backup { to } => server::admin::backup(&cli.storage, &to)
+            .await
+            .map(|summary| println!("{summary}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,9 +7,10 @@ mod setup;
 mod throttle;
 mod tokens;
 
-use std::{net::IpAddr, time::Instant};
+use std::net::IpAddr;
 
 use secrecy::SecretString;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use password::{
@@ -112,7 +113,8 @@ impl Engine {
         client: Option<IpAddr>,
     ) -> Result<Account> {
         let upn = upn.trim();
-        if let Err(retry_after) = self.throttle.check(Instant::now(), upn, client) {
+        let now = OffsetDateTime::now_utc();
+        if let Err(retry_after) = self.throttle.check(&self.db, now, upn, client).await? {
             tracing::warn!(upn, ?client, "sign-in refused: throttled");
             return Err(Error::SignInThrottled { retry_after });
         }
@@ -121,12 +123,14 @@ impl Engine {
         let password_ok = password::verify(password, stored_hash).await;
         match user.and_then(Account::from_user).filter(|_| password_ok) {
             Some(account) => {
-                self.throttle.record_success(upn);
+                self.throttle.record_success(&self.db, upn).await?;
                 tracing::info!(upn = %account.user_principal_name, ?client, "signed in");
                 Ok(account)
             }
             None => {
-                self.throttle.record_failure(Instant::now(), upn, client);
+                self.throttle
+                    .record_failure(&self.db, now, upn, client)
+                    .await?;
                 tracing::warn!(upn, ?client, "sign-in failed");
                 Err(Error::InvalidCredentials)
             }

@@ -3,14 +3,15 @@
 //! After `max_failures` consecutive failures a key is locked for `lockout`, doubling with every
 //! further failure up to `max_lockout`. While locked, every attempt is refused, even one with the
 //! right password, and refused attempts do not extend the lock. Failures are forgotten after
-//! `forget_after` without one. Time is passed in, so the rules are tested without waiting.
+//! `forget_after` without one. The counts live in the database (`sign_in_failures`), so every
+//! console process sharing it locks out alike. Time is passed in, so the rules are tested
+//! without waiting.
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{net::IpAddr, time::Duration};
+
+use time::OffsetDateTime;
+
+use crate::{Result, db};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
@@ -36,35 +37,21 @@ impl Policy {
         max_lockout: Duration::from_secs(15 * 60),
         forget_after: Duration::from_secs(15 * 60),
     };
-}
 
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    last: Instant,
-}
-
-impl Failures {
-    fn locked_until(&self, policy: &Policy) -> Option<Instant> {
-        let over = self.count.checked_sub(policy.max_failures)?;
-        let lock = policy
+    /// When failures that ended at `last` stop locking, if they lock at all.
+    fn locked_until(&self, count: i64, last: OffsetDateTime) -> Option<OffsetDateTime> {
+        let over = u32::try_from(count).ok()?.checked_sub(self.max_failures)?;
+        let lock = self
             .lockout
             .saturating_mul(1 << over.min(16))
-            .min(policy.max_lockout);
-        Some(self.last + lock)
+            .min(self.max_lockout);
+        Some(last + lock)
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Account(String),
-    Client(IpAddr),
 }
 
 pub struct SignInThrottle {
     account: Policy,
     client: Policy,
-    failures: Mutex<HashMap<Key, Failures>>,
 }
 
 impl Default for SignInThrottle {
@@ -75,66 +62,91 @@ impl Default for SignInThrottle {
 
 impl SignInThrottle {
     pub fn new(account: Policy, client: Policy) -> Self {
-        SignInThrottle {
-            account,
-            client,
-            failures: Mutex::default(),
-        }
+        SignInThrottle { account, client }
     }
 
     /// `Err(retry_after)` while the account or the client is locked.
-    pub fn check(
+    pub async fn check(
         &self,
-        now: Instant,
+        db: &db::Pool,
+        now: OffsetDateTime,
         account: &str,
         client: Option<IpAddr>,
-    ) -> Result<(), Duration> {
-        let failures = self.lock();
-        self.keys(account, client)
-            .filter_map(|(key, policy)| Some((failures.get(&key)?.locked_until(policy)?, policy)))
-            .filter_map(|(until, _)| until.checked_duration_since(now).filter(|d| !d.is_zero()))
-            .max()
-            .map_or(Ok(()), Err)
+    ) -> Result<std::result::Result<(), Duration>> {
+        let mut longest = Duration::ZERO;
+        for (key, policy) in self.keys(account, client) {
+            let failures: Option<(i64, OffsetDateTime)> =
+                db::query_as("SELECT failures, last_failure FROM sign_in_failures WHERE key = ?")
+                    .bind(&key)
+                    .fetch_optional(db)
+                    .await?;
+            let left = failures
+                .and_then(|(count, last)| policy.locked_until(count, last))
+                .map(|until| until - now)
+                .and_then(|left| Duration::try_from(left).ok());
+            longest = longest.max(left.unwrap_or_default());
+        }
+        Ok(if longest.is_zero() {
+            Ok(())
+        } else {
+            Err(longest)
+        })
     }
 
-    pub fn record_failure(&self, now: Instant, account: &str, client: Option<IpAddr>) {
-        let mut failures = self.lock();
-        failures.retain(|key, f| now.duration_since(f.last) < self.policy(key).forget_after);
-        for (key, _) in self.keys(account, client) {
-            let entry = failures.entry(key).or_insert(Failures {
-                count: 0,
-                last: now,
-            });
-            entry.count += 1;
-            entry.last = now;
+    /// Counts a failure against the account and the client; a count whose last failure is
+    /// older than `forget_after` starts again at one.
+    pub async fn record_failure(
+        &self,
+        db: &db::Pool,
+        now: OffsetDateTime,
+        account: &str,
+        client: Option<IpAddr>,
+    ) -> Result<()> {
+        let mut tx = db::begin_write(db).await?;
+        for (key, policy) in self.keys(account, client) {
+            db::query(
+                "INSERT INTO sign_in_failures (key, failures, last_failure) VALUES (?, 1, ?) \
+                 ON CONFLICT (key) DO UPDATE SET last_failure = excluded.last_failure, failures = \
+                 CASE WHEN sign_in_failures.last_failure < ? THEN 1 ELSE sign_in_failures.failures + 1 END",
+            )
+            .bind(&key)
+            .bind(now)
+            .bind(now - policy.forget_after)
+            .execute(&mut tx)
+            .await?;
         }
+        let forget_after = self.account.forget_after.max(self.client.forget_after);
+        db::query("DELETE FROM sign_in_failures WHERE last_failure < ?")
+            .bind(now - forget_after)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A successful sign-in clears the account's failures; the client's stay, so one valid
     /// account does not reset a spray from the same address.
-    pub fn record_success(&self, account: &str) {
-        self.lock().remove(&Key::Account(account.to_lowercase()));
+    pub async fn record_success(&self, db: &db::Pool, account: &str) -> Result<()> {
+        db::query("DELETE FROM sign_in_failures WHERE key = ?")
+            .bind(account_key(account))
+            .execute(db)
+            .await?;
+        Ok(())
     }
 
-    fn keys(&self, account: &str, client: Option<IpAddr>) -> impl Iterator<Item = (Key, &Policy)> {
-        let account = (Key::Account(account.to_lowercase()), &self.account);
-        let client = client.map(|ip| (Key::Client(ip), &self.client));
+    fn keys(
+        &self,
+        account: &str,
+        client: Option<IpAddr>,
+    ) -> impl Iterator<Item = (String, &Policy)> {
+        let account = (account_key(account), &self.account);
+        let client = client.map(|ip| (format!("client:{ip}"), &self.client));
         std::iter::once(account).chain(client)
     }
+}
 
-    fn policy(&self, key: &Key) -> &Policy {
-        match key {
-            Key::Account(_) => &self.account,
-            Key::Client(_) => &self.client,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Failures>> {
-        // A panic while holding this lock cannot leave the map inconsistent (single inserts).
-        self.failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn account_key(account: &str) -> String {
+    format!("account:{}", account.to_lowercase())
 }
 
 #[cfg(test)]
@@ -143,75 +155,143 @@ mod tests {
 
     const IP: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
 
-    #[test]
-    fn five_failures_lock_the_account_for_a_minute() {
+    async fn database() -> (tempfile::TempDir, db::Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = db::open(dir.path(), None).await.unwrap();
+        (dir, pool)
+    }
+
+    #[tokio::test]
+    async fn five_failures_lock_the_account_for_a_minute() {
+        let (_dir, db) = database().await;
         let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
+        let t0 = OffsetDateTime::now_utc();
         for i in 0..5 {
             assert_eq!(
-                throttle.check(t0, "ada@example.com", IP),
+                throttle
+                    .check(&db, t0, "ada@example.com", IP)
+                    .await
+                    .unwrap(),
                 Ok(()),
                 "attempt {}",
                 i + 1
             );
-            throttle.record_failure(t0, "ada@example.com", IP);
+            throttle
+                .record_failure(&db, t0, "ada@example.com", IP)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            throttle.check(t0, "ADA@example.com", IP),
+            throttle
+                .check(&db, t0, "ADA@example.com", IP)
+                .await
+                .unwrap(),
             Err(Duration::from_secs(60))
         );
         // Another account from the same address is not locked by this one's failures.
-        assert_eq!(throttle.check(t0, "grace@example.com", IP), Ok(()));
+        assert_eq!(
+            throttle
+                .check(&db, t0, "grace@example.com", IP)
+                .await
+                .unwrap(),
+            Ok(())
+        );
         let later = t0 + Duration::from_secs(61);
-        assert_eq!(throttle.check(later, "ada@example.com", IP), Ok(()));
+        assert_eq!(
+            throttle
+                .check(&db, later, "ada@example.com", IP)
+                .await
+                .unwrap(),
+            Ok(())
+        );
     }
 
-    #[test]
-    fn each_further_failure_doubles_the_lock_up_to_the_cap() {
+    #[tokio::test]
+    async fn each_further_failure_doubles_the_lock_up_to_the_cap() {
+        let (_dir, db) = database().await;
         let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
+        let t0 = OffsetDateTime::now_utc();
         for _ in 0..6 {
-            throttle.record_failure(t0, "ada@example.com", None);
+            throttle
+                .record_failure(&db, t0, "ada@example.com", None)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            throttle.check(t0, "ada@example.com", None),
+            throttle
+                .check(&db, t0, "ada@example.com", None)
+                .await
+                .unwrap(),
             Err(Duration::from_secs(120))
         );
         for _ in 0..20 {
-            throttle.record_failure(t0, "ada@example.com", None);
+            throttle
+                .record_failure(&db, t0, "ada@example.com", None)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            throttle.check(t0, "ada@example.com", None),
+            throttle
+                .check(&db, t0, "ada@example.com", None)
+                .await
+                .unwrap(),
             Err(Duration::from_secs(900))
         );
     }
 
-    #[test]
-    fn success_clears_the_account_but_not_the_client() {
+    #[tokio::test]
+    async fn success_clears_the_account_but_not_the_client() {
+        let (_dir, db) = database().await;
         let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
+        let t0 = OffsetDateTime::now_utc();
         for i in 0..20 {
-            throttle.record_failure(t0, &format!("user{}@example.com", i % 4), IP);
+            throttle
+                .record_failure(&db, t0, &format!("user{}@example.com", i % 4), IP)
+                .await
+                .unwrap();
         }
-        throttle.record_success("user0@example.com");
+        throttle
+            .record_success(&db, "user0@example.com")
+            .await
+            .unwrap();
         assert!(
-            throttle.check(t0, "someone.else@example.com", IP).is_err(),
+            throttle
+                .check(&db, t0, "someone.else@example.com", IP)
+                .await
+                .unwrap()
+                .is_err(),
             "spray from one address"
         );
-        assert_eq!(throttle.check(t0, "someone.else@example.com", None), Ok(()));
+        assert_eq!(
+            throttle
+                .check(&db, t0, "someone.else@example.com", None)
+                .await
+                .unwrap(),
+            Ok(())
+        );
     }
 
-    #[test]
-    fn failures_are_forgotten_after_a_quiet_period() {
+    #[tokio::test]
+    async fn failures_are_forgotten_after_a_quiet_period() {
+        let (_dir, db) = database().await;
         let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
+        let t0 = OffsetDateTime::now_utc();
         for _ in 0..4 {
-            throttle.record_failure(t0, "ada@example.com", None);
+            throttle
+                .record_failure(&db, t0, "ada@example.com", None)
+                .await
+                .unwrap();
         }
         let later = t0 + Duration::from_secs(16 * 60);
-        throttle.record_failure(later, "ada@example.com", None);
+        throttle
+            .record_failure(&db, later, "ada@example.com", None)
+            .await
+            .unwrap();
         assert_eq!(
-            throttle.check(later, "ada@example.com", None),
+            throttle
+                .check(&db, later, "ada@example.com", None)
+                .await
+                .unwrap(),
             Ok(()),
             "old failures forgotten"
         );

@@ -98,7 +98,7 @@ const COLUMNS: &str =
 
 pub async fn get(db: impl Into<crate::db::Exec<'_>>, id: Uuid) -> Result<Option<Application>> {
     Ok(
-        crate::db::query_as(&format!("SELECT {COLUMNS} FROM applications WHERE id = ?"))
+        crate::db::query_as(format!("SELECT {COLUMNS} FROM applications WHERE id = ?"))
             .bind(id)
             .fetch_optional(db)
             .await?,
@@ -235,7 +235,7 @@ impl Engine {
             updated_at: now,
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
-        crate::db::query(&format!(
+        crate::db::query(format!(
             "INSERT INTO applications ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(application.id)
@@ -280,7 +280,7 @@ impl Engine {
         let before = self.application_for(account, id, Access::Configure).await?;
         let properties = properties.validate()?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let updated: Option<Application> = crate::db::query_as(&format!(
+        let updated: Option<Application> = crate::db::query_as(format!(
             "UPDATE applications SET display_name = ?, logo_monogram = ?, logo_color = ?, notes = ?, \
              version = version + 1, updated_at = ? WHERE id = ? AND version = ? RETURNING {COLUMNS}"
         ))

@@ -648,7 +648,7 @@ impl Engine {
             .await?;
         }
         for column in &cleared {
-            crate::db::query(&format!(
+            crate::db::query(format!(
                 "UPDATE provisioning SET {column} = NULL WHERE application_id = ?"
             ))
             .bind(application)
@@ -663,7 +663,7 @@ impl Engine {
                 let sealed = self
                     .keyring
                     .seal(&secret_context(application, column), secret);
-                crate::db::query(&format!(
+                crate::db::query(format!(
                     "UPDATE provisioning SET {column} = ? WHERE application_id = ?"
                 ))
                 .bind(sealed)
@@ -701,7 +701,7 @@ impl Engine {
         application: Uuid,
         column: &'static str,
     ) -> Result<Option<SecretString>> {
-        let sealed: Option<Vec<u8>> = crate::db::query_scalar(&format!(
+        let sealed: Option<Vec<u8>> = crate::db::query_scalar(format!(
             "SELECT {column} FROM provisioning WHERE application_id = ?"
         ))
         .bind(application)

@@ -77,8 +77,8 @@ impl<'a> From<&'a Pool> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(t) => Exec::Sqlite(&mut **t),
-            Tx::Postgres(t) => Exec::Postgres(&mut **t),
+            Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::Postgres(t) => Exec::Postgres(t),
         }
     }
 }
@@ -86,8 +86,8 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
 impl<'a> From<&'a mut Conn> for Exec<'a> {
     fn from(conn: &'a mut Conn) -> Self {
         match conn {
-            Conn::Sqlite(c) => Exec::Sqlite(&mut **c),
-            Conn::Postgres(c) => Exec::Postgres(&mut **c),
+            Conn::Sqlite(c) => Exec::Sqlite(c),
+            Conn::Postgres(c) => Exec::Postgres(c),
         }
     }
 }
@@ -286,6 +286,59 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
     }
 }
 
+/// Starts a transaction that writes only rows it locks one by one (a job's lease), so on
+/// PostgreSQL it does not take turns with [`begin_write`]'s transactions; on SQLite, where there
+/// is one writer at a time, it is [`begin_write`].
+pub async fn begin_concurrent(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(_) => begin_write(pool).await,
+        Pool::Postgres(p) => Ok(Tx::Postgres(p.begin().await?)),
+    }
+}
+
+/// Copies the SQLite database of `data_dir` to the new file `to` while consoles keep using it,
+/// with SQLite's online backup API: one consistent snapshot in a single step (in WAL mode the
+/// writers are not held up), checked with `PRAGMA quick_check`. The copy is mode 0600, like the
+/// database. Returns its size in bytes. Blocking: run it off the async runtime.
+pub fn backup_sqlite(data_dir: &Path, to: &Path) -> Result<u64, String> {
+    let database = data_dir.join(DATABASE_FILE);
+    if !database.exists() {
+        return Err(format!("there is no database in {}", data_dir.display()));
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(to)
+        .map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    let copy = || -> rusqlite::Result<String> {
+        let source = rusqlite::Connection::open_with_flags(
+            &database,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        source.busy_timeout(Duration::from_secs(5))?;
+        let mut copy = rusqlite::Connection::open(to)?;
+        {
+            // All pages in one step: one snapshot. Busy or locked (a checkpoint), try again.
+            let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
+            while backup.step(-1)? != rusqlite::backup::StepResult::Done {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        copy.query_row("PRAGMA quick_check", [], |row| row.get(0))
+    };
+    match copy() {
+        Ok(check) if check == "ok" => Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0)),
+        outcome => {
+            let _ = std::fs::remove_file(to);
+            Err(match outcome {
+                Ok(check) => format!("the backup failed: {check}"),
+                Err(e) => format!("the backup failed: {e}"),
+            })
+        }
+    }
+}
+
 /// `value` with LIKE's wildcards escaped, for `LIKE ? ESCAPE '\'`.
 pub fn like_escaped(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
@@ -303,9 +356,13 @@ pub fn like_prefix(value: &str) -> String {
     format!("{}%", like_escaped(value.trim()))
 }
 
-/// `?, ?, ?` for an `IN (...)` list of `n` values (at least one, so the SQL stays valid).
+/// `?, ?, ?` for an `IN (...)` list of `n` values; `NULL` for none, which keeps the SQL valid and
+/// matches nothing.
 pub fn placeholders(n: usize) -> String {
-    vec!["?"; n.max(1)].join(", ")
+    if n == 0 {
+        return "NULL".into();
+    }
+    vec!["?"; n].join(", ")
 }
 
 #[cfg(test)]
@@ -314,6 +371,6 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(super::like_prefix(" 50%_off\\ "), "50\\%\\_off\\\\%");
         assert_eq!(super::placeholders(3), "?, ?, ?");
-        assert_eq!(super::placeholders(0), "?");
+        assert_eq!(super::placeholders(0), "NULL");
     }
 }

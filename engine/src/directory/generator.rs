@@ -271,25 +271,28 @@ impl Engine {
 
         // The feed records every insert, like any other write would have.
         crate::db::query(
-            "INSERT INTO change_feed (object_type, object_id, change, changed_at) \
-             SELECT 'User', id, 'Created', ? FROM users WHERE rowid > ? ORDER BY rowid",
+            "INSERT INTO change_feed (sequence, object_type, object_id, change, changed_at) \
+             SELECT (SELECT COALESCE(MAX(sequence), 0) FROM change_feed) + ROW_NUMBER() OVER (ORDER BY rowid), \
+             'User', id, 'Created', ? FROM users WHERE rowid > ? ORDER BY rowid",
         )
         .bind(now)
         .bind(users_before)
         .execute(&mut tx)
         .await?;
         crate::db::query(
-            "INSERT INTO change_feed (object_type, object_id, change, changed_at) \
-             SELECT 'Group', id, 'Created', ? FROM groups WHERE rowid > ? ORDER BY rowid",
+            "INSERT INTO change_feed (sequence, object_type, object_id, change, changed_at) \
+             SELECT (SELECT COALESCE(MAX(sequence), 0) FROM change_feed) + ROW_NUMBER() OVER (ORDER BY rowid), \
+             'Group', id, 'Created', ? FROM groups WHERE rowid > ? ORDER BY rowid",
         )
         .bind(now)
         .bind(groups_before)
         .execute(&mut tx)
         .await?;
         crate::db::query(
-            "INSERT INTO change_feed (object_type, object_id, change, related_id, changed_at) \
-             SELECT 'Group', m.group_id, 'MemberAdded', m.member_id, ? FROM group_members m \
-             JOIN groups g ON g.id = m.group_id WHERE g.rowid > ?",
+            "INSERT INTO change_feed (sequence, object_type, object_id, change, related_id, changed_at) \
+             SELECT (SELECT COALESCE(MAX(sequence), 0) FROM change_feed) \
+             + ROW_NUMBER() OVER (ORDER BY g.rowid, m.member_id), 'Group', m.group_id, 'MemberAdded', m.member_id, ? \
+             FROM group_members m JOIN groups g ON g.id = m.group_id WHERE g.rowid > ?",
         )
         .bind(now)
         .bind(groups_before)

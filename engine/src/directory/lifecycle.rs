@@ -139,7 +139,7 @@ pub(crate) async fn purge(
         .bind(id)
         .execute(&mut *db)
         .await?;
-    crate::db::query(&format!("DELETE FROM {} WHERE id = ?", kind.table))
+    crate::db::query(format!("DELETE FROM {} WHERE id = ?", kind.table))
         .bind(id)
         .execute(&mut *db)
         .await?;

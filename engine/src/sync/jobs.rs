@@ -2,7 +2,7 @@
 //! Quarantine, Disabled), when it runs next, its lease (owner and expiry: a crashed owner's lease
 //! expires and another process takes over from the watermark, docs/engine.md, Leases), its
 //! watermark and its cycles' progress. What a cycle's outcome does to the job is quarantine.rs.
-use crate::db::Pool;
+use crate::db::{Pool, Sql};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -87,43 +87,90 @@ pub async fn load(db: &Pool, application: Uuid) -> Result<Job> {
         .await?)
 }
 
-/// Jobs whose time has come and whose lease is free.
-pub async fn due(db: &Pool, now: OffsetDateTime) -> Result<Vec<Uuid>> {
-    Ok(crate::db::query_scalar(
-        "SELECT application_id FROM provisioning_jobs WHERE state IN ('Active', 'Quarantine') \
-         AND next_run_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY next_run_at",
-    )
-    .bind(now)
-    .bind(now)
-    .fetch_all(db)
-    .await?)
+/// Takes the lease of the job due soonest whose lease is free, for `owner`, and writes it in the
+/// lease history. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several processes claim at once,
+/// each passing over the job another is claiming; SQLite has one writer at a time.
+pub async fn claim_next(db: &Pool, owner: &str, now: OffsetDateTime) -> Result<Option<Uuid>> {
+    let claim = Sql::dialects(
+        "UPDATE provisioning_jobs SET lease_owner = ?1, lease_expires_at = ?2 WHERE application_id = (         SELECT application_id FROM provisioning_jobs WHERE state IN ('Active', 'Quarantine') AND next_run_at <= ?3          AND (lease_expires_at IS NULL OR lease_expires_at < ?3) ORDER BY next_run_at LIMIT 1) RETURNING application_id",
+        "UPDATE provisioning_jobs SET lease_owner = $1, lease_expires_at = $2 WHERE application_id = (         SELECT application_id FROM provisioning_jobs WHERE state IN ('Active', 'Quarantine') AND next_run_at <= $3          AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY next_run_at LIMIT 1          FOR UPDATE SKIP LOCKED) RETURNING application_id",
+    );
+    let mut tx = crate::db::begin_concurrent(db).await?;
+    let claimed: Option<Uuid> = crate::db::query_scalar(claim)
+        .bind(owner)
+        .bind(now + LEASE)
+        .bind(now)
+        .fetch_optional(&mut tx)
+        .await?;
+    if let Some(application) = claimed {
+        crate::db::query(
+            "INSERT INTO provisioning_leases (application_id, owner, taken_at, held_until) VALUES (?, ?, ?, ?)",
+        )
+        .bind(application)
+        .bind(owner)
+        .bind(now)
+        .bind(now + LEASE)
+        .execute(&mut tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
 }
 
-/// Takes the job's lease for `owner` if it is free; false when someone else holds it.
-pub async fn claim(db: &Pool, application: Uuid, owner: &str, now: OffsetDateTime) -> Result<bool> {
-    Ok(crate::db::query(
-        "UPDATE provisioning_jobs SET lease_owner = ?, lease_expires_at = ? WHERE application_id = ? \
-         AND (lease_expires_at IS NULL OR lease_expires_at < ? OR lease_owner = ?)",
+/// The lease history's open entry of `owner` on `application`.
+const OPEN_LEASE: &str = "id = (SELECT MAX(id) FROM provisioning_leases WHERE application_id = ? AND owner = ?) \
+     AND released_at IS NULL";
+
+/// Extends `owner`'s lease; false when it is no longer theirs (it expired and another process
+/// took it).
+pub async fn renew(db: &Pool, application: Uuid, owner: &str, now: OffsetDateTime) -> Result<bool> {
+    let mut tx = crate::db::begin_concurrent(db).await?;
+    let renewed = crate::db::query(
+        "UPDATE provisioning_jobs SET lease_expires_at = ? WHERE application_id = ? AND lease_owner = ?",
     )
-    .bind(owner)
     .bind(now + LEASE)
     .bind(application)
-    .bind(now)
     .bind(owner)
-    .execute(db)
+    .execute(&mut tx)
     .await?
     .rows_affected()
-        == 1)
+        == 1;
+    if renewed {
+        crate::db::query(format!(
+            "UPDATE provisioning_leases SET held_until = ? WHERE {OPEN_LEASE}"
+        ))
+        .bind(now + LEASE)
+        .bind(application)
+        .bind(owner)
+        .execute(&mut tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(renewed)
 }
 
 pub async fn release(db: &Pool, application: Uuid, owner: &str) -> Result<()> {
-    crate::db::query(
+    let mut tx = crate::db::begin_concurrent(db).await?;
+    let released = crate::db::query(
         "UPDATE provisioning_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE application_id = ? AND lease_owner = ?",
     )
     .bind(application)
     .bind(owner)
-    .execute(db)
-    .await?;
+    .execute(&mut tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if released {
+        crate::db::query(format!(
+            "UPDATE provisioning_leases SET released_at = ? WHERE {OPEN_LEASE}"
+        ))
+        .bind(OffsetDateTime::now_utc())
+        .bind(application)
+        .bind(owner)
+        .execute(&mut tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -251,7 +298,7 @@ impl Engine {
         .execute(&mut tx)
         .await?;
         for table in ["provisioning_escrows", "provisioning_pending_references"] {
-            crate::db::query(&format!("DELETE FROM {table} WHERE application_id = ?"))
+            crate::db::query(format!("DELETE FROM {table} WHERE application_id = ?"))
                 .bind(application)
                 .execute(&mut tx)
                 .await?;

@@ -24,6 +24,9 @@ const DEBOUNCE: Duration = Duration::from_secs(1);
 impl Engine {
     /// Runs the scheduler until the process ends. `owner` names this process in leases.
     pub fn spawn_scheduler(&self) -> tokio::task::JoinHandle<()> {
+        if let crate::db::Pool::Postgres(pool) = &self.db {
+            tokio::spawn(self.clone().listen_for_changes(pool.clone()));
+        }
         let engine = self.clone();
         tokio::spawn(async move { engine.schedule().await })
     }
@@ -47,31 +50,23 @@ impl Engine {
                 tokio::time::sleep(DEBOUNCE).await;
                 self.wake_active_jobs().await;
             }
-            match jobs::due(&self.db, OffsetDateTime::now_utc()).await {
-                Ok(due) => {
-                    for application in due {
-                        let Ok(slot) = slots.clone().try_acquire_owned() else {
-                            break;
-                        };
-                        match jobs::claim(&self.db, application, &owner, OffsetDateTime::now_utc())
-                            .await
-                        {
-                            Ok(true) => {
-                                let engine = self.clone();
-                                let owner = owner.clone();
-                                tokio::spawn(async move {
-                                    engine.run_job(application, &owner).await;
-                                    drop(slot);
-                                });
-                            }
-                            Ok(false) => {}
-                            Err(e) => {
-                                tracing::error!(error = %e, "cannot claim a provisioning job")
-                            }
-                        }
+            // Due jobs, one claim at a time, while a slot is free.
+            while let Ok(slot) = slots.clone().try_acquire_owned() {
+                match jobs::claim_next(&self.db, &owner, OffsetDateTime::now_utc()).await {
+                    Ok(Some(application)) => {
+                        let engine = self.clone();
+                        let owner = owner.clone();
+                        tokio::spawn(async move {
+                            engine.run_job(application, &owner).await;
+                            drop(slot);
+                        });
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim a provisioning job");
+                        break;
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "cannot read the provisioning jobs"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -183,7 +178,7 @@ impl Lease {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
                     let now = OffsetDateTime::now_utc();
-                    match jobs::claim(&engine.db, application, &owner, now).await {
+                    match jobs::renew(&engine.db, application, &owner, now).await {
                         Ok(true) => renewed = now,
                         Ok(false) => break,
                         // The database is away: the lease holds until it expires.

@@ -32,8 +32,12 @@ impl Console {
 
     /// A console started with exactly these extra flags.
     pub fn start_with(flags: &'static [&'static str]) -> Console {
+        Console::start_on(crate::postgres::selected(), flags)
+    }
+
+    /// A console on this database (`None`: SQLite in its data directory), whatever the run tests.
+    pub fn start_on(database_url: Option<String>, flags: &'static [&'static str]) -> Console {
         let data_dir = tempfile::tempdir().unwrap();
-        let database_url = crate::postgres::selected();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (child, base) = Console::spawn(data_dir.path(), &database_url, flags, log.clone());
         Console {
@@ -64,13 +68,13 @@ impl Console {
     /// Another `scimitar` process on this console's data directory, as a second replica. Its
     /// log joins this console's; it is killed when dropped.
     pub fn another_process(&self) -> Replica {
-        let (child, _) = Console::spawn(
+        let (child, base) = Console::spawn(
             self.data_dir.path(),
             &self.database_url,
             self.flags,
             self.log.clone(),
         );
-        Replica(child)
+        Replica(child, base)
     }
 
     /// `scimitar` with this console's storage: its data directory and, when set, its database.
@@ -137,6 +141,14 @@ impl Console {
             .unwrap();
         writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
         child.wait_with_output().unwrap()
+    }
+
+    /// `scimitar` with `args` on this console's storage, while the server runs.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Console::command(self.data_dir.path(), &self.database_url)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// `scimitar token create`: a token for `upn` with the given scopes.
@@ -289,7 +301,8 @@ impl Console {
 }
 
 /// A second process of a [`Console`].
-pub struct Replica(pub Child);
+/// A second `scimitar` process and its address.
+pub struct Replica(pub Child, pub String);
 
 impl Drop for Replica {
     fn drop(&mut self) {

@@ -14,6 +14,7 @@ mod peers;
 #[path = "../../../engine/tests/support/postgres.rs"]
 mod postgres;
 mod references;
+mod replicas;
 mod scim;
 mod sync;
 mod targets;

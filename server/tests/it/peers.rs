@@ -274,3 +274,24 @@ impl SmtpSink {
             .collect()
     }
 }
+
+/// Every user in the SCIM service at `scim` (its base URL), page by page.
+pub async fn all_target_users(scim: &str) -> Vec<Value> {
+    let mut users = Vec::new();
+    loop {
+        let page: Value = reqwest::get(format!(
+            "{scim}/Users?startIndex={}&count=200",
+            users.len() + 1
+        ))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+        if resources.is_empty() {
+            return users;
+        }
+        users.extend(resources);
+    }
+}

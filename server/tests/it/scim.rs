@@ -105,12 +105,21 @@ async fn scim2_tester_passes_against_the_inbound_api() {
             )
         })
         .collect();
+    let errors: Vec<String> = console
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("ERROR"))
+        .cloned()
+        .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} checks failed:\n{}",
+        "{} of {} checks failed:\n{}\nthe server's errors:\n{}",
         failures.len(),
         results.len(),
-        failures.join("\n")
+        failures.join("\n"),
+        errors.join("\n")
     );
     eprintln!(
         "scim2 test: {} checks, {} allow-listed",

@@ -217,7 +217,14 @@ async fn assigned_users_land_change_and_leave_the_target() {
 /// A console, its engine (from the test process: the server's scheduler runs the cycles), an
 /// administrator and a new application from `template`.
 pub(super) async fn application(template: &str) -> (Console, Engine, Account, Application) {
-    let console = Console::start();
+    application_on(Console::start(), template).await
+}
+
+/// As [`application`], on a console already started.
+pub(super) async fn application_on(
+    console: Console,
+    template: &str,
+) -> (Console, Engine, Account, Application) {
     let engine = console.engine().await;
     let system = Caller::system();
     let admin_user = engine

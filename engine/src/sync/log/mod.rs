@@ -212,7 +212,7 @@ impl LogBatch {
 
 /// The newest `limit` entries of an application, newest first.
 pub async fn latest(db: &Pool, application: Uuid, limit: u32) -> Result<Vec<Row>> {
-    Ok(crate::db::query_as(&format!(
+    Ok(crate::db::query_as(format!(
         "{SELECT} WHERE l.application_id = ? ORDER BY l.at DESC, l.id DESC LIMIT ?"
     ))
     .bind(application)

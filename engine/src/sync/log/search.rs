@@ -86,7 +86,7 @@ pub struct Page {
 
 /// The statement for `filter`, restricted to what `account` may read; with `before`, only
 /// entries older than that entry. Callers add the order or further conditions.
-fn statement<'a>(account: &Account, filter: &'a Filter, before: Option<i64>) -> QueryBuilder {
+fn statement(account: &Account, filter: &Filter, before: Option<i64>) -> QueryBuilder {
     let mut q = QueryBuilder::new(SELECT);
     q.push(" WHERE 1 = 1");
     if account.role == Role::ApplicationOwner {
