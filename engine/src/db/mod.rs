@@ -12,7 +12,6 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     PgConnection, Postgres, Sqlite, SqliteConnection,
-    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -26,13 +25,6 @@ pub use query::{
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "scimitar.db";
-
-/// Which database a [`Pool`] talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// Connections to the database. Cloning is cheap.
 #[derive(Clone, Debug)]
@@ -48,15 +40,8 @@ pub enum Tx {
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
-/// One connection taken from a [`Pool`], returned to it when dropped.
-#[derive(Debug)]
-pub enum Conn {
-    Sqlite(PoolConnection<Sqlite>),
-    Postgres(PoolConnection<Postgres>),
-}
-
-/// What a query runs on: a pool (any free connection) or one connection (a [`Conn`] or a
-/// [`Tx`]). Everything that runs queries takes `impl Into<Exec>`.
+/// What a query runs on: a pool (any free connection) or a transaction's connection. Everything
+/// that runs queries takes `impl Into<Exec>`.
 #[derive(Debug)]
 pub enum Exec<'a> {
     SqlitePool(&'a SqlitePool),
@@ -83,15 +68,6 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     }
 }
 
-impl<'a> From<&'a mut Conn> for Exec<'a> {
-    fn from(conn: &'a mut Conn) -> Self {
-        match conn {
-            Conn::Sqlite(c) => Exec::Sqlite(c),
-            Conn::Postgres(c) => Exec::Postgres(c),
-        }
-    }
-}
-
 impl<'a, 'b> From<&'a mut Exec<'b>> for Exec<'a> {
     fn from(exec: &'a mut Exec<'b>) -> Self {
         match exec {
@@ -104,28 +80,6 @@ impl<'a, 'b> From<&'a mut Exec<'b>> for Exec<'a> {
 }
 
 impl Pool {
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Pool::Sqlite(_) => Dialect::Sqlite,
-            Pool::Postgres(_) => Dialect::Postgres,
-        }
-    }
-
-    pub async fn acquire(&self) -> sqlx::Result<Conn> {
-        Ok(match self {
-            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
-            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
-        })
-    }
-
-    /// A transaction that only reads.
-    pub async fn begin(&self) -> sqlx::Result<Tx> {
-        Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
-
     pub async fn close(&self) {
         match self {
             Pool::Sqlite(p) => p.close().await,

@@ -20,6 +20,10 @@ use crate::{
     mapping::AppRoleAssignment,
 };
 
+/// Up to this many users, [`Context::managers_first`] looks up their managers by id; beyond,
+/// it reads every user's manager at once.
+const MANAGERS_BY_LOOKUP: usize = 5_000;
+
 impl Context<'_> {
     /// An initial cycle's objects: everyone in scope, and everyone linked (to disable those
     /// who left).
@@ -187,13 +191,31 @@ impl Context<'_> {
     /// target has their account when their reports are sent, and the reference pass has little
     /// left to do. Each user sits at their depth in the chain of managers among `users`.
     pub(super) async fn managers_first(&self, users: &[Uuid]) -> Result<Vec<Vec<Uuid>>> {
-        let managers: HashMap<Uuid, Uuid> = crate::db::query_as(
-            "SELECT id, manager_id FROM users WHERE manager_id IS NOT NULL AND deleted_at IS NULL",
-        )
-        .fetch_all(&self.engine.db)
-        .await?
-        .into_iter()
-        .collect();
+        // Only the managers of `users` are followed. A few users (every incremental cycle): look
+        // up theirs; many (an initial cycle of a large scope): one pass over the directory.
+        let mut managers: HashMap<Uuid, Uuid> = HashMap::new();
+        if users.len() > MANAGERS_BY_LOOKUP {
+            managers.extend(
+                crate::db::query_as::<(Uuid, Uuid)>(
+                    "SELECT id, manager_id FROM users WHERE manager_id IS NOT NULL AND deleted_at IS NULL",
+                )
+                .fetch_all(&self.engine.db)
+                .await?,
+            );
+        } else {
+            for chunk in users.chunks(500) {
+                let sql = format!(
+                    "SELECT id, manager_id FROM users WHERE manager_id IS NOT NULL AND deleted_at IS NULL \
+                     AND id IN ({})",
+                    crate::db::placeholders(chunk.len())
+                );
+                let mut query = crate::db::query_as::<(Uuid, Uuid)>(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                managers.extend(query.fetch_all(&self.engine.db).await?);
+            }
+        }
         let wanted: HashSet<Uuid> = users.iter().copied().collect();
         let mut depth: HashMap<Uuid, usize> = HashMap::with_capacity(users.len());
         for &start in users {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use engine::sync::jobs;
 
 use super::{
-    harness::Console,
+    harness::{Console, Replica},
     peers,
     sync::{
         application, application_on, assigned_users, target_users, turn_on, until, until_within,
@@ -47,18 +47,8 @@ async fn a_killed_owners_job_resumes_in_the_other_process_within_the_lease_time(
     })
     .await;
 
-    // Kill whichever process holds the lease (its owner names the process).
-    let owner = lease_owner(&engine, app.id).await.expect("a lease is held");
+    let owner = kill_lease_owner(&engine, app.id, &mut console, &mut second).await;
     let killed_owner = owner.clone();
-    let pid: u32 = owner.split('-').nth(1).unwrap().parse().unwrap();
-    let killed = if console.child.id() == pid {
-        &mut console.child
-    } else {
-        assert_eq!(second.0.id(), pid, "{owner} is one of the two processes");
-        &mut second.0
-    };
-    killed.kill().unwrap();
-    killed.wait().unwrap();
     let killed_at = Instant::now();
     until_within(
         "the other process's lease",
@@ -134,6 +124,27 @@ fn assert_one_cycle_at_a_time(lines: &[String], killed_owner: &str) {
         }
     }
     assert!(cycles >= 2, "the killed cycle and the resumed one");
+}
+
+/// Kills (SIGKILL) whichever of the two processes holds the job's lease, which its owner names;
+/// returns that owner.
+async fn kill_lease_owner(
+    engine: &engine::Engine,
+    app: Uuid,
+    console: &mut Console,
+    second: &mut Replica,
+) -> String {
+    let owner = lease_owner(engine, app).await.expect("a lease is held");
+    let pid: u32 = owner.split('-').nth(1).unwrap().parse().unwrap();
+    let killed = if console.child.id() == pid {
+        &mut console.child
+    } else {
+        assert_eq!(second.0.id(), pid, "{owner} is one of the two processes");
+        &mut second.0
+    };
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    owner
 }
 
 /// Who holds the job's lease now (an expired lease is nobody's).
@@ -244,16 +255,7 @@ async fn on_postgresql_the_other_replica_finishes_a_killed_replicas_cycle_within
             .is_some_and(|p| p.0.counts.processed >= USERS as u64 / 5)
     })
     .await;
-    let owner = lease_owner(&engine, app.id).await.expect("a lease is held");
-    let pid: u32 = owner.split('-').nth(1).unwrap().parse().unwrap();
-    let killed = if console.child.id() == pid {
-        &mut console.child
-    } else {
-        assert_eq!(second.0.id(), pid, "{owner} is one of the two processes");
-        &mut second.0
-    };
-    killed.kill().unwrap();
-    killed.wait().unwrap();
+    let owner = kill_lease_owner(&engine, app.id, &mut console, &mut second).await;
     let killed_at = Instant::now();
     let processed = engine::sync::jobs::load(&engine.db, app.id)
         .await
