@@ -73,19 +73,22 @@ impl SignInThrottle {
         account: &str,
         client: Option<IpAddr>,
     ) -> Result<std::result::Result<(), Duration>> {
-        let mut longest = Duration::ZERO;
-        for (key, policy) in self.keys(account, client) {
-            let failures: Option<(i64, OffsetDateTime)> =
-                db::query_as("SELECT failures, last_failure FROM sign_in_failures WHERE key = ?")
-                    .bind(&key)
-                    .fetch_optional(db)
-                    .await?;
-            let left = failures
-                .and_then(|(count, last)| policy.locked_until(count, last))
-                .map(|until| until - now)
-                .and_then(|left| Duration::try_from(left).ok());
-            longest = longest.max(left.unwrap_or_default());
-        }
+        let keys: Vec<(String, &Policy)> = self.keys(account, client).collect();
+        let stored: Vec<(String, i64, OffsetDateTime)> = db::query_as(
+            "SELECT key, failures, last_failure FROM sign_in_failures WHERE key IN (?, ?)",
+        )
+        .bind(&keys[0].0)
+        .bind(keys.get(1).map(|(key, _)| key))
+        .fetch_all(db)
+        .await?;
+        let longest = stored
+            .into_iter()
+            .filter_map(|(key, count, last)| {
+                let (_, policy) = keys.iter().find(|(k, _)| *k == key)?;
+                Duration::try_from(policy.locked_until(count, last)? - now).ok()
+            })
+            .max()
+            .unwrap_or_default();
         Ok(if longest.is_zero() {
             Ok(())
         } else {

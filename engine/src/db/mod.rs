@@ -95,13 +95,6 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await,
         }
     }
-
-    pub async fn rollback(self) -> sqlx::Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.rollback().await,
-            Tx::Postgres(t) => t.rollback().await,
-        }
-    }
 }
 
 /// Where the database is: `None` for the SQLite file in the data directory, or a
