@@ -12,6 +12,7 @@ pub enum Blade {
     Groups,
     EnterpriseApplications,
     ProvisioningLogs,
+    SignInLogs,
     AuditLogs,
     Settings,
     /// Reached from the account menu, not the navigation.
@@ -19,12 +20,13 @@ pub enum Blade {
 }
 
 impl Blade {
-    pub const ALL: [Blade; 8] = [
+    pub const ALL: [Blade; 9] = [
         Blade::Home,
         Blade::Users,
         Blade::Groups,
         Blade::EnterpriseApplications,
         Blade::ProvisioningLogs,
+        Blade::SignInLogs,
         Blade::AuditLogs,
         Blade::Settings,
         Blade::MyTokens,
@@ -41,6 +43,7 @@ impl Blade {
             Blade::Groups => "Groups",
             Blade::EnterpriseApplications => "Enterprise applications",
             Blade::ProvisioningLogs => "Provisioning logs",
+            Blade::SignInLogs => "Sign-in logs",
             Blade::AuditLogs => "Audit logs",
             Blade::Settings => "Settings",
             Blade::MyTokens => "My tokens",
@@ -54,6 +57,7 @@ impl Blade {
             Blade::Groups => "/groups",
             Blade::EnterpriseApplications => "/applications",
             Blade::ProvisioningLogs => "/provisioning-logs",
+            Blade::SignInLogs => "/sign-in-logs",
             Blade::AuditLogs => "/audit-logs",
             Blade::Settings => "/settings",
             Blade::MyTokens => "/tokens",
@@ -701,4 +705,135 @@ pub struct SchemaForm {
     pub version: i64,
     /// The document, pretty JSON.
     pub text: String,
+}
+
+/// My Apps: who is signed in and the applications they may open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MyApps {
+    pub display_name: String,
+    pub user_principal_name: String,
+    /// They also hold a console role: the page links to the console.
+    pub console: bool,
+    pub apps: Vec<MyAppTile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MyAppTile {
+    pub id: String,
+    pub name: String,
+    pub logo_monogram: String,
+    pub logo_color: String,
+    pub launch_url: String,
+}
+
+/// The Single sign-on blade of one application.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoForm {
+    pub application_id: String,
+    pub application: String,
+    pub version: i64,
+    pub settings: SsoSettings,
+    /// "Set up <application>": what the service provider is told about Scimitar.
+    pub identity_provider: IdentityProviderUrls,
+    /// The vendor's documented patterns, shown as placeholders (empty when none).
+    pub hints: SsoHints,
+}
+
+/// What Save sends: the method, Basic SAML Configuration, Attributes & Claims, signing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettings {
+    /// "Disabled" or "Saml".
+    pub method: String,
+    pub identifiers: Vec<String>,
+    pub reply_urls: Vec<String>,
+    pub sign_on_url: String,
+    pub relay_state: String,
+    pub logout_url: String,
+    /// "SignAssertion", "SignResponse" or "SignResponseAndAssertion".
+    pub signing: String,
+    /// "EmailAddress", "Unspecified", "Persistent" or "Transient".
+    pub name_id_format: String,
+    pub name_id_source: String,
+    pub claims: Vec<ClaimRow>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRow {
+    pub name: String,
+    pub namespace: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviderUrls {
+    pub identifier: String,
+    pub login_url: String,
+    pub logout_url: String,
+    pub metadata_url: String,
+    /// IdP-initiated sign-in, as My Apps opens it ("Test this application").
+    pub test_url: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoHints {
+    pub identifier: String,
+    pub reply_url: String,
+    pub sign_on_url: String,
+}
+
+/// A SAML Signing Certificate as the blade lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRow {
+    pub id: String,
+    /// "Active", "Inactive" or "Expired".
+    pub status: String,
+    pub created: String,
+    pub expires: String,
+    pub thumbprint: String,
+    /// "Certificate (Base64)": PEM.
+    pub pem: String,
+    /// "Certificate (Raw)": the DER, in base64 for a data: link.
+    pub raw_base64: String,
+}
+
+/// What a service provider's uploaded metadata fills in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpMetadata {
+    pub identifier: String,
+    pub reply_urls: Vec<String>,
+    pub logout_url: String,
+    /// Empty when the metadata names no format Scimitar knows.
+    pub name_id_format: String,
+}
+
+/// One page of the Sign-in logs blade, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignInLogPage {
+    pub rows: Vec<SignInRow>,
+    /// The `before` of the next (older) page.
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignInRow {
+    pub at: String,
+    pub user: String,
+    pub application: String,
+    pub protocol: String,
+    pub result: String,
+    pub reason: String,
+    pub client_address: String,
+    pub correlation_id: String,
+}
+
+/// The Sign-in logs blade's filters, as its address (and the CSV download's) carries them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignInFilters {
+    pub user: String,
+    pub application: String,
+    pub result: String,
+    pub from: String,
+    pub to: String,
+    pub before: String,
 }

@@ -57,6 +57,11 @@ test('first-run setup, sign in, open every blade, sign out', async ({ page }) =>
       await expect(page.locator('.data-table tbody')).toContainText('admin@contoso.com');
     } else if (blade.path === '/audit-logs') {
       await expect(page.locator('.data-table tbody')).toContainText('Add user');
+    } else if (blade.path === '/sign-in-logs') {
+      // The wrong password above, then this sign-in.
+      const rows = page.locator('.data-table tbody tr');
+      await expect(rows.first()).toContainText('Success');
+      await expect(rows.filter({ hasText: 'The password is incorrect' })).toContainText('admin@contoso.com');
     } else if (blade.path !== '/') {
       await expect(page.locator('.empty-state h2')).toBeVisible();
     }
@@ -91,6 +96,7 @@ test('a Reports Reader gets the 403 page for Settings', async ({ page }) => {
     'Users',
     'Groups',
     'Provisioning logs',
+    'Sign-in logs',
     'Audit logs',
   ]);
 

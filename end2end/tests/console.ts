@@ -11,6 +11,7 @@ export const BLADES = [
   { title: 'Groups', path: '/groups' },
   { title: 'Enterprise applications', path: '/applications' },
   { title: 'Provisioning logs', path: '/provisioning-logs' },
+  { title: 'Sign-in logs', path: '/sign-in-logs' },
   { title: 'Audit logs', path: '/audit-logs' },
   { title: 'Settings', path: '/settings' },
 ] as const;
@@ -46,9 +47,13 @@ export function watchConsole(page: Page, expectedResponses: string[] = []) {
   };
 }
 
-/** Waits until the WASM has hydrated the server-rendered page (the entry point marks <body>). */
+/**
+ * Waits until the WASM has hydrated the server-rendered page (the entry point marks <body>).
+ * Longer than an assertion's wait: on a busy 2-core machine the tests' debug bundle (megabytes of
+ * WASM, fetched again by every tab the sweep opens beside the journey) can take 10 s to arrive.
+ */
 export async function hydrated(page: Page) {
-  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
 }
 
 /**

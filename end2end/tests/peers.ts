@@ -1,6 +1,6 @@
 // The real third-party servers a journey talks to (docs/testing.md, Peers): scim2-server from
 // the Python venv, and the Node peers in end2end/peers (oidc-provider and the JWT-checking SCIM
-// proxy, the fault-injecting proxy) and aiosmtpd. Each starts on a free loopback port; `stop()`
+// proxy, the fault-injecting proxy), aiosmtpd, and pysaml2's SAML service provider. Each starts on a free loopback port; `stop()`
 // ends them all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
@@ -101,6 +101,31 @@ export async function smtpSink(): Promise<{ port: number; messages: () => string
     return existsSync(inbox) ? readdirSync(inbox).map((name) => readFileSync(join(inbox, name), 'utf8')) : [];
   };
   return { port, messages };
+}
+
+/** pysaml2's service provider (peers/saml-sp.py), trusting the IdP metadata at `idpMetadata`
+ * once told to `reload()` it. */
+export async function samlServiceProvider(idpMetadata: string) {
+  const port = await freePort();
+  const child = spawn(join(repo, 'end2end', '.venv', 'bin', 'python'), [join(repo, 'end2end', 'peers', 'saml-sp.py'), `${port}`, idpMetadata], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  running.push(child);
+  const line = await new Promise<string>((done, fail) => {
+    child.on('exit', (code) => fail(new Error(`saml-sp.py exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', done);
+  });
+  const sp: { url: string; entity_id: string; acs: string } = JSON.parse(line);
+  return {
+    ...sp,
+    /** This service provider's metadata, as its administrator would download it. */
+    metadata: async () => (await fetch(`${sp.url}/metadata`)).text(),
+    /** Downloads the identity provider's metadata again (after a certificate rotation). */
+    reload: async () => {
+      const response = await fetch(`${sp.url}/reload`, { method: 'POST' });
+      if (!response.ok) throw new Error(`saml-sp reload: ${response.status} ${await response.text()}`);
+    },
+  };
 }
 
 export function stop() {

@@ -13,6 +13,7 @@ mod metrics;
 pub mod outbound;
 pub mod scim;
 pub mod secrets;
+pub mod sso;
 pub mod sync;
 pub mod text;
 pub mod timestamp;

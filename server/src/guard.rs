@@ -1,7 +1,8 @@
 //! Which page a browser may load: while no Global Administrator exists every page leads to
 //! first-run setup; otherwise pages need a signed-in session, and the sign-in page sends a
-//! signed-in user home. Roles are checked by the pages themselves (403) and by every server
-//! function; this guard only decides between setup, sign-in and the portal.
+//! signed-in user home. People without a console role have My Apps only. Roles are checked by
+//! the pages themselves (403) and by every server function; this guard only decides between
+//! setup, sign-in, My Apps and the portal.
 
 use axum::{
     extract::{Request, State},
@@ -11,6 +12,9 @@ use axum::{
 use engine::Engine;
 use http::{Method, StatusCode};
 use tower_sessions::Session;
+
+/// The one page of people without a console role.
+const MY_APPS: &str = "/myapps";
 
 pub async fn pages(
     State(engine): State<Engine>,
@@ -39,19 +43,27 @@ pub async fn pages(
     } else if path == "/setup" {
         Some("/signin".to_owned())
     } else {
-        let account = match app::api::context::session_account(&engine, &session).await {
-            Ok(account) => account,
+        let member = match app::api::context::session_member(&engine, &session).await {
+            Ok(member) => member,
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         };
-        let signed_in = account.is_some();
-        // The page's server functions read it from here instead of loading it again.
-        if let Some(account) = account {
+        let account = member.as_ref().and_then(|m| m.account());
+        let home = if account.is_some() { "/" } else { MY_APPS };
+        // The page's server functions read them from here instead of loading them again.
+        if let Some(account) = account.clone() {
             request.extensions_mut().insert(account);
         }
-        match (path == "/signin", signed_in) {
-            (true, true) => Some("/".to_owned()),
-            (false, false) => Some(sign_in_then(path)),
-            _ => None,
+        let signed_in = member.is_some();
+        if let Some(member) = member {
+            request.extensions_mut().insert(member);
+        }
+        match (path, signed_in) {
+            ("/signin", true) => Some(home.to_owned()),
+            ("/signin", false) => None,
+            (_, false) => Some(sign_in_then(path)),
+            (MY_APPS, true) => None,
+            (_, true) if account.is_none() => Some(MY_APPS.to_owned()),
+            (_, true) => None,
         }
     };
     match redirect {

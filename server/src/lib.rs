@@ -14,6 +14,7 @@ mod log_files;
 mod metrics;
 mod oauth;
 mod origin;
+mod saml;
 mod scim;
 mod sessions;
 pub mod telemetry;
@@ -36,7 +37,7 @@ use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_ro
 use tokio::net::TcpListener;
 use tower_http::{
     compression::{
-        CompressionLayer,
+        CompressionLayer, CompressionLevel,
         predicate::{DefaultPredicate, NotForContentType, Predicate},
     },
     services::ServeDir,
@@ -137,6 +138,7 @@ pub async fn build(
         .route("/users/export.csv", get(user_files::export))
         .route("/provisioning-logs/download.csv", get(log_files::csv))
         .route("/provisioning-logs/download.json", get(log_files::json))
+        .route("/sign-in-logs/download.csv", get(log_files::sign_ins))
         .route("/oauth/callback", get(oauth::callback))
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
             let options = state.leptos_options.clone();
@@ -146,7 +148,7 @@ pub async fn build(
         // Multipart's own cap; body_limit::limit is what bounds every route.
         .layer(DefaultBodyLimit::max(body_limit::CSV_UPLOAD))
         // Sessions only where they are used: static files and probes never touch the store.
-        .layer(session_layer);
+        .layer(session_layer.clone());
 
     // Hashed file names change with their content, so browsers may keep them for a year.
     let pkg_cache = if hashed_assets {
@@ -169,6 +171,11 @@ pub async fn build(
         engine: engine.clone(),
         public_url: config.public_url.clone(),
     });
+    let saml = saml::router(saml::SamlState {
+        engine: engine.clone(),
+        public_url: config.public_url.clone(),
+    })
+    .layer(session_layer);
     let console = Router::new()
         .merge(pages)
         .route("/healthz", get(health::healthz))
@@ -183,6 +190,8 @@ pub async fn build(
         .layer(from_fn_with_state(origin_policy, origin::check));
     let router = Router::new()
         .nest("/scim/v2", scim)
+        // Service providers post to the Login URL from their own sites (saml.rs).
+        .nest("/saml", saml)
         // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md,
         // Layers of the router).
         .nest(
@@ -195,10 +204,17 @@ pub async fn build(
         .layer(from_fn(security_headers))
         // Streamed server function answers (provision on demand's steps, sent as
         // application/octet-stream) must reach the browser as they are written; a compressor
-        // would hold them back until its buffer fills.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new("application/octet-stream")),
-        ))
+        // would hold them back until its buffer fills. The fastest level: what is compressed on
+        // the fly is pages and JSON of a few kilobytes (release assets are precompressed), and
+        // an unprecompressed debug bundle would otherwise cost a second of CPU per page load.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
+                .compress_when(
+                    DefaultPredicate::new()
+                        .and(NotForContentType::const_new("application/octet-stream")),
+                ),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout(),
@@ -306,6 +322,11 @@ async fn purge_deleted_objects(engine: Engine) {
             }
             (Ok(_), Ok(_)) => {}
             (users, groups) => tracing::error!(?users, ?groups, "the daily purge failed"),
+        }
+        match engine.purge_sign_in_logs(RETENTION).await {
+            Ok(0) => {}
+            Ok(entries) => tracing::info!(entries, "purged sign-in log entries older than 30 days"),
+            Err(e) => tracing::error!(error = %e, "the daily sign-in log purge failed"),
         }
         match engine.purge_provisioning_logs(RETENTION).await {
             Ok(0) => {}

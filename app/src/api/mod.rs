@@ -5,10 +5,12 @@ pub mod audit;
 mod error;
 pub mod groups;
 pub mod home;
+pub mod my_apps;
 pub mod provisioning;
 pub mod provisioning_logs;
 pub mod session;
 pub mod settings;
+pub mod single_sign_on;
 pub mod tokens;
 pub mod users;
 
@@ -19,7 +21,7 @@ pub use error::AppError;
 pub mod context {
     use engine::{
         Engine,
-        accounts::{Account, Permission},
+        accounts::{Account, Member, Permission},
         audit::Caller,
     };
     use leptos::prelude::*;
@@ -47,12 +49,12 @@ pub mod context {
         })
     }
 
-    /// The account a session belongs to, if it is still allowed to sign in and its password and
-    /// role are those the session began with; a session that is no longer valid is ended.
-    pub async fn session_account(
+    /// The member a session belongs to, if they may still sign in and their password and role
+    /// are those the session began with; a session that is no longer valid is ended.
+    pub async fn session_member(
         engine: &Engine,
         session: &Session,
-    ) -> Result<Option<Account>, AppError> {
+    ) -> Result<Option<Member>, AppError> {
         let store_error = |e: tower_sessions::session::Error| {
             tracing::error!(error = %e, "session store");
             AppError::Internal
@@ -64,15 +66,25 @@ pub mod context {
             .get::<String>(SESSION_STAMP)
             .await
             .map_err(store_error)?;
-        match engine.account(id).await? {
-            Some(account) if stamp.as_deref() == Some(account.session_stamp.as_str()) => {
-                Ok(Some(account))
+        match engine.member(id).await? {
+            Some(member) if stamp.as_deref() == Some(member.session_stamp.as_str()) => {
+                Ok(Some(member))
             }
             _ => {
                 session.flush().await.map_err(store_error)?;
                 Ok(None)
             }
         }
+    }
+
+    /// The console account a session belongs to: [`session_member`], if they hold a role.
+    pub async fn session_account(
+        engine: &Engine,
+        session: &Session,
+    ) -> Result<Option<Account>, AppError> {
+        Ok(session_member(engine, session)
+            .await?
+            .and_then(|member| member.account()))
     }
 
     /// The configured public URL (`--public-url`), which the server provides to every request.
@@ -111,20 +123,22 @@ pub mod context {
             .map(|c| c.0.ip())
     }
 
-    /// Binds the session to `account`, under a new session id (no fixation).
-    pub async fn start_session(session: &Session, account: &Account) -> Result<(), AppError> {
+    /// Binds the session to the user `id`, whose session stamp is `stamp`, under a new session
+    /// id (no fixation).
+    pub async fn start_session(session: &Session, id: Uuid, stamp: &str) -> Result<(), AppError> {
         session.cycle_id().await.map_err(|_| AppError::Internal)?;
         session
-            .insert(ACCOUNT_ID, account.id)
+            .insert(ACCOUNT_ID, id)
             .await
             .map_err(|_| AppError::Internal)?;
-        keep_session(session, account).await
+        keep_session(session, stamp).await
     }
 
-    /// Keeps this session valid after its own account's password or role changed.
-    pub async fn keep_session(session: &Session, account: &Account) -> Result<(), AppError> {
+    /// Keeps this session valid after its own user's password or role changed (`stamp`: the
+    /// new session stamp).
+    pub async fn keep_session(session: &Session, stamp: &str) -> Result<(), AppError> {
         session
-            .insert(SESSION_STAMP, &account.session_stamp)
+            .insert(SESSION_STAMP, stamp)
             .await
             .map_err(|_| AppError::Internal)
     }
@@ -139,6 +153,16 @@ pub mod context {
         match loaded {
             Some(account) => Ok(Some(account)),
             None => session_account(engine, &session().await?).await,
+        }
+    }
+
+    /// Whoever is signed in, console role or not (My Apps).
+    pub async fn current_member(engine: &Engine) -> Result<Option<Member>, AppError> {
+        let loaded = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Member>().cloned());
+        match loaded {
+            Some(member) => Ok(Some(member)),
+            None => session_member(engine, &session().await?).await,
         }
     }
 

@@ -550,7 +550,10 @@ pub async fn preview_expression(
             message: format!("There is no user {}.", user.trim()),
         })?;
     let context = PreviewContext {
-        app_roles: roles::roles_of(&engine.db, app.id, found.id).await?,
+        app_roles: roles::roles_of(&engine.db, app.id, &[found.id])
+            .await?
+            .remove(&found.id)
+            .unwrap_or_default(),
         out_of_scope: false,
     };
     Ok(

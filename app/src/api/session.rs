@@ -13,12 +13,15 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     Ok(account.map(|account| me(&account)))
 }
 
+/// Signs in and goes to `next` (or home). Answers the address the page must load itself when
+/// `next` is not one of the console's pages but a server route (a single sign-on that waits for
+/// this sign-in): the router would look for it among its own pages.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(
     user_principal_name: String,
     password: String,
     next: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     use super::context::{client_address, engine, session, start_session};
 
     if user_principal_name.trim().is_empty() {
@@ -35,12 +38,27 @@ pub async fn sign_in(
     }
     let client = client_address().await;
     let engine = engine()?;
-    let account = engine
+    let member = engine
         .sign_in(&user_principal_name, password.into(), client)
         .await?;
-    start_session(&session().await?, &account).await?;
-    leptos_axum::redirect(local_path(next.as_deref()));
-    Ok(())
+    start_session(&session().await?, member.id, &member.session_stamp).await?;
+    // People without a console role go to My Apps, unless they came from somewhere.
+    let next = match (next.as_deref(), member.role) {
+        (None | Some("/"), None) => "/myapps",
+        (next, _) => local_path(next),
+    };
+    let form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if next.starts_with("/saml/") && !form_post {
+        return Ok(Some(next.to_owned()));
+    }
+    leptos_axum::redirect(next);
+    Ok(None)
 }
 
 #[server(endpoint = "sign_out")]
@@ -84,7 +102,7 @@ pub async fn complete_setup(
     let account = engine
         .complete_setup(&setup_token, new, client_address().await)
         .await?;
-    start_session(&session().await?, &account).await?;
+    start_session(&session().await?, account.id, &account.session_stamp).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -98,7 +116,9 @@ fn me(account: &engine::accounts::Account) -> Me {
         Blade::Home => None,
         Blade::Users | Blade::Groups => Some(Permission::ReadDirectory),
         Blade::EnterpriseApplications => Some(Permission::ConfigureApplications),
-        Blade::ProvisioningLogs | Blade::AuditLogs => Some(Permission::ReadLogs),
+        Blade::ProvisioningLogs | Blade::SignInLogs | Blade::AuditLogs => {
+            Some(Permission::ReadLogs)
+        }
         Blade::Settings => Some(Permission::ManageSettings),
         Blade::MyTokens => Some(Permission::ManageOwnTokens),
     };

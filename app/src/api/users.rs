@@ -224,9 +224,10 @@ pub async fn set_console_access(
         .await?;
     // The account's other sessions end (its session stamp changed); this one goes on.
     if user_id == account.id
-        && let Some(changed) = engine.account(user_id).await?
+        && let Some(changed) = engine.member(user_id).await?
     {
-        super::context::keep_session(&super::context::session().await?, &changed).await?;
+        super::context::keep_session(&super::context::session().await?, &changed.session_stamp)
+            .await?;
     }
     leptos_axum::redirect(&format!("/users/{id}"));
     Ok(())

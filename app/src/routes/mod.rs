@@ -6,11 +6,13 @@ mod errors;
 mod groups;
 mod home;
 mod import;
+mod my_apps;
 mod portal;
 mod provisioning_logs;
 mod settings;
 mod setup;
 mod sign_in;
+mod sign_in_logs;
 mod tokens;
 mod users;
 
@@ -87,6 +89,8 @@ lazy_pages! {
     AttributeListRoute => applications::AttributeListPage,
     ProvisioningLogsRoute => provisioning_logs::ProvisioningLogsPage,
     AuditLogsRoute => audit_logs::AuditLogsPage,
+    SignInLogsRoute => sign_in_logs::SignInLogsPage,
+    SingleSignOnRoute => applications::SingleSignOnPage,
     SettingsRoute => settings::SettingsPage,
     MyTokensRoute => tokens::MyTokensPage,
 }
@@ -101,6 +105,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=errors::NotFound>
                 <Route path=path!("/signin") view=sign_in::SignInPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=setup::SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/myapps") view=my_apps::MyAppsPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=portal::Portal ssr=SsrMode::Async>
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
@@ -116,6 +121,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id") view={Lazy::<ApplicationRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/users") view={Lazy::<UsersAndGroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/roles") view={Lazy::<AppRolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/applications/:id/single-sign-on") view={Lazy::<SingleSignOnRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning") view={Lazy::<ProvisioningRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provision-on-demand") view={Lazy::<ProvisionOnDemandRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning-logs") view={Lazy::<ApplicationLogsRoute>::new()} ssr=SsrMode::Async />
@@ -123,6 +129,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id/provisioning/:object") view={Lazy::<MappingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/applications/:id/provisioning/:object/attributes") view={Lazy::<AttributeListRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/provisioning-logs") view={Lazy::<ProvisioningLogsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in-logs") view={Lazy::<SignInLogsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/audit-logs") view={Lazy::<AuditLogsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/tokens") view={Lazy::<MyTokensRoute>::new()} ssr=SsrMode::Async />

@@ -57,6 +57,7 @@ fn AccountMenu(me: Me) -> impl IntoView {
                 <span class="upn">{me.user_principal_name}</span>
                 <span class="role">{me.role}</span>
             </div>
+            <a class="link" href="/myapps">"My Apps"</a>
             <a class="link" href="/tokens">"My tokens"</a>
             <ActionForm action=sign_out>
                 <button type="submit" class="link">"Sign out"</button>

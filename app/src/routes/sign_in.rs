@@ -11,6 +11,15 @@ use crate::{
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = Signal::derive(move || sign_in.value().get().and_then(Result::err));
+    // A single sign-on waiting for this sign-in is the server's page, not the console's.
+    Effect::new(move |_| {
+        if let Some(Ok(Some(address))) = sign_in.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href(&address);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = address;
+        }
+    });
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     view! {

@@ -283,6 +283,9 @@ pub fn UserPage() -> impl IntoView {
                         })}
                         <section class="panel">
                             <h2>"Properties"</h2>
+                            {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
+                                <div class="banner success" role="status">"Your changes have been saved."</div>
+                            })}
                             <UserProfileForm user=user.clone() error=save_error action=save disabled=!editable />
                         </section>
                         <section class="panel">
@@ -304,14 +307,17 @@ pub fn UserPage() -> impl IntoView {
                         {editable.then(|| view! {
                             <section class="panel">
                                 <h2>"Console access"</h2>
-                                <p class="muted">"A directory role lets this user sign in to the Scimitar console."</p>
+                                <p class="muted">"A password lets this user sign in to My Apps and the applications they are assigned to; a directory role also lets them into the Scimitar console."</p>
+                                {move || matches!(access.value().get(), Some(Ok(()))).then(|| view! {
+                                    <div class="banner success" role="status">"Console access has been saved."</div>
+                                })}
                                 <ActionForm action=access attr:class="blade-form">
                                     <input type="hidden" name="id" value=user.id.clone() />
                                     <FormBanner error=access_error />
                                     <div class="form-field">
                                         <label for="field-directory_role">"Directory role"</label>
                                         <select id="field-directory_role" name="directory_role">
-                                            <option value="" selected=user.role.is_empty()>"None (no console access)"</option>
+                                            <option value="" selected=user.role.is_empty()>"None (My Apps only)"</option>
                                             {ROLES.iter().map(|(value, label)| view! {
                                                 <option value=*value selected=user.role == *value>{*label}</option>
                                             }).collect_view()}

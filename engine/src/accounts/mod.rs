@@ -1,5 +1,7 @@
-//! Console accounts: directory users who have a password and a directory role. Creating them,
-//! signing them in (with throttling) and the first-run setup that creates the first one.
+//! Who signs in: directory users who have a password ([`Member`]), and among them the console
+//! accounts, who also hold a directory role ([`Account`]). Creating accounts, signing people in
+//! (with throttling) and the first-run setup that creates the first account. Members without a
+//! role sign in to My Apps and single sign-on only (docs/sso.md).
 
 mod password;
 mod role;
@@ -43,11 +45,47 @@ pub struct Account {
     pub session_stamp: String,
 }
 
+/// Someone who may sign in: a directory user, enabled, not deleted, with a password. Their
+/// console account, if they hold a directory role, is [`Member::account`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: Uuid,
+    pub user_principal_name: String,
+    pub display_name: String,
+    pub role: Option<Role>,
+    /// As [`Account::session_stamp`].
+    pub session_stamp: String,
+}
+
+impl Member {
+    fn from_user(user: User) -> Option<Member> {
+        let usable = user.profile.is_enabled() && user.deleted_at.is_none();
+        (usable && user.password_hash.is_some()).then_some(())?;
+        Some(Member {
+            session_stamp: session_stamp(user.password_hash.as_deref(), user.directory_role.0),
+            id: user.id,
+            user_principal_name: user.profile.user_principal_name,
+            display_name: user.profile.display_name,
+            role: user.directory_role.0,
+        })
+    }
+
+    /// The console account, for a member who holds a directory role.
+    pub fn account(&self) -> Option<Account> {
+        Some(Account {
+            id: self.id,
+            user_principal_name: self.user_principal_name.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role?,
+            session_stamp: self.session_stamp.clone(),
+        })
+    }
+}
+
 impl Account {
-    /// A user who may sign in: enabled, not deleted, holding a role and a password.
+    /// A user who may sign in to the console: a member holding a role.
     fn from_user(user: User) -> Option<Account> {
-        user.password_hash.is_some().then_some(())?;
-        Account::acting(user)
+        Member::from_user(user)?.account()
     }
 
     /// A user who may act (through a session or a token): enabled, not deleted, holding a role.
@@ -55,7 +93,7 @@ impl Account {
         let usable = user.profile.is_enabled() && user.deleted_at.is_none();
         let role = user.directory_role.0.filter(|_| usable)?;
         Some(Account {
-            session_stamp: session_stamp(user.password_hash.as_deref(), role),
+            session_stamp: session_stamp(user.password_hash.as_deref(), Some(role)),
             id: user.id,
             user_principal_name: user.profile.user_principal_name,
             display_name: user.profile.display_name,
@@ -111,46 +149,105 @@ impl Engine {
         upn: &str,
         password: SecretString,
         client: Option<IpAddr>,
-    ) -> Result<Account> {
+    ) -> Result<Member> {
         let upn = upn.trim();
         let now = OffsetDateTime::now_utc();
         if let Err(retry_after) = self.throttle.check(&self.db, now, upn, client).await? {
             tracing::warn!(upn, ?client, "sign-in refused: throttled");
+            self.log_sign_in(
+                None,
+                upn,
+                Err("too many failed sign-ins: locked for now"),
+                client,
+            )
+            .await?;
             return Err(Error::SignInThrottled { retry_after });
         }
         let user = users::find_by_upn(&self.db, upn).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = password::verify(password, stored_hash).await;
-        match user.and_then(Account::from_user).filter(|_| password_ok) {
-            Some(account) => {
+        // Why not, for the sign-in log (the person is only told the name or password is wrong).
+        let refusal = match &user {
+            None => Some("no user has this name"),
+            Some(u) if u.password_hash.is_none() => Some("the user has no password"),
+            Some(_) if !password_ok => Some("the password is incorrect"),
+            Some(u) if u.deleted_at.is_some() => Some("the user is deleted"),
+            Some(u) if !u.profile.is_enabled() => Some("the account is disabled"),
+            Some(_) => None,
+        };
+        let user_id = user.as_ref().map(|u| u.id);
+        match user
+            .and_then(Member::from_user)
+            .filter(|_| refusal.is_none())
+        {
+            Some(member) => {
                 self.throttle.record_success(&self.db, upn).await?;
-                tracing::info!(upn = %account.user_principal_name, ?client, "signed in");
-                Ok(account)
+                tracing::info!(upn = %member.user_principal_name, ?client, "signed in");
+                self.log_sign_in(user_id, &member.user_principal_name, Ok(()), client)
+                    .await?;
+                Ok(member)
             }
             None => {
                 self.throttle
                     .record_failure(&self.db, now, upn, client)
                     .await?;
-                tracing::warn!(upn, ?client, "sign-in failed");
+                let why = refusal.unwrap_or("the user cannot sign in");
+                tracing::warn!(upn, ?client, why, "sign-in failed");
+                self.log_sign_in(user_id, upn, Err(why), client).await?;
                 Err(Error::InvalidCredentials)
             }
         }
+    }
+
+    /// A sign-in to Scimitar itself, in the Sign-in logs.
+    async fn log_sign_in(
+        &self,
+        user_id: Option<Uuid>,
+        upn: &str,
+        outcome: std::result::Result<(), &str>,
+        client: Option<IpAddr>,
+    ) -> Result<()> {
+        use crate::sso::sign_in_log::{self, NewEntry, Outcome, Protocol};
+        let (outcome, reason) = match outcome {
+            Ok(()) => (Outcome::Success, "signed in with a password".to_owned()),
+            Err(why) => (Outcome::Failure, crate::text::sentence(why)),
+        };
+        sign_in_log::record(
+            &self.db,
+            &NewEntry {
+                user_id,
+                user_principal_name: upn,
+                application_id: None,
+                application_name: sign_in_log::CONSOLE,
+                protocol: Protocol::Password,
+                outcome,
+                reason: &reason,
+                client,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// The account behind a session, if it can still sign in (not disabled, deleted or demoted).
     pub async fn account(&self, id: Uuid) -> Result<Option<Account>> {
         Ok(users::get(&self.db, id).await?.and_then(Account::from_user))
     }
+
+    /// The member behind a session, if they can still sign in (not disabled or deleted).
+    pub async fn member(&self, id: Uuid) -> Result<Option<Member>> {
+        Ok(users::get(&self.db, id).await?.and_then(Member::from_user))
+    }
 }
 
 /// A short digest of the password hash (salted, so a new password changes it even when the text
 /// is the same) and the role.
-fn session_stamp(password_hash: Option<&str>, role: Role) -> String {
+fn session_stamp(password_hash: Option<&str>, role: Option<Role>) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(password_hash.unwrap_or_default())
         .chain_update([0])
-        .chain_update(role.as_str())
+        .chain_update(role.map_or("", Role::as_str))
         .finalize();
     digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }

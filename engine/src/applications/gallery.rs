@@ -150,6 +150,19 @@ fn enabled() -> bool {
     true
 }
 
+/// What the vendor documents about single sign-on with SAML: the patterns of its Basic SAML
+/// Configuration (each tenant has its own values, so they are shown as placeholders).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoDefaults {
+    #[serde(default)]
+    pub identifier_pattern: String,
+    #[serde(default)]
+    pub reply_url_pattern: String,
+    #[serde(default)]
+    pub sign_on_url_pattern: String,
+}
+
 /// An app role the template adds to "Default Access".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +189,9 @@ pub struct Template {
     #[serde(default)]
     pub app_roles: Vec<RoleTemplate>,
     pub provisioning: ProvisioningDefaults,
+    /// Single sign-on, where the vendor documents it.
+    #[serde(default)]
+    pub sso: Option<SsoDefaults>,
     pub users: ObjectDefaults,
     pub groups: ObjectDefaults,
 }

@@ -346,7 +346,7 @@ pub(crate) fn secret_context(application: Uuid, column: &str) -> String {
 /// servers), so credentials never cross a network in clear text.
 pub fn check_url(url: &str) -> std::result::Result<(), String> {
     let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|_| "enter a full URL such as https://app.example.com/scim/v2".to_owned())?;
+        .map_err(|_| "enter a full URL, starting with https://".to_owned())?;
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),

@@ -5,6 +5,8 @@
 //! the directory's change feed (the provisioning jobs' incremental cycles read them) and the
 //! audit log, in the same transaction.
 
+use std::collections::HashMap;
+
 use crate::db::{Pool, Tx};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -146,29 +148,49 @@ pub async fn assignment_count(db: &Pool, application: Uuid) -> Result<i64> {
     .await?)
 }
 
-/// The roles `principal` holds in `application` (directly; group assignments are the engine's
-/// to expand), as the mapping language's `[appRoleAssignments]` reads them.
+/// The roles of `principals` in `application`, as the mapping language's `[appRoleAssignments]`
+/// reads them: their own assignments and, for users, those of the assigned groups (not deleted)
+/// they are direct members of, as in Entra. A principal without any is not assigned.
 pub async fn roles_of(
-    db: &Pool,
+    db: impl Into<crate::db::Exec<'_>>,
     application: Uuid,
-    principal: Uuid,
-) -> Result<Vec<AppRoleAssignment>> {
-    let rows: Vec<(Uuid, String, Option<String>)> = crate::db::query_as(
-        "SELECT r.id, r.display_name, r.value FROM app_role_assignments a JOIN app_roles r ON r.id = a.role_id \
-         WHERE a.application_id = ? AND a.principal_id = ? ORDER BY r.display_name",
-    )
-    .bind(application)
-    .bind(principal)
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(role_id, display_name, value)| AppRoleAssignment {
+    principals: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
+    let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
+    if principals.is_empty() {
+        return Ok(roles);
+    }
+    let list = crate::db::placeholders(principals.len());
+    let sql = format!(
+        "SELECT a.principal_id, r.id, r.display_name, r.value FROM app_role_assignments a \
+         JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ? AND a.principal_id IN ({list}) \
+         UNION ALL SELECT m.member_id, r.id, r.display_name, r.value FROM group_members m \
+         JOIN groups g ON g.id = m.group_id AND g.deleted_at IS NULL \
+         JOIN app_role_assignments a ON a.principal_id = m.group_id AND a.principal_type = 'Group' \
+         JOIN app_roles r ON r.id = a.role_id \
+         WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
+    );
+    let mut query = crate::db::query_as(&sql).bind(application);
+    for id in principals {
+        query = query.bind(id);
+    }
+    query = query.bind(application);
+    for id in principals {
+        query = query.bind(id);
+    }
+    let rows: Vec<(Uuid, Uuid, String, Option<String>)> = query.fetch_all(db).await?;
+    for (principal, role_id, display_name, value) in rows {
+        roles.entry(principal).or_default().push(AppRoleAssignment {
             role_id,
             display_name,
             value,
-        })
-        .collect())
+        });
+    }
+    for list in roles.values_mut() {
+        list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+        list.dedup_by_key(|r| r.role_id);
+    }
+    Ok(roles)
 }
 
 /// A role as the App roles editor submits it.

@@ -129,47 +129,12 @@ impl Context<'_> {
         Ok((users.into_iter().collect(), groups.into_iter().collect()))
     }
 
-    /// The roles of `principals` for this application: their own assignments and, for users,
-    /// those of the assigned groups they are direct members of (as in Entra).
+    /// The roles of `principals` for this application (docs/engine.md, Scope).
     pub(super) async fn roles_of(
         &self,
         principals: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<AppRoleAssignment>>> {
-        let mut roles: HashMap<Uuid, Vec<AppRoleAssignment>> = HashMap::new();
-        if principals.is_empty() {
-            return Ok(roles);
-        }
-        let list = crate::db::placeholders(principals.len());
-        let sql = format!(
-            "SELECT a.principal_id, r.id, r.display_name, r.value FROM app_role_assignments a \
-             JOIN app_roles r ON r.id = a.role_id WHERE a.application_id = ? AND a.principal_id IN ({list}) \
-             UNION ALL SELECT m.member_id, r.id, r.display_name, r.value FROM group_members m \
-             JOIN app_role_assignments a ON a.principal_id = m.group_id AND a.principal_type = 'Group' \
-             JOIN app_roles r ON r.id = a.role_id \
-             WHERE a.application_id = ? AND m.member_type = 'User' AND m.member_id IN ({list})"
-        );
-        let mut query = crate::db::query_as(&sql).bind(self.application);
-        for id in principals {
-            query = query.bind(id);
-        }
-        query = query.bind(self.application);
-        for id in principals {
-            query = query.bind(id);
-        }
-        let rows: Vec<(Uuid, Uuid, String, Option<String>)> =
-            query.fetch_all(&self.engine.db).await?;
-        for (principal, role_id, display_name, value) in rows {
-            roles.entry(principal).or_default().push(AppRoleAssignment {
-                role_id,
-                display_name,
-                value,
-            });
-        }
-        for list in roles.values_mut() {
-            list.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-            list.dedup_by_key(|r| r.role_id);
-        }
-        Ok(roles)
+        crate::applications::roles::roles_of(&self.engine.db, self.application, principals).await
     }
 
     /// The groups (not deleted) that any of `users` is a direct member of.

@@ -6,6 +6,7 @@ mod directory;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod roles;
+mod sso;
 
 /// An engine on `data_dir` and the database this run tests (see [`postgres::selected`]).
 async fn open(data_dir: &std::path::Path, options: engine::Options<'_>) -> engine::Engine {

@@ -1,6 +1,7 @@
 //! Enterprise applications: All applications (search, keyset pages), New application (the
 //! gallery), and an application's blades: Overview (with Properties and Owners), Users and
-//! groups, App roles, Provisioning and its Mappings, Provision on demand, Provisioning logs.
+//! groups, App roles, Single sign-on, Provisioning and its Mappings, Provision on demand,
+//! Provisioning logs.
 
 mod attribute_list;
 mod logs;
@@ -9,6 +10,7 @@ mod on_demand;
 mod overview;
 mod provisioning;
 mod schema;
+mod single_sign_on;
 mod users_and_groups;
 
 use leptos::prelude::*;
@@ -21,6 +23,7 @@ pub use on_demand::ProvisionOnDemandPage;
 pub use overview::ApplicationPage;
 pub use provisioning::ProvisioningPage;
 pub use schema::SchemaPage;
+pub use single_sign_on::SingleSignOnPage;
 pub use users_and_groups::{AppRolesPage, UsersAndGroupsPage};
 
 use super::{BladePage, CurrentUser};
@@ -54,6 +57,7 @@ pub fn ApplicationHeader(id: String, name: String, current: &'static str) -> imp
         ("Overview", String::new()),
         ("Users and groups", "/users".to_owned()),
         ("App roles", "/roles".to_owned()),
+        ("Single sign-on", "/single-sign-on".to_owned()),
         ("Provisioning", "/provisioning".to_owned()),
         ("Provision on demand", "/provision-on-demand".to_owned()),
         ("Provisioning logs", "/provisioning-logs".to_owned()),

@@ -1,0 +1,265 @@
+//! An application's Single sign-on blade: the settings, the signing certificates, and reading a
+//! service provider's metadata to fill them. The sign-in logs of every application.
+
+use leptos::{prelude::*, server_fn::codec::Json};
+
+use super::AppError;
+use crate::model::{
+    CertificateRow, SignInFilters, SignInLogPage, SpMetadata, SsoForm, SsoSettings,
+};
+
+#[cfg(feature = "ssr")]
+use super::applications::parse_id;
+
+/// An engine enum from the name the form sends (its serde name).
+#[cfg(feature = "ssr")]
+fn named<T: serde::de::DeserializeOwned>(field: &str, name: &str) -> Result<T, AppError> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
+        AppError::InvalidFields(vec![(
+            field.to_owned(),
+            format!("{name:?} is not a choice here."),
+        )])
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn name_of<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[server(endpoint = "applications/sso")]
+pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
+    use crate::model::{ClaimRow, IdentityProviderUrls, SsoHints};
+    use engine::{accounts::Permission, applications::Access, sso::saml::IdentityProvider};
+
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let app = engine
+        .application_for(&account, parse_id(&id)?, Access::Read)
+        .await?;
+    let stored = engine.single_sign_on(&account, app.id).await?;
+    let saml = stored.settings.saml;
+    let idp = IdentityProvider::new(&super::context::base_url().await, app.id);
+    let hints = app.template().sso.clone().unwrap_or_default();
+    Ok(SsoForm {
+        application_id: app.id.to_string(),
+        application: app.display_name.clone(),
+        version: stored.version,
+        settings: SsoSettings {
+            method: name_of(stored.settings.method),
+            identifiers: saml.identifiers,
+            reply_urls: saml.reply_urls,
+            sign_on_url: saml.sign_on_url,
+            relay_state: saml.relay_state,
+            logout_url: saml.logout_url,
+            signing: name_of(saml.signing),
+            name_id_format: name_of(saml.name_id.format),
+            name_id_source: saml.name_id.source,
+            claims: saml
+                .claims
+                .into_iter()
+                .map(|c| ClaimRow {
+                    name: c.name,
+                    namespace: c.namespace,
+                    source: c.source,
+                })
+                .collect(),
+        },
+        identity_provider: IdentityProviderUrls {
+            identifier: idp.entity_id(),
+            login_url: idp.sso_url(),
+            logout_url: idp.logout_url(),
+            metadata_url: idp.metadata_url(),
+            test_url: format!("/saml/{}/start", app.id),
+        },
+        hints: SsoHints {
+            identifier: hints.identifier_pattern,
+            reply_url: hints.reply_url_pattern,
+            sign_on_url: hints.sign_on_url_pattern,
+        },
+    })
+}
+
+/// Saves the blade; errors come back per field (`saml.replyUrls[1]`).
+#[server(endpoint = "applications/sso/save", input = Json)]
+pub async fn save_single_sign_on(
+    id: String,
+    version: i64,
+    settings: SsoSettings,
+) -> Result<i64, AppError> {
+    use engine::sso::{Claim, NameId, SamlSettings, Settings};
+
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let lines = |list: Vec<String>| -> Vec<String> {
+        list.iter()
+            .flat_map(|v| v.lines())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let settings = Settings {
+        method: named("method", &settings.method)?,
+        saml: SamlSettings {
+            identifiers: lines(settings.identifiers),
+            reply_urls: lines(settings.reply_urls),
+            sign_on_url: settings.sign_on_url,
+            relay_state: settings.relay_state,
+            logout_url: settings.logout_url,
+            signing: named("saml.signing", &settings.signing)?,
+            name_id: NameId {
+                format: named("saml.nameId.format", &settings.name_id_format)?,
+                source: settings.name_id_source,
+            },
+            claims: settings
+                .claims
+                .into_iter()
+                .map(|c| Claim {
+                    name: c.name.trim().to_owned(),
+                    namespace: c.namespace.trim().to_owned(),
+                    source: c.source,
+                })
+                .collect(),
+        },
+    };
+    let saved = engine
+        .save_single_sign_on(&caller, &account, parse_id(&id)?, version, settings)
+        .await?;
+    Ok(saved.version)
+}
+
+/// Reads a service provider's metadata (the uploaded file's text); nothing is saved.
+#[server(endpoint = "applications/sso/sp-metadata", input = Json)]
+pub async fn read_sp_metadata(xml: String) -> Result<SpMetadata, AppError> {
+    use engine::accounts::Permission;
+
+    super::context::require(Permission::ConfigureApplications).await?;
+    let parsed =
+        engine::sso::saml::parse_sp_metadata(&xml).map_err(|message| AppError::Invalid {
+            field: "metadata".into(),
+            message: format!("This file cannot be used: {message}."),
+        })?;
+    Ok(SpMetadata {
+        identifier: parsed.entity_id,
+        reply_urls: parsed.reply_urls,
+        logout_url: parsed.logout_url.unwrap_or_default(),
+        name_id_format: parsed.name_id_format.map(name_of).unwrap_or_default(),
+    })
+}
+
+#[server(endpoint = "applications/sso/certificates")]
+pub async fn list_certificates(id: String) -> Result<Vec<CertificateRow>, AppError> {
+    use engine::accounts::Permission;
+
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let day = |at: time::OffsetDateTime| at.date().to_string();
+    Ok(engine
+        .signing_certificates(&account, parse_id(&id)?)
+        .await?
+        .into_iter()
+        .map(|c| CertificateRow {
+            id: c.id.to_string(),
+            status: if c.is_expired(now) {
+                "Expired"
+            } else if c.active {
+                "Active"
+            } else {
+                "Inactive"
+            }
+            .to_owned(),
+            created: day(c.created_at),
+            expires: day(c.expires_at),
+            thumbprint: c.thumbprint(),
+            pem: c.pem(),
+            raw_base64: c.base64(),
+        })
+        .collect())
+}
+
+/// "New Certificate" (`certificate` empty), "Make certificate active" or "Delete".
+#[server(endpoint = "applications/sso/certificate")]
+pub async fn change_certificate(
+    id: String,
+    certificate: String,
+    action: String,
+) -> Result<(), AppError> {
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let application = parse_id(&id)?;
+    match action.as_str() {
+        "new" => {
+            engine
+                .new_signing_certificate(&caller, &account, application)
+                .await?;
+        }
+        "activate" => {
+            engine
+                .activate_signing_certificate(
+                    &caller,
+                    &account,
+                    application,
+                    parse_id(&certificate)?,
+                )
+                .await?
+        }
+        "delete" => {
+            engine
+                .delete_signing_certificate(&caller, &account, application, parse_id(&certificate)?)
+                .await?
+        }
+        _ => return Err(AppError::Request(format!("unknown action {action:?}"))),
+    }
+    Ok(())
+}
+
+/// The engine's query for `filters` (newest first, `limit` at a time).
+#[cfg(feature = "ssr")]
+pub fn sign_in_query(
+    filters: &SignInFilters,
+    limit: u32,
+) -> Result<engine::sso::sign_in_log::Query, AppError> {
+    use super::audit::day;
+    let some = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    Ok(engine::sso::sign_in_log::Query {
+        user: some(&filters.user),
+        application: some(&filters.application)
+            .map(|a| parse_id(&a))
+            .transpose()?,
+        result: some(&filters.result),
+        from: day(some(&filters.from), "from", 0)?,
+        until: day(some(&filters.to), "to", 1)?,
+        before: filters.before.parse().ok(),
+        limit,
+    })
+}
+
+/// The Sign-in logs blade: newest first, filtered by user, application, result and dates.
+#[server(endpoint = "sign-in-logs")]
+pub async fn list_sign_ins(filters: SignInFilters) -> Result<SignInLogPage, AppError> {
+    use crate::model::SignInRow;
+    use engine::accounts::Permission;
+
+    let (engine, account, _) = super::context::require(Permission::ReadLogs).await?;
+    let page = engine
+        .sign_in_logs(&account, &sign_in_query(&filters, 50)?)
+        .await?;
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    Ok(SignInLogPage {
+        rows: page
+            .entries
+            .into_iter()
+            .map(|e| SignInRow {
+                at: e.at.format(format).unwrap_or_default(),
+                user: e.user_principal_name,
+                application: e.application_name,
+                protocol: e.protocol,
+                result: e.result,
+                reason: e.reason,
+                client_address: e.client_address.unwrap_or_default(),
+                correlation_id: e.correlation_id.to_string(),
+            })
+            .collect(),
+        next: page.next.map(|n| n.to_string()),
+    })
+}

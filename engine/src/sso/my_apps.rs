@@ -1,0 +1,56 @@
+//! My Apps: the applications a signed-in person may open, those with single sign-on set up that
+//! they are assigned to (directly or through a group, as [`super::access`] decides).
+
+use uuid::Uuid;
+
+use super::{Method, Settings};
+use crate::{Engine, Result};
+
+/// A tile on My Apps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MyApp {
+    pub id: Uuid,
+    pub display_name: String,
+    pub logo_monogram: String,
+    pub logo_color: String,
+    /// Where the tile leads: the application's Sign on URL when it starts sign-ins itself
+    /// (SP-initiated), else Scimitar's IdP-initiated start (a path of the console).
+    pub launch_url: String,
+}
+
+impl Engine {
+    /// The applications `user` may open, by name.
+    pub async fn my_apps(&self, user: Uuid) -> Result<Vec<MyApp>> {
+        let rows: Vec<(Uuid, String, String, String, sqlx::types::Json<Settings>)> =
+            crate::db::query_as(
+                "SELECT a.id, a.display_name, a.logo_monogram, a.logo_color, s.settings FROM applications a \
+                 JOIN single_sign_on s ON s.application_id = a.id WHERE a.id IN ( \
+                 SELECT application_id FROM app_role_assignments WHERE principal_id = ? AND principal_type = 'User' \
+                 UNION SELECT x.application_id FROM app_role_assignments x \
+                 JOIN group_members m ON m.group_id = x.principal_id AND m.member_type = 'User' \
+                 JOIN groups g ON g.id = m.group_id AND g.deleted_at IS NULL \
+                 WHERE x.principal_type = 'Group' AND m.member_id = ?) \
+                 ORDER BY a.display_name",
+            )
+            .bind(user)
+            .bind(user)
+            .fetch_all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| row.4.method == Method::Saml)
+            .map(
+                |(id, display_name, logo_monogram, logo_color, settings)| MyApp {
+                    launch_url: match settings.0.saml.sign_on_url.as_str() {
+                        "" => format!("/saml/{id}/start"),
+                        url => url.to_owned(),
+                    },
+                    id,
+                    display_name,
+                    logo_monogram,
+                    logo_color,
+                },
+            )
+            .collect())
+    }
+}
