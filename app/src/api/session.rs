@@ -43,7 +43,7 @@ pub async fn sign_in(
         .await?;
     start_session(&session().await?, member.id, &member.session_stamp).await?;
     // People without a console role go to My Apps, unless they came from somewhere.
-    let next = match (next.as_deref(), member.role) {
+    let next = match (next.as_deref().filter(|n| !n.is_empty()), member.role) {
         (None | Some("/"), None) => "/myapps",
         (next, _) => local_path(next),
     };

@@ -213,7 +213,8 @@ fn quoted(value: &str) -> String {
 }
 
 fn decode(encoded: &str) -> std::result::Result<Vec<u8>, String> {
-    if encoded.len() > MAX_MESSAGE {
+    // Base64 makes 3 bytes 4 characters.
+    if encoded.len() > MAX_MESSAGE / 3 * 4 + 4 {
         return Err(format!(
             "the SAML request is larger than {} KiB",
             MAX_MESSAGE / 1024
@@ -260,8 +261,70 @@ pub fn redirect_encoding(posted: &str) -> std::result::Result<String, String> {
         .map_err(|e| format!("the SAML request cannot be compressed: {e}"))
 }
 
-/// Parses untrusted XML: no DTD (so no entities), a bounded number of nodes.
+/// The deepest nesting a message may have (SAML's is under ten). `roxmltree` recurses once per
+/// level, so a deeper document would exhaust the stack before it could be refused.
+const MAX_DEPTH: usize = 64;
+
+/// Whether `xml` nests elements at most `limit` deep: a scan that knows tags, quoted attribute
+/// values, comments, CDATA and processing instructions, so that none of them can hide a level.
+/// It only bounds; the parser judges whether the document is well formed.
+fn nesting_within(xml: &str, limit: usize) -> bool {
+    let bytes = xml.as_bytes();
+    let skip_to = |from: usize, end: &[u8]| {
+        bytes[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(bytes.len(), |at| from + at + end.len())
+    };
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &bytes[i..];
+        if rest.starts_with(b"<!--") {
+            i = skip_to(i + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(i + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            i = skip_to(i + 2, b"?>");
+        } else {
+            // A tag (or a declaration such as DOCTYPE): up to its `>` outside quotes.
+            let closing = rest.get(1) == Some(&b'/');
+            let declaration = rest.get(1) == Some(&b'!');
+            let (mut quote, mut j, mut self_closing) = (None, i + 1, false);
+            while j < bytes.len() {
+                match (quote, bytes[j]) {
+                    (None, b'"' | b'\'') => quote = Some(bytes[j]),
+                    (Some(q), c) if c == q => quote = None,
+                    (None, b'>') => {
+                        self_closing = bytes[j - 1] == b'/';
+                        break;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if closing {
+                depth = depth.saturating_sub(1);
+            } else if !declaration && !self_closing {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            i = j + 1;
+        }
+    }
+    true
+}
+
+/// Parses untrusted XML: no DTD (so no entities), bounded depth and number of nodes.
 fn parse_xml(xml: &str) -> std::result::Result<roxmltree::Document<'_>, String> {
+    if !nesting_within(xml, MAX_DEPTH) {
+        return Err(format!("the XML nests deeper than {MAX_DEPTH} levels"));
+    }
     roxmltree::Document::parse_with_options(
         xml,
         roxmltree::ParsingOptions {
@@ -692,5 +755,30 @@ impl Engine {
                 correlation,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_DEPTH, nesting_within, parse_authn_request};
+
+    #[test]
+    fn nesting_is_bounded_whatever_hides_the_levels() {
+        let deep = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(nesting_within(&deep(MAX_DEPTH), MAX_DEPTH));
+        assert!(!nesting_within(&deep(MAX_DEPTH + 1), MAX_DEPTH));
+        // Self-closing elements, comments, CDATA, instructions and quoted values add no level
+        // and cannot take one away.
+        let flat =
+            "<a><b/><!-- <c><c><c> --><![CDATA[<c><c>]]><?x <c><c>?><d e=\"/>/>/>\" f='>'/></a>";
+        assert!(nesting_within(flat, 1));
+        let hidden = format!("{}{}", r#"<a x="/>/>/>">"#.repeat(100), "</a>".repeat(100));
+        assert!(!nesting_within(&hidden, MAX_DEPTH));
+        // The parser never sees a document that would exhaust its stack.
+        let refused = parse_authn_request(&deep(100_000)).unwrap_err();
+        assert_eq!(
+            refused,
+            format!("the XML nests deeper than {MAX_DEPTH} levels")
+        );
     }
 }

@@ -124,8 +124,8 @@ async fn administrator_created_on_the_command_line_signs_in_and_out() {
     assert_eq!(me["user_principal_name"], "admin@contoso.com");
     assert_eq!(
         me["blades"].as_array().unwrap().len(),
-        8,
-        "the seven blades and My tokens"
+        9,
+        "the eight blades and My tokens"
     );
 
     let home = browser.get(console.url("/")).send().await.unwrap();

@@ -16,5 +16,6 @@ mod postgres;
 mod references;
 mod replicas;
 mod scim;
+mod sso;
 mod sync;
 mod targets;

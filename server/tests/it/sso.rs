@@ -1,0 +1,246 @@
+//! Single sign-on through the real binary (docs/sso.md): people with a password and no console
+//! role have My Apps only; the SAML doors refuse the unassigned with the reason, answer the
+//! assigned with a form that posts the signed response to the Reply URL, and survive requests
+//! that try to take the parser over. The journey against a real service provider is
+//! end2end/tests/05-single-sign-on.spec.ts.
+
+use base64::Engine as _;
+use engine::{
+    audit::Caller,
+    directory::UserProfile,
+    sso::{Method, Settings, sign_in_log::Query},
+};
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+
+use crate::harness::{Console, PASSWORD};
+
+const REPLY_URL: &str = "https://expenses.contoso.com/saml/acs";
+
+#[tokio::test]
+async fn people_without_a_console_role_have_my_apps_and_single_sign_on_only() {
+    let console = Console::start();
+    let _admin = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
+    let engine = console.engine().await;
+    let caller = Caller::system();
+    let admin = engine
+        .account(
+            engine::directory::users::find_by_upn(&engine.db, "admin@contoso.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let adele = engine
+        .create_user(
+            &caller,
+            UserProfile {
+                user_principal_name: "adele@contoso.com".into(),
+                display_name: "Adele Vance".into(),
+                ..UserProfile::default()
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .set_console_access(&caller, adele.id, None, Some(PASSWORD.into()))
+        .await
+        .unwrap();
+
+    // She signs in and is sent to My Apps; the console's pages send her back there, and its
+    // server functions do not know her.
+    let browser = console.browser();
+    let signed_in = console
+        .sign_in(&browser, "adele@contoso.com", PASSWORD)
+        .await;
+    assert_eq!(signed_in.headers()[header::LOCATION], "/myapps");
+    let users = browser.get(console.url("/users")).send().await.unwrap();
+    assert_eq!(users.status(), StatusCode::SEE_OTHER);
+    assert_eq!(users.headers()[header::LOCATION], "/myapps");
+    let my_apps = browser.get(console.url("/myapps")).send().await.unwrap();
+    assert_eq!(my_apps.status(), StatusCode::OK);
+    assert!(
+        my_apps
+            .text()
+            .await
+            .unwrap()
+            .contains("No applications yet")
+    );
+    assert_eq!(console.me(&browser).await, Value::Null);
+    let home = browser.post(console.url("/api/home")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::UNAUTHORIZED);
+
+    // An application with SAML: refused while she is not assigned, signed in once she is.
+    let app = engine
+        .create_application(&caller, &admin, "custom-scim", "Contoso Expenses")
+        .await
+        .unwrap();
+    let mut settings = Settings {
+        method: Method::Saml,
+        ..Settings::default()
+    };
+    settings.saml.identifiers = vec!["https://expenses.contoso.com".into()];
+    settings.saml.reply_urls = vec![REPLY_URL.into()];
+    engine
+        .save_single_sign_on(&caller, &admin, app.id, 0, settings)
+        .await
+        .unwrap();
+    let start = console.url(&format!("/saml/{}/start", app.id));
+    let refused = browser.get(&start).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("You are not assigned to this application. Ask your administrator to assign you to Contoso Expenses.")
+    );
+    let role = engine.app_roles(&admin, app.id).await.unwrap()[0].id;
+    engine
+        .assign(
+            &caller,
+            &admin,
+            app.id,
+            engine::applications::roles::PrincipalType::User,
+            adele.id,
+            role,
+        )
+        .await
+        .unwrap();
+    let posted = browser.get(&start).send().await.unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+    assert_eq!(posted.headers()[header::CACHE_CONTROL], "no-store");
+    let page = posted.text().await.unwrap();
+    assert!(
+        page.contains(&format!(r#"<form method="post" action="{REPLY_URL}">"#)),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="SAMLResponse""#));
+    let my_apps = browser.get(console.url("/myapps")).send().await.unwrap();
+    assert!(my_apps.text().await.unwrap().contains("Contoso Expenses"));
+
+    // Each attempt, and her password sign-in, are in the sign-in logs.
+    let entries = engine
+        .sign_in_logs(
+            &admin,
+            &Query {
+                user: Some("adele".into()),
+                limit: 10,
+                ..Query::default()
+            },
+        )
+        .await
+        .unwrap()
+        .entries;
+    let seen: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.application_name.as_str(),
+                e.protocol.as_str(),
+                e.result.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Contoso Expenses", "SAML", "Success"),
+            ("Contoso Expenses", "SAML", "Failure"),
+            ("Scimitar", "Password", "Success"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn hostile_saml_requests_are_refused_and_the_console_stays_up() {
+    let console = Console::start();
+    let _admin = console
+        .signed_in("admin@contoso.com", "Global Administrator")
+        .await;
+    let engine = console.engine().await;
+    let caller = Caller::system();
+    let admin = engine
+        .account(
+            engine::directory::users::find_by_upn(&engine.db, "admin@contoso.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let app = engine
+        .create_application(&caller, &admin, "custom-scim", "Contoso Expenses")
+        .await
+        .unwrap();
+    let mut settings = Settings {
+        method: Method::Saml,
+        ..Settings::default()
+    };
+    settings.saml.identifiers = vec!["https://expenses.contoso.com".into()];
+    settings.saml.reply_urls = vec![REPLY_URL.into()];
+    engine
+        .save_single_sign_on(&caller, &admin, app.id, 0, settings)
+        .await
+        .unwrap();
+    let sso = console.url(&format!("/saml/{}/sso", app.id));
+    // Anyone's browser, from another site: no origin check stops the POST binding.
+    let stranger = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let laughs = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">{}]><samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&lol9;</samlp:AuthnRequest>"#,
+        (1..10)
+            .map(|i| format!(
+                r#"<!ENTITY lol{i} "{}">"#,
+                format!("&lol{};", i - 1).repeat(10)
+            ))
+            .collect::<String>()
+            .replace("&lol0;", "&lol;")
+    );
+    // As deep as 64 KiB allows: the parser recurses per level, and this once took the whole
+    // console down with a stack overflow.
+    let deep = format!("{}{}", "<a>".repeat(8_000), "</a>".repeat(8_000));
+    for (xml, expected) in [
+        (laughs, "The XML does not parse"),
+        (deep, "The XML nests deeper than 64 levels"),
+        (
+            format!(
+                r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" AssertionConsumerServiceURL="https://evil.example/acs"><saml:Issuer>https://expenses.contoso.com</saml:Issuer></samlp:AuthnRequest>"#
+            ),
+            "The reply URL &quot;https://evil.example/acs&quot; is not a Reply URL of this application",
+        ),
+    ] {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&xml);
+        let redirected = stranger
+            .post(&sso)
+            .form(&[
+                ("SAMLRequest", encoded.as_str()),
+                ("RelayState", "<script>x()</script>"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(redirected.status(), StatusCode::SEE_OTHER);
+        let location = redirected.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(location.starts_with(&format!("/saml/{}/sso?SAMLRequest=", app.id)));
+        let answer = stranger.get(console.url(&location)).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let body = answer.text().await.unwrap();
+        assert!(body.contains(expected), "{expected}: {body}");
+        assert!(!body.contains("<script>x()"), "nothing is echoed unescaped");
+    }
+    let health = stranger.get(console.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
