@@ -213,9 +213,8 @@ async fn hostile_saml_requests_are_refused_and_the_console_stays_up() {
         (laughs, "The XML does not parse"),
         (deep, "The XML nests deeper than 64 levels"),
         (
-            format!(
-                r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" AssertionConsumerServiceURL="https://evil.example/acs"><saml:Issuer>https://expenses.contoso.com</saml:Issuer></samlp:AuthnRequest>"#
-            ),
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" AssertionConsumerServiceURL="https://evil.example/acs"><saml:Issuer>https://expenses.contoso.com</saml:Issuer></samlp:AuthnRequest>"#
+                .to_owned(),
             "The reply URL &quot;https://evil.example/acs&quot; is not a Reply URL of this application",
         ),
     ] {
