@@ -280,22 +280,12 @@ impl Engine {
             .application_for(account, application, Access::Configure)
             .await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let expires_at: Option<OffsetDateTime> = crate::db::query_scalar(
-            "SELECT expires_at FROM sso_signing_keys WHERE id = ? AND application_id = ?",
-        )
-        .bind(key)
-        .bind(application)
-        .fetch_optional(&mut tx)
-        .await?;
-        match expires_at {
-            None => return Err(not_found(key)),
-            Some(at) if at <= OffsetDateTime::now_utc() => {
-                return Err(Error::invalid(
-                    "certificate",
-                    "this certificate has expired; make a new one",
-                ));
-            }
-            Some(_) => {}
+        let (_, expires_at) = state(&mut tx, application, key).await?;
+        if expires_at <= OffsetDateTime::now_utc() {
+            return Err(Error::invalid(
+                "certificate",
+                "this certificate has expired; make a new one",
+            ));
         }
         crate::db::query("UPDATE sso_signing_keys SET active = (id = ?) WHERE application_id = ?")
             .bind(key)
@@ -327,22 +317,11 @@ impl Engine {
             .application_for(account, application, Access::Configure)
             .await?;
         let mut tx = crate::db::begin_write(&self.db).await?;
-        let active: Option<bool> = crate::db::query_scalar(
-            "SELECT active FROM sso_signing_keys WHERE id = ? AND application_id = ?",
-        )
-        .bind(key)
-        .bind(application)
-        .fetch_optional(&mut tx)
-        .await?;
-        match active {
-            None => return Err(not_found(key)),
-            Some(true) => {
-                return Err(Error::invalid(
-                    "certificate",
-                    "the active certificate signs every sign-in; make another one active first",
-                ));
-            }
-            Some(false) => {}
+        if state(&mut tx, application, key).await?.0 {
+            return Err(Error::invalid(
+                "certificate",
+                "the active certificate signs every sign-in; make another one active first",
+            ));
         }
         crate::db::query("DELETE FROM sso_signing_keys WHERE id = ?")
             .bind(key)
@@ -389,9 +368,22 @@ impl Engine {
     }
 }
 
-fn not_found(key: Uuid) -> Error {
-    Error::NotFound {
+/// Whether `key` of `application` is active, and when it expires; `NotFound` if it is not one
+/// of the application's.
+async fn state(
+    tx: &mut crate::db::Tx,
+    application: Uuid,
+    key: Uuid,
+) -> Result<(bool, OffsetDateTime)> {
+    crate::db::query_as(
+        "SELECT active, expires_at FROM sso_signing_keys WHERE id = ? AND application_id = ?",
+    )
+    .bind(key)
+    .bind(application)
+    .fetch_optional(tx)
+    .await?
+    .ok_or_else(|| Error::NotFound {
         kind: "signing certificate",
         id: key.to_string(),
-    }
+    })
 }

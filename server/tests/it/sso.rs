@@ -17,25 +17,47 @@ use crate::harness::{Console, PASSWORD};
 
 const REPLY_URL: &str = "https://expenses.contoso.com/saml/acs";
 
-#[tokio::test]
-async fn people_without_a_console_role_have_my_apps_and_single_sign_on_only() {
+/// A console with a signed-in Global Administrator, and "Contoso Expenses" signing in with SAML
+/// (one Identifier, [`REPLY_URL`]); the engine on its database, the administrator's account.
+async fn saml_application() -> (
+    Console,
+    engine::Engine,
+    engine::accounts::Account,
+    engine::applications::Application,
+) {
     let console = Console::start();
-    let _admin = console
+    console
         .signed_in("admin@contoso.com", "Global Administrator")
         .await;
     let engine = console.engine().await;
     let caller = Caller::system();
-    let admin = engine
-        .account(
-            engine::directory::users::find_by_upn(&engine.db, "admin@contoso.com")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        )
+    let id = engine::directory::users::find_by_upn(&engine.db, "admin@contoso.com")
         .await
         .unwrap()
+        .unwrap()
+        .id;
+    let admin = engine.account(id).await.unwrap().unwrap();
+    let app = engine
+        .create_application(&caller, &admin, "custom-scim", "Contoso Expenses")
+        .await
         .unwrap();
+    let mut settings = Settings {
+        method: Method::Saml,
+        ..Settings::default()
+    };
+    settings.saml.identifiers = vec!["https://expenses.contoso.com".into()];
+    settings.saml.reply_urls = vec![REPLY_URL.into()];
+    engine
+        .save_single_sign_on(&caller, &admin, app.id, 0, settings)
+        .await
+        .unwrap();
+    (console, engine, admin, app)
+}
+
+#[tokio::test]
+async fn people_without_a_console_role_have_my_apps_and_single_sign_on_only() {
+    let (console, engine, admin, app) = saml_application().await;
+    let caller = Caller::system();
     let adele = engine
         .create_user(
             &caller,
@@ -75,21 +97,7 @@ async fn people_without_a_console_role_have_my_apps_and_single_sign_on_only() {
     let home = browser.post(console.url("/api/home")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::UNAUTHORIZED);
 
-    // An application with SAML: refused while she is not assigned, signed in once she is.
-    let app = engine
-        .create_application(&caller, &admin, "custom-scim", "Contoso Expenses")
-        .await
-        .unwrap();
-    let mut settings = Settings {
-        method: Method::Saml,
-        ..Settings::default()
-    };
-    settings.saml.identifiers = vec!["https://expenses.contoso.com".into()];
-    settings.saml.reply_urls = vec![REPLY_URL.into()];
-    engine
-        .save_single_sign_on(&caller, &admin, app.id, 0, settings)
-        .await
-        .unwrap();
+    // The application: refused while she is not assigned, signed in once she is.
     let start = console.url(&format!("/saml/{}/start", app.id));
     let refused = browser.get(&start).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
@@ -159,37 +167,7 @@ async fn people_without_a_console_role_have_my_apps_and_single_sign_on_only() {
 
 #[tokio::test]
 async fn hostile_saml_requests_are_refused_and_the_console_stays_up() {
-    let console = Console::start();
-    let _admin = console
-        .signed_in("admin@contoso.com", "Global Administrator")
-        .await;
-    let engine = console.engine().await;
-    let caller = Caller::system();
-    let admin = engine
-        .account(
-            engine::directory::users::find_by_upn(&engine.db, "admin@contoso.com")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let app = engine
-        .create_application(&caller, &admin, "custom-scim", "Contoso Expenses")
-        .await
-        .unwrap();
-    let mut settings = Settings {
-        method: Method::Saml,
-        ..Settings::default()
-    };
-    settings.saml.identifiers = vec!["https://expenses.contoso.com".into()];
-    settings.saml.reply_urls = vec![REPLY_URL.into()];
-    engine
-        .save_single_sign_on(&caller, &admin, app.id, 0, settings)
-        .await
-        .unwrap();
+    let (console, _engine, _admin, app) = saml_application().await;
     let sso = console.url(&format!("/saml/{}/sso", app.id));
     // Anyone's browser, from another site: no origin check stops the POST binding.
     let stranger = reqwest::Client::builder()
