@@ -303,6 +303,26 @@ pub fn like_prefix(value: &str) -> String {
     format!("{}%", like_escaped(value.trim()))
 }
 
+/// Runs `sql` (a query of a table with an `id` column, its filters included, `AND id < before`
+/// for a later page) as a newest-first keyset page: at most `limit` rows (1 to 500), and the
+/// `before` of the next page when there are more.
+pub async fn newest_first<O: FromRow>(
+    mut sql: QueryBuilder,
+    limit: u32,
+    db: impl Into<Exec<'_>>,
+    id: impl Fn(&O) -> i64,
+) -> sqlx::Result<(Vec<O>, Option<i64>)> {
+    let limit = limit.clamp(1, 500) as usize;
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(limit as i64 + 1);
+    let mut rows: Vec<O> = sql.build_query_as().fetch_all(db).await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows.last().map(&id)
+    });
+    Ok((rows, next.flatten()))
+}
+
 /// `?, ?, ?` for an `IN (...)` list of `n` values; `NULL` for none, which keeps the SQL valid and
 /// matches nothing.
 pub fn placeholders(n: usize) -> String {

@@ -11,7 +11,7 @@ use super::{Method, Settings};
 use crate::{
     Engine, Result,
     applications::{self, Application, roles},
-    directory::users::{self, User},
+    directory::users::User,
     mapping::AppRoleAssignment,
 };
 
@@ -46,14 +46,6 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// A user let in, with what their claims need.
-pub struct Admitted {
-    pub user: User,
-    pub application: Application,
-    pub settings: Settings,
-    pub app_roles: Vec<AppRoleAssignment>,
-}
-
 /// The application, if it exists and single sign-on is on for it.
 pub(super) async fn set_up(
     engine: &Engine,
@@ -69,19 +61,13 @@ pub(super) async fn set_up(
     })
 }
 
-/// Whether `user` may sign in to `application` now.
+/// Whether `user` may sign in to `application` (set up, as [`set_up`] found it): their app
+/// roles in it when they may (assigned, so never empty).
 pub(super) async fn admit(
     engine: &Engine,
-    user: Uuid,
-    application: Uuid,
-) -> Result<std::result::Result<Admitted, Refusal>> {
-    let (application, settings) = match set_up(engine, application).await? {
-        Ok(found) => found,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    let Some(user) = users::get(&engine.db, user).await? else {
-        return Ok(Err(Refusal::Deleted));
-    };
+    user: &User,
+    application: &Application,
+) -> Result<std::result::Result<Vec<AppRoleAssignment>, Refusal>> {
     if user.deleted_at.is_some() {
         return Ok(Err(Refusal::Deleted));
     }
@@ -94,13 +80,8 @@ pub(super) async fn admit(
         .unwrap_or_default();
     if app_roles.is_empty() {
         return Ok(Err(Refusal::NotAssigned {
-            application: application.display_name,
+            application: application.display_name.clone(),
         }));
     }
-    Ok(Ok(Admitted {
-        user,
-        application,
-        settings,
-        app_roles,
-    }))
+    Ok(Ok(app_roles))
 }

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::{Method, Settings};
-use crate::{Engine, Result};
+use crate::{Engine, Result, applications::roles};
 
 /// A tile on My Apps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,38 +19,35 @@ pub struct MyApp {
 }
 
 impl Engine {
-    /// The applications `user` may open, by name.
+    /// The applications `user` may open, by name: single sign-on set up, and assigned as
+    /// [`super::access`] counts it (the same `roles_of`).
     pub async fn my_apps(&self, user: Uuid) -> Result<Vec<MyApp>> {
         let rows: Vec<(Uuid, String, String, String, sqlx::types::Json<Settings>)> =
             crate::db::query_as(
-                "SELECT a.id, a.display_name, a.logo_monogram, a.logo_color, s.settings FROM applications a \
-                 JOIN single_sign_on s ON s.application_id = a.id WHERE a.id IN ( \
-                 SELECT application_id FROM app_role_assignments WHERE principal_id = ? AND principal_type = 'User' \
-                 UNION SELECT x.application_id FROM app_role_assignments x \
-                 JOIN group_members m ON m.group_id = x.principal_id AND m.member_type = 'User' \
-                 JOIN groups g ON g.id = m.group_id AND g.deleted_at IS NULL \
-                 WHERE x.principal_type = 'Group' AND m.member_id = ?) \
+                "SELECT a.id, a.display_name, a.logo_monogram, a.logo_color, s.settings \
+                 FROM applications a JOIN single_sign_on s ON s.application_id = a.id \
                  ORDER BY a.display_name",
             )
-            .bind(user)
-            .bind(user)
             .fetch_all(&self.db)
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|row| row.4.method == Method::Saml)
-            .map(
-                |(id, display_name, logo_monogram, logo_color, settings)| MyApp {
-                    launch_url: match settings.0.saml.sign_on_url.as_str() {
-                        "" => format!("/saml/{id}/start"),
-                        url => url.to_owned(),
-                    },
-                    id,
-                    display_name,
-                    logo_monogram,
-                    logo_color,
+        let mut apps = Vec::new();
+        for (id, display_name, logo_monogram, logo_color, settings) in rows {
+            if settings.method != Method::Saml
+                || roles::roles_of(&self.db, id, &[user]).await?.is_empty()
+            {
+                continue;
+            }
+            apps.push(MyApp {
+                launch_url: match settings.0.saml.sign_on_url.as_str() {
+                    "" => format!("/saml/{id}/start"),
+                    url => url.to_owned(),
                 },
-            )
-            .collect())
+                id,
+                display_name,
+                logo_monogram,
+                logo_color,
+            });
+        }
+        Ok(apps)
     }
 }

@@ -691,39 +691,56 @@ impl Engine {
         request: &Request<'_>,
         client: Option<IpAddr>,
     ) -> Result<SignOn> {
-        let outcome = match access::admit(self, user, idp.application).await? {
-            Err(refusal) => Err(refusal),
-            Ok(admitted) => {
-                let settings = &admitted.settings.saml;
-                let signer = self.active_signer(idp.application).await?;
-                let made = request.destination(settings).and_then(|destination| {
-                    let source = UserSource {
-                        user: &admitted.user,
-                        in_scope: true,
-                        app_roles: &admitted.app_roles,
-                    };
-                    let issued = claims::issue(&settings.name_id, &settings.claims, &source)?;
-                    let signer =
-                        signer.ok_or("the application has no active signing certificate")?;
-                    let xml = response(
-                        idp,
-                        settings,
-                        &destination,
-                        &issued,
-                        &signer,
-                        OffsetDateTime::now_utc(),
-                    )?;
-                    Ok(PostForm {
-                        saml_response: base64::engine::general_purpose::STANDARD.encode(xml),
-                        acs_url: destination.acs_url,
-                        relay_state: destination.relay_state,
-                    })
-                });
-                made.map_err(Refusal::BadRequest)
-            }
+        // Loaded once: for the decision, the claims and the log entry.
+        let user = users::get(&self.db, user).await?;
+        let set_up = access::set_up(self, idp.application).await?;
+        let outcome = match (&set_up, &user) {
+            (Err(refusal), _) => Err(refusal.clone()),
+            (Ok(_), None) => Err(Refusal::Deleted),
+            (Ok((app, settings)), Some(user)) => match access::admit(self, user, app).await? {
+                Err(refusal) => Err(refusal),
+                Ok(app_roles) => {
+                    let settings = &settings.saml;
+                    let signer = self.active_signer(idp.application).await?;
+                    request
+                        .destination(settings)
+                        .and_then(|destination| {
+                            let source = UserSource {
+                                user,
+                                in_scope: true,
+                                app_roles: &app_roles,
+                            };
+                            let issued =
+                                claims::issue(&settings.name_id, &settings.claims, &source)?;
+                            let signer = signer
+                                .ok_or("the application has no active signing certificate")?;
+                            let xml = response(
+                                idp,
+                                settings,
+                                &destination,
+                                &issued,
+                                &signer,
+                                OffsetDateTime::now_utc(),
+                            )?;
+                            Ok(PostForm {
+                                saml_response: base64::engine::general_purpose::STANDARD
+                                    .encode(xml),
+                                acs_url: destination.acs_url,
+                                relay_state: destination.relay_state,
+                            })
+                        })
+                        .map_err(Refusal::BadRequest)
+                }
+            },
         };
-        let found = users::get(&self.db, user).await?;
-        let app = crate::applications::get(&self.db, idp.application).await?;
+        // An application without single sign-on is named in the log all the same.
+        let application_name = match set_up {
+            Ok((app, _)) => app.display_name,
+            Err(_) => crate::applications::get(&self.db, idp.application)
+                .await?
+                .map(|a| a.display_name)
+                .unwrap_or_default(),
+        };
         let reason = match &outcome {
             Ok(form) => format!("SAML response sent to {}", form.acs_url),
             Err(refusal) => refusal.to_string(),
@@ -731,12 +748,12 @@ impl Engine {
         let correlation = sign_in_log::record(
             &self.db,
             &NewEntry {
-                user_id: found.as_ref().map(|u| u.id),
-                user_principal_name: found
+                user_id: user.as_ref().map(|u| u.id),
+                user_principal_name: user
                     .as_ref()
                     .map_or("", |u| u.profile.user_principal_name.as_str()),
                 application_id: Some(idp.application),
-                application_name: app.as_ref().map_or("", |a| a.display_name.as_str()),
+                application_name: &application_name,
                 protocol: Protocol::Saml,
                 outcome: if outcome.is_ok() {
                     Outcome::Success

@@ -177,16 +177,8 @@ impl Engine {
         if let Some(before) = query.before {
             sql.push(" AND id < ").push_bind(before);
         }
-        let limit = query.limit.clamp(1, 500);
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(limit) + 1);
-        let mut entries: Vec<Entry> = sql.build_query_as().fetch_all(&self.db).await?;
-        let next = if entries.len() > limit as usize {
-            entries.truncate(limit as usize);
-            entries.last().map(|e| e.id)
-        } else {
-            None
-        };
+        let (entries, next) =
+            crate::db::newest_first(sql, query.limit, &self.db, |e: &Entry| e.id).await?;
         Ok(Page { entries, next })
     }
 }
