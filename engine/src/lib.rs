@@ -42,7 +42,6 @@ pub struct Inner {
     /// Wakes the provisioning scheduler when a job's configuration changes.
     scheduler_wake: tokio::sync::Notify,
     /// Authorizations started through the REST API, waiting for their callback.
-    authorizations: applications::oauth::HeldAuthorizations,
     /// One OAuth token refresh at a time per application.
     refresh_locks:
         std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
@@ -99,7 +98,6 @@ impl Engine {
             http,
             scheduler_wake: tokio::sync::Notify::new(),
             refresh_locks: Default::default(),
-            authorizations: Default::default(),
             metrics: Default::default(),
             downloads,
             outbound,

@@ -18,41 +18,6 @@ use crate::model::{
 #[cfg(feature = "ssr")]
 use super::applications::{parse_id, utc};
 
-/// What the browser must bring back to finish "Authorize": kept in the session for ten minutes.
-#[cfg(feature = "ssr")]
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct PendingAuthorization {
-    pub application: uuid::Uuid,
-    pub state: String,
-    pub pkce_verifier: String,
-    /// The OpenID nonce sent with the request, when the scopes include `openid`.
-    #[serde(default)]
-    pub nonce: Option<String>,
-    pub started_at: i64,
-}
-
-#[cfg(feature = "ssr")]
-impl PendingAuthorization {
-    pub fn is_fresh(&self) -> bool {
-        time::OffsetDateTime::now_utc().unix_timestamp() - self.started_at < 600
-    }
-}
-
-#[cfg(feature = "ssr")]
-pub const PENDING_AUTHORIZATION: &str = "oauth_pending";
-
-/// How the last Authorize ended, shown once by the Provisioning blade.
-#[cfg(feature = "ssr")]
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct AuthorizationOutcome {
-    pub application: uuid::Uuid,
-    pub succeeded: bool,
-    pub message: String,
-}
-
-#[cfg(feature = "ssr")]
-pub const AUTHORIZATION_OUTCOME: &str = "oauth_outcome";
-
 /// Where the provider sends the administrator back.
 #[cfg(feature = "ssr")]
 pub fn redirect_uri(base: &str) -> String {
@@ -75,16 +40,10 @@ pub async fn get_provisioning(id: String) -> Result<ProvisioningForm, AppError> 
     let c = engine.provisioning(&account, app.id).await?;
     let s = &c.settings;
     let template = app.template();
-    // The outcome of the last Authorize of this application in this session. Reading it
-    // changes nothing (a page may read twice); the blade shows it when the callback's address
-    // says an authorization just came back, and the next Authorize replaces it.
-    let session = super::context::session().await?;
-    let outcome: Option<AuthorizationOutcome> = session
-        .get(AUTHORIZATION_OUTCOME)
-        .await
-        .ok()
-        .flatten()
-        .filter(|o: &AuthorizationOutcome| o.application == app.id);
+    // How this administrator's last Authorize of this application ended (kept by the engine, so
+    // no link can put words on the blade). Reading it changes nothing; the blade shows it when
+    // the callback's address says an authorization just came back.
+    let outcome = engine.authorization_outcome(&account, app.id).await?;
     Ok(ProvisioningForm {
         authorization_outcome: outcome.map(|o| (o.succeeded, o.message)),
         application_id: app.id.to_string(),
@@ -262,29 +221,14 @@ pub async fn save_provisioning(
         )
         .await?;
     if authorize {
-        use secrecy::ExposeSecret;
-        let start = engine
-            .start_authorization(
+        let url = engine
+            .authorize(
                 &account,
                 app,
                 &redirect_uri(&super::context::base_url().await),
             )
             .await?;
-        let session = super::context::session().await?;
-        session
-            .insert(
-                PENDING_AUTHORIZATION,
-                PendingAuthorization {
-                    application: app,
-                    state: start.state,
-                    pkce_verifier: start.pkce_verifier.expose_secret().to_owned(),
-                    nonce: start.nonce.map(|n| n.expose_secret().to_owned()),
-                    started_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                },
-            )
-            .await
-            .map_err(|_| AppError::Internal)?;
-        leptos_axum::redirect(&start.url);
+        leptos_axum::redirect(&url);
     }
     Ok(None)
 }

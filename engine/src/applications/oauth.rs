@@ -1,6 +1,7 @@
 //! OAuth 2.0 for Admin Credentials, with the `oauth2` crate. Authorization code: "Authorize"
-//! sends the administrator to the provider with a random state and a PKCE challenge (the server
-//! keeps both in the session), the callback exchanges the code, and the tokens are sealed in the
+//! sends the administrator to the provider with a random state and a PKCE challenge (kept in
+//! the database until the callback, so any console process may take it), the callback exchanges
+//! the code, and the tokens are sealed in the
 //! provisioning row with who authorized and when the access token expires. Client credentials:
 //! a token is fetched with the client secret. Either way [`Engine::access_token`] hands out a
 //! token that is good for a while, refreshing (or fetching) it first when it expires within five
@@ -157,64 +158,161 @@ fn describe<E: std::error::Error>(
 }
 
 /// How long an authorization waits for its callback.
-const AUTHORIZATION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+const AUTHORIZATION_LIFETIME: Duration = Duration::minutes(10);
+/// How long a finished authorization's row (and its outcome) is kept.
+const AUTHORIZATION_KEPT: Duration = Duration::days(1);
 
-/// An authorization started without a console session (through the REST API), waiting for its
-/// callback: for which application, by whom, and what the callback needs to finish.
-pub struct HeldAuthorization {
-    pub application: Uuid,
-    pub pkce_verifier: SecretString,
-    pub nonce: Option<SecretString>,
-    account: Uuid,
-    started: std::time::Instant,
+/// What the provider sent back to the callback (RFC 6749, section 4.1.2).
+#[derive(Default)]
+pub struct Callback<'a> {
+    pub code: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub error_description: Option<&'a str>,
 }
 
-/// Held authorizations by state.
-#[derive(Default)]
-pub struct HeldAuthorizations(
-    std::sync::Mutex<std::collections::HashMap<String, HeldAuthorization>>,
-);
+/// How an authorization ended, in the words the Provisioning blade shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthorizationOutcome {
+    pub succeeded: bool,
+    pub message: String,
+}
+
+fn pending_context(state: &str, what: &str) -> String {
+    format!("oauth/{state}/{what}")
+}
 
 impl Engine {
-    /// Keeps `start` (made for `account`) until its callback, for ten minutes: the REST API's
-    /// Authorize, whose URL an administrator opens in a browser.
-    pub fn hold_authorization(
+    /// "Authorize", from any door: starts an authorization for `account` and keeps it in the
+    /// database for ten minutes, so the callback may reach any console process. Returns the
+    /// provider's URL to send the administrator to.
+    pub async fn authorize(
         &self,
         account: &Account,
         application: Uuid,
-        start: AuthorizationStart,
-    ) -> String {
-        let mut held = self
-            .authorizations
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        held.retain(|_, h| h.started.elapsed() < AUTHORIZATION_LIFETIME);
-        held.insert(
-            start.state,
-            HeldAuthorization {
-                application,
-                pkce_verifier: start.pkce_verifier,
-                nonce: start.nonce,
-                account: account.id,
-                started: std::time::Instant::now(),
-            },
-        );
-        start.url
+        redirect_uri: &str,
+    ) -> Result<String> {
+        let start = self
+            .start_authorization(account, application, redirect_uri)
+            .await?;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = crate::db::begin_write(&self.db).await?;
+        crate::db::query("DELETE FROM oauth_authorizations WHERE started_at < ?")
+            .bind(now - AUTHORIZATION_KEPT)
+            .execute(&mut tx)
+            .await?;
+        crate::db::query(
+            "INSERT INTO oauth_authorizations (state, application_id, account_id, pkce_verifier, \
+             nonce, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&start.state)
+        .bind(application)
+        .bind(account.id)
+        .bind(self.keyring.seal(
+            &pending_context(&start.state, "pkce_verifier"),
+            &start.pkce_verifier,
+        ))
+        .bind(start.nonce.as_ref().map(|n| {
+            self.keyring
+                .seal(&pending_context(&start.state, "nonce"), n)
+        }))
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(start.url)
     }
 
-    /// The held authorization of `state`, once, if `account` started it and it is fresh: the
-    /// browser that brings the callback must be signed in as the account that asked.
-    pub fn take_authorization(&self, state: &str, account: &Account) -> Option<HeldAuthorization> {
-        let mut held = self
-            .authorizations
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let fits = held.get(state).is_some_and(|h| {
-            h.account == account.id && h.started.elapsed() < AUTHORIZATION_LIFETIME
-        });
-        if fits { held.remove(state) } else { None }
+    /// The callback of the authorization `state`: taken once, only by the account that started
+    /// it, within ten minutes. Exchanges the code, stores the tokens and records the outcome for
+    /// [`Engine::authorization_outcome`]. `None` when the state is not such an authorization.
+    pub async fn finish_authorization(
+        &self,
+        caller: &Caller,
+        account: &Account,
+        state: &str,
+        callback: Callback<'_>,
+        redirect_uri: &str,
+    ) -> Result<Option<Uuid>> {
+        let now = OffsetDateTime::now_utc();
+        let taken: Option<(Uuid, Vec<u8>, Option<Vec<u8>>)> = crate::db::query_as(
+            "UPDATE oauth_authorizations SET finished_at = ? WHERE state = ? AND account_id = ? \
+             AND finished_at IS NULL AND started_at > ? \
+             RETURNING application_id, pkce_verifier, nonce",
+        )
+        .bind(now)
+        .bind(state)
+        .bind(account.id)
+        .bind(now - AUTHORIZATION_LIFETIME)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some((application, pkce_verifier, nonce)) = taken else {
+            return Ok(None);
+        };
+        let pkce_verifier = self
+            .keyring
+            .open(&pending_context(state, "pkce_verifier"), &pkce_verifier)?;
+        let nonce = nonce
+            .map(|n| self.keyring.open(&pending_context(state, "nonce"), &n))
+            .transpose()?;
+        let outcome =
+            |succeeded: bool, message: String| AuthorizationOutcome { succeeded, message };
+        let outcome = if let Some(error) = callback.error {
+            let description = callback.error_description.unwrap_or(error);
+            outcome(false, format!("The provider refused: {description}"))
+        } else if let Some(code) = callback.code {
+            match self
+                .complete_authorization(
+                    caller,
+                    account,
+                    application,
+                    code,
+                    &pkce_verifier,
+                    nonce.as_ref(),
+                    redirect_uri,
+                )
+                .await
+            {
+                Ok(()) => outcome(true, "Authorized. Test the connection, then Save.".into()),
+                Err(Error::Invalid { message, .. }) => outcome(false, message),
+                Err(e) => {
+                    tracing::error!(error = %e, %application, "OAuth authorization could not be stored");
+                    outcome(
+                        false,
+                        "The authorization could not be stored; the details are in the server's log."
+                            .into(),
+                    )
+                }
+            }
+        } else {
+            outcome(false, "The provider sent no authorization code.".into())
+        };
+        crate::db::query(
+            "UPDATE oauth_authorizations SET succeeded = ?, outcome = ? WHERE state = ?",
+        )
+        .bind(outcome.succeeded)
+        .bind(&outcome.message)
+        .bind(state)
+        .execute(&self.db)
+        .await?;
+        Ok(Some(application))
+    }
+
+    /// How `account`'s last authorization of `application` ended, if one came back in the last
+    /// day.
+    pub async fn authorization_outcome(
+        &self,
+        account: &Account,
+        application: Uuid,
+    ) -> Result<Option<AuthorizationOutcome>> {
+        let last: Option<(bool, String)> = crate::db::query_as(
+            "SELECT succeeded, outcome FROM oauth_authorizations WHERE application_id = ? \
+             AND account_id = ? AND outcome IS NOT NULL ORDER BY finished_at DESC LIMIT 1",
+        )
+        .bind(application)
+        .bind(account.id)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(last.map(|(succeeded, message)| AuthorizationOutcome { succeeded, message }))
     }
 
     fn refresh_lock(&self, application: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {

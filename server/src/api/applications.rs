@@ -442,9 +442,8 @@ async fn authorize(
 ) -> ApiResult<Json<AuthorizeOut>> {
     let app = id(&app, "application")?;
     let base = base_url_of(public_url.0.as_deref(), &headers);
-    let start = engine
-        .start_authorization(&who.account, app, &redirect_uri(&base))
+    let url = engine
+        .authorize(&who.account, app, &redirect_uri(&base))
         .await?;
-    let url = engine.hold_authorization(&who.account, app, start);
     Ok(Json(AuthorizeOut { url }))
 }

@@ -189,6 +189,16 @@ async fn authorize_stores_sealed_tokens_that_reach_the_target_and_refresh_after_
         provisioning(&console, &browser, &id).await["authorization_outcome"],
         after["authorization_outcome"],
     );
+    // It is the engine's, not the session's: a request of the same session that saves an older
+    // copy of it cannot lose it, and another browser of the same administrator sees it too.
+    let elsewhere = console.browser();
+    console
+        .sign_in(&elsewhere, "admin@contoso.com", PASSWORD)
+        .await;
+    assert_eq!(
+        provisioning(&console, &elsewhere, &id).await["authorization_outcome"],
+        after["authorization_outcome"],
+    );
     assert!(
         after["authorized"]
             .as_str()
