@@ -735,14 +735,17 @@ pub struct SsoForm {
     pub settings: SsoSettings,
     /// "Set up <application>": what the service provider is told about Scimitar.
     pub identity_provider: IdentityProviderUrls,
+    /// What an OpenID Connect client is told about Scimitar.
+    pub openid_provider: OpenIdProviderUrls,
     /// The vendor's documented patterns, shown as placeholders (empty when none).
     pub hints: SsoHints,
 }
 
-/// What Save sends: the method, Basic SAML Configuration, Attributes & Claims, signing.
+/// What Save sends: the method, Basic SAML Configuration, Attributes & Claims, signing, and the
+/// OpenID Connect registration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoSettings {
-    /// "Disabled" or "Saml".
+    /// "Disabled", "Saml" or "OpenIdConnect".
     pub method: String,
     pub identifiers: Vec<String>,
     pub reply_urls: Vec<String>,
@@ -755,6 +758,13 @@ pub struct SsoSettings {
     pub name_id_format: String,
     pub name_id_source: String,
     pub claims: Vec<ClaimRow>,
+    /// "Confidential" or "Public".
+    pub client_type: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub home_page_url: String,
+    /// The ID token's claims (no namespace).
+    pub oidc_claims: Vec<ClaimRow>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -772,6 +782,39 @@ pub struct IdentityProviderUrls {
     pub metadata_url: String,
     /// IdP-initiated sign-in, as My Apps opens it ("Test this application").
     pub test_url: String,
+}
+
+/// The OpenID Connect endpoints of one application, and its client id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenIdProviderUrls {
+    pub client_id: String,
+    pub issuer: String,
+    pub discovery: String,
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: String,
+    pub jwks: String,
+    pub logout: String,
+}
+
+/// A client secret as the blade lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSecretRow {
+    pub id: String,
+    pub description: String,
+    /// The first characters, then an ellipsis.
+    pub hint: String,
+    pub created: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+/// A client secret just made: its value, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewClientSecret {
+    pub value: String,
+    pub description: String,
+    pub expires: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,15 @@
-// Single sign-on with SAML against a real service provider: pysaml2's (peers/saml-sp.py), which
-// trusts only the metadata it downloads from the console and checks every response with
-// xmlsec1. An administrator sets the application up from the provider's metadata file; people
-// with a password and no console role sign in SP-initiated (from the application) and
-// IdP-initiated (from My Apps); the unassigned, the disabled and a tampered response are refused;
-// a new certificate keeps sign-ins working once the provider reloads the metadata; the Sign-in
-// logs show every attempt.
+// Single sign-on against real service providers, never our own fakes.
+//
+// SAML with pysaml2's service provider (peers/saml-sp.py), which trusts only the metadata it
+// downloads from the console and checks every response with xmlsec1. An administrator sets the
+// application up from the provider's metadata file; people with a password and no console role
+// sign in SP-initiated (from the application) and IdP-initiated (from My Apps); the unassigned,
+// the disabled and a tampered response are refused; a new certificate keeps sign-ins working once
+// the provider reloads the metadata; the Sign-in logs show every attempt.
+//
+// OpenID Connect with openid-client's relying party (peers/oidc-rp.mjs), which discovers the
+// issuer and checks every ID token's signature against its JWKS: sign-in, a tampered ID token
+// refused, refresh, key rotation, the unassigned refused (at sign-in and at refresh), logout.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Browser, type Page, expect } from '@playwright/test';
 import { PASSWORD, SignInPage, hydrated, test } from './console';
@@ -210,3 +215,115 @@ test('SAML single sign-on to an assigned application, from the application and f
   expect(text).toContain('alex.wilber@contoso.com');
   expect(text).not.toContain(',Success,');
 });
+
+test('OpenID Connect single sign-on with openid-client: sign-in, refresh, rotation, unassignment and logout', async ({ page, browser }) => {
+  const TRAVEL = 'Contoso Travel';
+  await page.goto('/signin');
+  await new SignInPage(page).signIn('admin@contoso.com');
+  await expect(page.getByRole('navigation', { name: 'Portal' })).toBeVisible();
+
+  // The application, with Adele assigned (Adele and Alex have passwords from the SAML journey).
+  await page.goto('/applications/new');
+  await hydrated(page);
+  await page.getByLabel('Name of the new Create your own application application').fill(TRAVEL);
+  await page.getByRole('button', { name: 'Create Create your own application' }).click();
+  await expect(page.getByRole('heading', { name: TRAVEL, level: 1 })).toBeVisible();
+  const application = page.url().replace(/\/$/, '');
+  const id = application.split('/').pop()!;
+  await page.goto(`${application}/users`);
+  await hydrated(page);
+  await page.getByLabel('User or group').fill('adele.vance@contoso.com');
+  await page.getByRole('button', { name: 'Assign' }).click();
+  await expect(page.getByRole('heading', { name: 'Assigned (1)' })).toBeVisible();
+
+  // OpenID Connect, a confidential client. A redirect URI that is not https is named beside
+  // its field; the first save makes the signing key.
+  await page.goto(`${application}/single-sign-on`);
+  await hydrated(page);
+  await page.getByRole('radio', { name: /^OpenID Connect:/ }).check();
+  await expect(page.locator('#sso-client-id')).toHaveText(id);
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('http://travel.contoso.com/signin-oidc');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.locator('#sso-oidc-redirectUris-error')).toContainText('https://');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('https://travel.contoso.com/signin-oidc');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status')).toHaveText('Single sign-on has been saved.');
+  await expect(page.locator('.certificates tbody tr')).toHaveCount(1);
+
+  // A client secret, shown once; the relying party gets it with the issuer and the client ID,
+  // and its own addresses are registered.
+  await page.getByLabel('Description').fill('openid-client');
+  await page.getByRole('button', { name: 'New client secret' }).click();
+  const secret = (await page.locator('#sso-new-client-secret').textContent())!;
+  await expect(page.locator('.client-secrets tbody tr')).toHaveCount(1);
+  await expect(page.locator('.client-secrets tbody tr')).not.toContainText(secret);
+  const issuer = (await page.locator('#sso-issuer').textContent())!;
+  const rp = await peers.oidcRelyingParty(issuer, id, secret);
+  await page.getByLabel('Redirect URIs', { exact: true }).fill(rp.redirect_uri);
+  await page.getByLabel('Post-logout redirect URIs').fill(rp.post_logout_redirect_uri);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('status').first()).toHaveText('Single sign-on has been saved.');
+
+  // Adele starts at the application, signs in at the console, and arrives signed in: the ID
+  // token verified by openid-client, with the claims.
+  const adele = await person(browser);
+  await adele.goto(`${rp.url}/login`);
+  await signInThere(adele, 'adele.vance@contoso.com');
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText(/^Signed in as [0-9a-f-]{36}$/);
+  await expect(adele.locator('dl')).toContainText('adele.vance@contoso.com');
+  await expect(adele.locator('dl')).toContainText('Adele Vance');
+
+  // An ID token changed on its way is refused by the relying party.
+  await adele.goto(`${rp.url}/login?tamper=1`);
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText('Refused');
+  await expect(adele.getByRole('alert')).toContainText('signature');
+
+  // The refresh token gives a new ID token.
+  await adele.goto(`${rp.url}/refresh`);
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText(/^Refreshed for /);
+
+  // My Apps opens the application's site, which starts the sign-in.
+  await adele.goto('/myapps');
+  await hydrated(adele);
+  await expect(adele.getByRole('link', { name: TRAVEL })).toHaveAttribute('href', `${rp.url}/`);
+
+  // Alex is not assigned: the console says so, and the application gets no code.
+  const alex = await person(browser);
+  await alex.goto(`${rp.url}/login`);
+  await signInThere(alex, 'alex.wilber@contoso.com');
+  await expect(alex.getByRole('heading', { level: 1 })).toHaveText('You are not assigned to this application');
+
+  // Key rotation: the new key is in the JWKS before it signs; once the relying party has
+  // fetched it again, ID tokens signed with it verify.
+  await page.getByRole('button', { name: 'New certificate' }).click();
+  await expect(page.locator('.certificates tbody tr')).toHaveCount(2);
+  await rp.reload();
+  await page.getByRole('button', { name: 'Make certificate active' }).click();
+  await expect(page.locator('.certificates tbody tr').first()).toContainText('Active');
+  await adele.goto(`${rp.url}/login`);
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText(/^Signed in as /);
+
+  // Unassigned, Adele's refresh token stops working.
+  await page.goto(`${application}/users`);
+  await hydrated(page);
+  await page.getByRole('button', { name: /^Remove Adele Vance/ }).click();
+  await expect(page.getByRole('heading', { name: 'Assigned (0)' })).toBeVisible();
+  await adele.goto(`${rp.url}/refresh`);
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText('Refused');
+  await expect(adele.getByRole('alert')).toContainText('You are not assigned to this application');
+
+  // Signing out at the application ends the console session and comes back with the state.
+  await adele.goto(`${rp.url}/logout`);
+  await expect(adele.getByRole('heading', { level: 1 })).toHaveText('Signed out');
+  await expect(adele.locator('body')).toContainText('state ok');
+  await adele.goto('/myapps');
+  await expect(adele).toHaveURL(/\/signin/);
+
+  // The Sign-in logs have both, protocol OpenID Connect.
+  await page.goto('/sign-in-logs');
+  await hydrated(page);
+  const rows = page.locator('.sign-ins tbody tr').filter({ hasText: 'OpenID Connect' });
+  await expect(rows.filter({ hasText: 'alex.wilber@contoso.com' })).toContainText('You are not assigned to this application.');
+  await expect(rows.filter({ hasText: 'adele.vance@contoso.com' }).first()).toContainText('Success');
+});
+

@@ -1,7 +1,7 @@
 // The real third-party servers a journey talks to (docs/testing.md, Peers): scim2-server from
 // the Python venv, and the Node peers in end2end/peers (oidc-provider and the JWT-checking SCIM
-// proxy, the fault-injecting proxy), aiosmtpd, and pysaml2's SAML service provider. Each starts on a free loopback port; `stop()`
-// ends them all.
+// proxy, the fault-injecting proxy, openid-client's relying party), aiosmtpd, and pysaml2's SAML
+// service provider. Each starts on a free loopback port; `stop()` ends them all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -124,6 +124,30 @@ export async function samlServiceProvider(idpMetadata: string) {
     reload: async () => {
       const response = await fetch(`${sp.url}/reload`, { method: 'POST' });
       if (!response.ok) throw new Error(`saml-sp reload: ${response.status} ${await response.text()}`);
+    },
+  };
+}
+
+/** openid-client's relying party (peers/oidc-rp.mjs) for the OpenID provider at `issuer`: a
+ * public client without `clientSecret`, a confidential one (client_secret_basic) with it. */
+export async function oidcRelyingParty(issuer: string, clientId: string, clientSecret?: string) {
+  const port = await freePort();
+  const args = [join(repo, 'end2end', 'peers', 'oidc-rp.mjs'), `${port}`, issuer, clientId];
+  if (clientSecret) args.push(clientSecret);
+  // Its stderr shows why it stopped, e.g. a discovery document it refused.
+  const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  running.push(child);
+  const line = await new Promise<string>((done, fail) => {
+    child.on('exit', (code) => fail(new Error(`oidc-rp.mjs exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', done);
+  });
+  const rp: { url: string; redirect_uri: string; post_logout_redirect_uri: string } = JSON.parse(line);
+  return {
+    ...rp,
+    /** Discovers the provider again and forgets the keys it had fetched (after a key rotation). */
+    reload: async () => {
+      const response = await fetch(`${rp.url}/reload`, { method: 'POST' });
+      if (!response.ok) throw new Error(`oidc-rp reload: ${response.status} ${await response.text()}`);
     },
   };
 }

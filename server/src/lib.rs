@@ -14,9 +14,9 @@ mod log_files;
 mod metrics;
 mod oauth;
 mod origin;
-mod saml;
 mod scim;
 mod sessions;
+mod sso;
 pub mod telemetry;
 mod user_files;
 
@@ -171,7 +171,7 @@ pub async fn build(
         engine: engine.clone(),
         public_url: config.public_url.clone(),
     });
-    let saml = saml::router(saml::SamlState {
+    let sso = sso::router(sso::SsoState {
         engine: engine.clone(),
         public_url: config.public_url.clone(),
     })
@@ -190,8 +190,8 @@ pub async fn build(
         .layer(from_fn_with_state(origin_policy, origin::check));
     let router = Router::new()
         .nest("/scim/v2", scim)
-        // Service providers post to the Login URL from their own sites (saml.rs).
-        .nest("/saml", saml)
+        // Applications reach single sign-on from their own sites (sso/mod.rs).
+        .merge(sso)
         // Bearer tokens only, no cookies: exempt from the origin check (docs/architecture.md,
         // Layers of the router).
         .nest(
@@ -327,6 +327,11 @@ async fn purge_deleted_objects(engine: Engine) {
             Ok(0) => {}
             Ok(entries) => tracing::info!(entries, "purged sign-in log entries older than 30 days"),
             Err(e) => tracing::error!(error = %e, "the daily sign-in log purge failed"),
+        }
+        match engine.purge_oidc_tokens().await {
+            Ok(0) => {}
+            Ok(tokens) => tracing::info!(tokens, "purged expired OpenID Connect codes and tokens"),
+            Err(e) => tracing::error!(error = %e, "the daily OpenID Connect token purge failed"),
         }
         match engine.purge_provisioning_logs(RETENTION).await {
             Ok(0) => {}

@@ -34,6 +34,9 @@ pub mod context {
     const ACCOUNT_ID: &str = "account_id";
     /// The session key holding the account's session stamp when the session began.
     const SESSION_STAMP: &str = "session_stamp";
+    /// The session key holding when the password was given (Unix seconds): OpenID Connect's
+    /// `auth_time`.
+    const SIGNED_IN_AT: &str = "signed_in_at";
 
     pub fn engine() -> Result<Engine, AppError> {
         use_context::<Engine>().ok_or_else(|| {
@@ -131,7 +134,20 @@ pub mod context {
             .insert(ACCOUNT_ID, id)
             .await
             .map_err(|_| AppError::Internal)?;
+        session
+            .insert(
+                SIGNED_IN_AT,
+                time::OffsetDateTime::now_utc().unix_timestamp(),
+            )
+            .await
+            .map_err(|_| AppError::Internal)?;
         keep_session(session, stamp).await
+    }
+
+    /// When this session's password was given, if it says.
+    pub async fn session_signed_in_at(session: &Session) -> Option<time::OffsetDateTime> {
+        let at: i64 = session.get(SIGNED_IN_AT).await.ok().flatten()?;
+        time::OffsetDateTime::from_unix_timestamp(at).ok()
     }
 
     /// Keeps this session valid after its own user's password or role changed (`stamp`: the

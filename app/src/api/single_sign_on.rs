@@ -1,11 +1,13 @@
-//! An application's Single sign-on blade: the settings, the signing certificates, and reading a
-//! service provider's metadata to fill them. The sign-in logs of every application.
+//! An application's Single sign-on blade: the settings, the signing certificates, the OpenID
+//! Connect client secrets, and reading a service provider's metadata to fill the SAML settings.
+//! The sign-in logs of every application.
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use super::AppError;
 use crate::model::{
-    CertificateRow, SignInFilters, SignInLogPage, SpMetadata, SsoForm, SsoSettings,
+    CertificateRow, ClientSecretRow, NewClientSecret, SignInFilters, SignInLogPage, SpMetadata,
+    SsoForm, SsoSettings,
 };
 
 #[cfg(feature = "ssr")]
@@ -32,16 +34,24 @@ fn name_of<T: serde::Serialize>(value: T) -> String {
 
 #[server(endpoint = "applications/sso")]
 pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
-    use crate::model::{ClaimRow, IdentityProviderUrls, SsoHints};
-    use engine::{accounts::Permission, applications::Access, sso::saml::IdentityProvider};
+    use crate::model::{IdentityProviderUrls, OpenIdProviderUrls, SsoHints};
+    use engine::{
+        accounts::Permission,
+        applications::Access,
+        sso::{oidc::Issuer, saml::IdentityProvider},
+    };
 
     let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
     let app = engine
         .application_for(&account, parse_id(&id)?, Access::Read)
         .await?;
     let stored = engine.single_sign_on(&account, app.id).await?;
-    let saml = stored.settings.saml;
-    let idp = IdentityProvider::new(&super::context::base_url().await, app.id);
+    let (saml, oidc) = (stored.settings.saml, stored.settings.oidc);
+    let base = super::context::base_url().await;
+    let idp = IdentityProvider::new(&base, app.id);
+    let issuer = Issuer::new(&base, app.id);
+    let discovery = issuer.discovery(&oidc);
+    let endpoint = |name: &str| discovery[name].as_str().unwrap_or_default().to_owned();
     let hints = app.template().sso.clone().unwrap_or_default();
     Ok(SsoForm {
         application_id: app.id.to_string(),
@@ -57,15 +67,12 @@ pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
             signing: name_of(saml.signing),
             name_id_format: name_of(saml.name_id.format),
             name_id_source: saml.name_id.source,
-            claims: saml
-                .claims
-                .into_iter()
-                .map(|c| ClaimRow {
-                    name: c.name,
-                    namespace: c.namespace,
-                    source: c.source,
-                })
-                .collect(),
+            claims: claim_rows(saml.claims),
+            client_type: name_of(oidc.client),
+            redirect_uris: oidc.redirect_uris,
+            post_logout_redirect_uris: oidc.post_logout_redirect_uris,
+            home_page_url: oidc.home_page_url,
+            oidc_claims: claim_rows(oidc.claims),
         },
         identity_provider: IdentityProviderUrls {
             identifier: idp.entity_id(),
@@ -73,6 +80,16 @@ pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
             logout_url: idp.logout_url(),
             metadata_url: idp.metadata_url(),
             test_url: format!("/saml/{}/start", app.id),
+        },
+        openid_provider: OpenIdProviderUrls {
+            client_id: app.id.to_string(),
+            issuer: issuer.url(),
+            discovery: issuer.discovery_url(),
+            authorization: endpoint("authorization_endpoint"),
+            token: endpoint("token_endpoint"),
+            userinfo: endpoint("userinfo_endpoint"),
+            jwks: endpoint("jwks_uri"),
+            logout: endpoint("end_session_endpoint"),
         },
         hints: SsoHints {
             identifier: hints.identifier_pattern,
@@ -82,6 +99,29 @@ pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
     })
 }
 
+#[cfg(feature = "ssr")]
+fn claim_rows(claims: Vec<engine::sso::Claim>) -> Vec<crate::model::ClaimRow> {
+    claims
+        .into_iter()
+        .map(|c| crate::model::ClaimRow {
+            name: c.name,
+            namespace: c.namespace,
+            source: c.source,
+        })
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+fn claims(rows: Vec<crate::model::ClaimRow>) -> Vec<engine::sso::Claim> {
+    rows.into_iter()
+        .map(|c| engine::sso::Claim {
+            name: c.name.trim().to_owned(),
+            namespace: c.namespace.trim().to_owned(),
+            source: c.source,
+        })
+        .collect()
+}
+
 /// Saves the blade; errors come back per field (`saml.replyUrls[1]`).
 #[server(endpoint = "applications/sso/save", input = Json)]
 pub async fn save_single_sign_on(
@@ -89,7 +129,7 @@ pub async fn save_single_sign_on(
     version: i64,
     settings: SsoSettings,
 ) -> Result<i64, AppError> {
-    use engine::sso::{Claim, NameId, SamlSettings, Settings};
+    use engine::sso::{NameId, OidcSettings, SamlSettings, Settings};
 
     let (engine, account, caller) = super::context::signed_in().await?;
     let lines = |list: Vec<String>| -> Vec<String> {
@@ -112,15 +152,14 @@ pub async fn save_single_sign_on(
                 format: named("saml.nameId.format", &settings.name_id_format)?,
                 source: settings.name_id_source,
             },
-            claims: settings
-                .claims
-                .into_iter()
-                .map(|c| Claim {
-                    name: c.name.trim().to_owned(),
-                    namespace: c.namespace.trim().to_owned(),
-                    source: c.source,
-                })
-                .collect(),
+            claims: claims(settings.claims),
+        },
+        oidc: OidcSettings {
+            client: named("oidc.client", &settings.client_type)?,
+            redirect_uris: lines(settings.redirect_uris),
+            post_logout_redirect_uris: lines(settings.post_logout_redirect_uris),
+            home_page_url: settings.home_page_url,
+            claims: claims(settings.oidc_claims),
         },
     };
     let saved = engine
@@ -211,6 +250,60 @@ pub async fn change_certificate(
         _ => return Err(AppError::Request(format!("unknown action {action:?}"))),
     }
     Ok(())
+}
+
+/// The OpenID Connect client secrets of an application, newest first.
+#[server(endpoint = "applications/sso/secrets")]
+pub async fn list_client_secrets(id: String) -> Result<Vec<ClientSecretRow>, AppError> {
+    use engine::accounts::Permission;
+
+    let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(engine
+        .oidc_client_secrets(&account, parse_id(&id)?)
+        .await?
+        .into_iter()
+        .map(|s| ClientSecretRow {
+            id: s.id.to_string(),
+            description: s.description,
+            hint: format!("{}…", s.hint),
+            created: s.created_at.date().to_string(),
+            expires: s.expires_at.date().to_string(),
+            expired: s.expires_at <= now,
+        })
+        .collect())
+}
+
+/// "New client secret" (`secret` empty; valid `days`) or "Delete" (`secret`).
+#[server(endpoint = "applications/sso/secret")]
+pub async fn change_client_secret(
+    id: String,
+    secret: String,
+    description: String,
+    days: String,
+) -> Result<Option<NewClientSecret>, AppError> {
+    use secrecy::ExposeSecret;
+
+    let (engine, account, caller) = super::context::signed_in().await?;
+    let application = parse_id(&id)?;
+    if !secret.is_empty() {
+        engine
+            .delete_oidc_client_secret(&caller, &account, application, parse_id(&secret)?)
+            .await?;
+        return Ok(None);
+    }
+    let days = days.parse().map_err(|_| AppError::Invalid {
+        field: "expires".into(),
+        message: "Choose when the secret expires.".into(),
+    })?;
+    let (value, created) = engine
+        .new_oidc_client_secret(&caller, &account, application, &description, days)
+        .await?;
+    Ok(Some(NewClientSecret {
+        value: value.expose_secret().to_owned(),
+        description: created.description,
+        expires: created.expires_at.date().to_string(),
+    }))
 }
 
 /// The engine's query for `filters` (newest first, `limit` at a time).

@@ -21,6 +21,7 @@ pub use password::{
 pub use role::{Permission, Role};
 pub use setup::FirstRunSetup;
 pub use throttle::{Policy as ThrottlePolicy, SignInThrottle};
+pub(crate) use tokens::digest as secret_digest;
 pub use tokens::{Scope, Token};
 
 use crate::{

@@ -1,7 +1,7 @@
 //! Who may sign in to an application (docs/sso.md, Access): single sign-on is set up for it, and
 //! the user is enabled, not deleted, and assigned to it, directly or through a group they are a
-//! direct member of (any role, Default Access included, as in Entra). Every door (SAML today)
-//! asks here, and nowhere else.
+//! direct member of (any role, Default Access included, as in Entra). Every door (SAML, OpenID
+//! Connect, My Apps) asks here, and nowhere else.
 
 use std::fmt;
 
@@ -46,18 +46,20 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The application, if it exists and single sign-on is on for it.
+/// The application, if it exists and signs in with `method`.
 pub(super) async fn set_up(
     engine: &Engine,
     application: Uuid,
+    method: Method,
 ) -> Result<std::result::Result<(Application, Settings), Refusal>> {
     let Some(app) = applications::get(&engine.db, application).await? else {
         return Ok(Err(Refusal::NotSetUp));
     };
     let settings = super::load(&engine.db, application).await?.settings;
-    Ok(match settings.method {
-        Method::Saml => Ok((app, settings)),
-        Method::Disabled => Err(Refusal::NotSetUp),
+    Ok(if settings.method == method && method != Method::Disabled {
+        Ok((app, settings))
+    } else {
+        Err(Refusal::NotSetUp)
     })
 }
 

@@ -1,7 +1,8 @@
 //! Attributes & Claims: what a sign-in tells the application about the user. The Unique User
-//! Identifier (the SAML NameID) and each additional claim are expressions of the mapping
-//! language (`[userPrincipalName]`, `Join(" ", [givenName], [surname])`), evaluated over the
-//! directory user as provisioning evaluates them, with the user's app roles in the application.
+//! Identifier (the SAML NameID) and each additional claim (a SAML attribute or an ID token
+//! claim) are expressions of the mapping language (`[userPrincipalName]`,
+//! `Join(" ", [givenName], [surname])`), evaluated over the directory user as provisioning
+//! evaluates them, with the user's app roles in the application.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -123,20 +124,28 @@ fn parse(source: &str) -> Result<Expression, String> {
     Ok(expression)
 }
 
-/// Every problem with the Name ID and the claims, each with its field.
+/// Every problem with the Name ID and the claims of SAML, each with its field.
 pub(super) fn problems(name_id: &NameId, claims: &[Claim]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Err(message) = parse(&name_id.source) {
         errors.push(FieldError::new("saml.nameId.source", message));
     }
+    errors.extend(claim_problems("saml.claims", claims, true));
+    errors
+}
+
+/// Every problem with `claims` (the fields under `list`, e.g. `oidc.claims[2].source`).
+/// `namespaces`: whether a claim may have one (SAML attributes do; JWT claims do not).
+pub(super) fn claim_problems(list: &str, claims: &[Claim], namespaces: bool) -> Vec<FieldError> {
+    let mut errors = Vec::new();
     if claims.len() > MAX_CLAIMS {
         errors.push(FieldError::new(
-            "saml.claims",
+            list,
             format!("at most {MAX_CLAIMS} claims"),
         ));
     }
     for (i, claim) in claims.iter().enumerate() {
-        let field = |part: &str| format!("saml.claims[{i}].{part}");
+        let field = |part: &str| format!("{list}[{i}].{part}");
         let name = claim.name.trim();
         if name.is_empty() {
             errors.push(FieldError::new(field("name"), "enter a name"));
@@ -154,7 +163,12 @@ pub(super) fn problems(name_id: &NameId, claims: &[Claim]) -> Vec<FieldError> {
                 format!("{} is already claimed", claim.full_name()),
             ));
         }
-        if claim.namespace.len() > MAX_NAME
+        if !namespaces && !claim.namespace.is_empty() {
+            errors.push(FieldError::new(
+                field("namespace"),
+                "OpenID Connect claims have no namespace; put the whole name in Claim name",
+            ));
+        } else if claim.namespace.len() > MAX_NAME
             || claim
                 .namespace
                 .chars()
@@ -187,38 +201,49 @@ pub(super) fn issue(
     claims: &[Claim],
     user: &UserSource<'_>,
 ) -> Result<Issued, String> {
-    let mut random = rand::thread_rng();
-    let mut environment = Environment {
-        now: OffsetDateTime::now_utc(),
-        random: &mut random,
-    };
-    let mut values = |source: &str| -> Result<Vec<String>, String> {
-        let expression = parse(source)?;
-        match expression
-            .evaluate(user, &mut environment)
-            .map_err(|e| e.to_string())?
-        {
-            Evaluated::Value(value) => Ok(texts(value)),
-            Evaluated::Ignored | Evaluated::UniqueCandidates(_) => Ok(Vec::new()),
-        }
-    };
-    let name_id = values(&name_id.source)
+    let name_id = values(&name_id.source, user)
         .map_err(|e| format!("the Unique User Identifier failed: {e}"))?
         .into_iter()
         .next()
         .ok_or("the Unique User Identifier has no value for this user")?;
+    Ok(Issued {
+        name_id,
+        attributes: evaluate(claims, user)?,
+    })
+}
+
+/// Each claim's (full name, values) for `user`, in the order of the settings; claims without a
+/// value are left out. Fails with the reason when an expression fails for this user.
+pub(super) fn evaluate(
+    claims: &[Claim],
+    user: &UserSource<'_>,
+) -> Result<Vec<(String, Vec<String>)>, String> {
     let mut attributes = Vec::new();
     for claim in claims {
-        let found = values(&claim.source)
+        let found = values(&claim.source, user)
             .map_err(|e| format!("the claim {} failed: {e}", claim.full_name()))?;
         if !found.is_empty() {
             attributes.push((claim.full_name(), found));
         }
     }
-    Ok(Issued {
-        name_id,
-        attributes,
-    })
+    Ok(attributes)
+}
+
+/// What the expression `source` gives for `user`, as claim texts.
+fn values(source: &str, user: &UserSource<'_>) -> Result<Vec<String>, String> {
+    let mut random = rand::thread_rng();
+    let mut environment = Environment {
+        now: OffsetDateTime::now_utc(),
+        random: &mut random,
+    };
+    let expression = parse(source)?;
+    match expression
+        .evaluate(user, &mut environment)
+        .map_err(|e| e.to_string())?
+    {
+        Evaluated::Value(value) => Ok(texts(value)),
+        Evaluated::Ignored | Evaluated::UniqueCandidates(_) => Ok(Vec::new()),
+    }
 }
 
 /// A value as claim texts: a list gives one text per item; null and empty give none.

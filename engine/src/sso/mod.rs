@@ -1,13 +1,14 @@
 //! Single sign-on to assigned applications (docs/sso.md): Scimitar as the SAML 2.0 identity
-//! provider of an application. Each application has its method (Disabled or SAML), the settings
-//! its Single sign-on blade edits ([`Settings`]), its signing keys ([`keys`]) and the claims it
-//! sends ([`claims`]). Who may sign in is decided here, once, for every door ([`access`]), and
-//! every sign-in is recorded ([`sign_in_log`]).
+//! provider ([`saml`]) or the OpenID Connect provider ([`oidc`]) of an application. Each
+//! application has its method, the settings its Single sign-on blade edits ([`Settings`]), its
+//! signing keys ([`keys`]) and the claims it sends ([`claims`]). Who may sign in is decided here,
+//! once, for every door ([`access`]), and every sign-in is recorded ([`sign_in_log`]).
 
 pub mod access;
 pub mod claims;
 pub mod keys;
 pub mod my_apps;
+pub mod oidc;
 pub mod saml;
 pub mod sign_in_log;
 
@@ -31,6 +32,7 @@ pub enum Method {
     #[default]
     Disabled,
     Saml,
+    OpenIdConnect,
 }
 
 /// What Scimitar signs in a SAML response.
@@ -94,6 +96,121 @@ impl Default for SamlSettings {
     }
 }
 
+/// How an OpenID Connect client proves itself at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ClientType {
+    /// A server-side application: it sends a client secret.
+    #[default]
+    Confidential,
+    /// A browser or native application: no secret; PKCE is required.
+    Public,
+}
+
+/// The OpenID Connect client registration and claims (docs/sso.md, OpenID Connect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", default)]
+pub struct OidcSettings {
+    pub client: ClientType,
+    /// Where codes may go: a request's `redirect_uri` must be one of them, exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Home page URL: what My Apps opens (the application starts the sign-in); empty, the
+    /// origin of the first redirect URI.
+    pub home_page_url: String,
+    /// The ID token's claims besides those the provider sets.
+    pub claims: Vec<Claim>,
+}
+
+impl Default for OidcSettings {
+    fn default() -> OidcSettings {
+        OidcSettings {
+            client: ClientType::default(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            home_page_url: String::new(),
+            claims: oidc::default_claims(),
+        }
+    }
+}
+
+impl OidcSettings {
+    /// Every problem, each with its field. `required`: the method is OpenID Connect.
+    fn problems(&self, required: bool) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if required && self.redirect_uris.is_empty() {
+            errors.push(FieldError::new("oidc.redirectUris", "enter a Redirect URI"));
+        }
+        for (name, list) in [
+            ("oidc.redirectUris", &self.redirect_uris),
+            (
+                "oidc.postLogoutRedirectUris",
+                &self.post_logout_redirect_uris,
+            ),
+        ] {
+            if list.len() > MAX_URLS {
+                errors.push(FieldError::new(name, format!("at most {MAX_URLS}")));
+            }
+            for (i, uri) in list.iter().enumerate() {
+                let field = format!("{name}[{i}]");
+                if let Err(message) = check_settings_url(uri) {
+                    errors.push(FieldError::new(field, message));
+                } else if uri.contains('#') {
+                    errors.push(FieldError::new(
+                        field,
+                        "a redirect URI has no fragment (#...)",
+                    ));
+                } else if list[..i].contains(uri) {
+                    errors.push(FieldError::new(field, "this URI is already in the list"));
+                }
+            }
+        }
+        if !self.home_page_url.is_empty()
+            && let Err(message) = check_settings_url(&self.home_page_url)
+        {
+            errors.push(FieldError::new("oidc.homePageUrl", message));
+        }
+        errors.extend(claims::claim_problems("oidc.claims", &self.claims, false));
+        for (i, claim) in self.claims.iter().enumerate() {
+            if oidc::RESERVED_CLAIMS.contains(&claim.name.trim()) {
+                errors.push(FieldError::new(
+                    format!("oidc.claims[{i}].name"),
+                    format!("{} is set by Scimitar itself", claim.name.trim()),
+                ));
+            }
+        }
+        errors
+    }
+
+    /// The settings without blank list entries and surrounding spaces.
+    fn trimmed(mut self) -> OidcSettings {
+        for list in [&mut self.redirect_uris, &mut self.post_logout_redirect_uris] {
+            *list = list
+                .iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect();
+        }
+        self.home_page_url = self.home_page_url.trim().to_owned();
+        for claim in &mut self.claims {
+            claim.name = claim.name.trim().to_owned();
+            claim.namespace = claim.namespace.trim().to_owned();
+        }
+        self
+    }
+
+    /// Where My Apps sends people: the Home page URL, else the first redirect URI's origin.
+    pub fn launch_url(&self) -> Option<String> {
+        if !self.home_page_url.is_empty() {
+            return Some(self.home_page_url.clone());
+        }
+        let first = url::Url::parse(self.redirect_uris.first()?).ok()?;
+        Some(first.origin().ascii_serialization() + "/")
+    }
+}
+
 /// An application's single sign-on, as its blade saves it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -101,6 +218,7 @@ impl Default for SamlSettings {
 pub struct Settings {
     pub method: Method,
     pub saml: SamlSettings,
+    pub oidc: OidcSettings,
 }
 
 /// The settings with their version (0: never saved).
@@ -260,8 +378,8 @@ impl Engine {
     }
 
     /// Saves the Single sign-on blade. `expected_version` is the version the form was loaded at
-    /// (0 for never saved); if someone saved since, nothing is written. Choosing SAML for the
-    /// first time makes the application's first signing key.
+    /// (0 for never saved); if someone saved since, nothing is written. Choosing SAML or OpenID
+    /// Connect for the first time makes the application's first signing key.
     pub async fn save_single_sign_on(
         &self,
         caller: &Caller,
@@ -275,15 +393,23 @@ impl Engine {
             .await?;
         let settings = Settings {
             saml: settings.saml.trimmed(),
+            oidc: settings.oidc.trimmed(),
             ..settings
         };
-        let errors = settings.saml.problems(settings.method == Method::Saml);
+        let mut errors = settings.saml.problems(settings.method == Method::Saml);
+        errors.extend(
+            settings
+                .oidc
+                .problems(settings.method == Method::OpenIdConnect),
+        );
         if !errors.is_empty() {
             return Err(Error::InvalidFields(errors));
         }
         // Outside the transaction: making a key takes a moment.
         let new_key = match settings.method {
-            Method::Saml if !keys::has_keys(&self.db, application).await? => {
+            Method::Saml | Method::OpenIdConnect
+                if !keys::has_keys(&self.db, application).await? =>
+            {
                 Some(keys::generate(application).await?)
             }
             _ => None,

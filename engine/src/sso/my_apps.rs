@@ -13,8 +13,9 @@ pub struct MyApp {
     pub display_name: String,
     pub logo_monogram: String,
     pub logo_color: String,
-    /// Where the tile leads: the application's Sign on URL when it starts sign-ins itself
-    /// (SP-initiated), else Scimitar's IdP-initiated start (a path of the console).
+    /// Where the tile leads: for SAML, the application's Sign on URL when it starts sign-ins
+    /// itself (SP-initiated), else Scimitar's IdP-initiated start (a path of the console); for
+    /// OpenID Connect, the application's home page (it starts the sign-in).
     pub launch_url: String,
 }
 
@@ -32,16 +33,22 @@ impl Engine {
             .await?;
         let mut apps = Vec::new();
         for (id, display_name, logo_monogram, logo_color, settings) in rows {
-            if settings.method != Method::Saml
-                || roles::roles_of(&self.db, id, &[user]).await?.is_empty()
-            {
+            let launch_url = match settings.0.method {
+                Method::Disabled => None,
+                Method::Saml => Some(match settings.0.saml.sign_on_url.as_str() {
+                    "" => format!("/saml/{id}/start"),
+                    url => url.to_owned(),
+                }),
+                Method::OpenIdConnect => settings.0.oidc.launch_url(),
+            };
+            let Some(launch_url) = launch_url else {
+                continue;
+            };
+            if roles::roles_of(&self.db, id, &[user]).await?.is_empty() {
                 continue;
             }
             apps.push(MyApp {
-                launch_url: match settings.0.saml.sign_on_url.as_str() {
-                    "" => format!("/saml/{id}/start"),
-                    url => url.to_owned(),
-                },
+                launch_url,
                 id,
                 display_name,
                 logo_monogram,

@@ -13,13 +13,13 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{
-    NameIdFormat, SamlSettings,
+    Method, NameIdFormat, SamlSettings,
     access::{self, Refusal},
     claims::{self, Issued},
     keys::{self, SigningCertificate},
     sign_in_log::{self, NewEntry, Outcome, Protocol},
 };
-use crate::{Engine, Result, directory::users, mapping::UserSource};
+use crate::{Engine, Error, Result, directory::users, mapping::UserSource};
 
 const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -621,12 +621,14 @@ pub(crate) fn response(
 }
 
 /// The IdP metadata: the entity id, the Login URL for both bindings, the Logout URL, and every
-/// published signing certificate.
-pub fn metadata(
+/// published signing certificate; signed with the active key when there is one (SAML 2.0
+/// Metadata, 3.1), so a service provider that pins our certificate can check the document.
+pub(crate) fn metadata(
     idp: &IdentityProvider,
     certificates: &[SigningCertificate],
     name_id_format: NameIdFormat,
-) -> String {
+    signer: Option<&keys::Signer>,
+) -> std::result::Result<String, String> {
     let keys: String = certificates
         .iter()
         .map(|c| {
@@ -637,34 +639,49 @@ pub fn metadata(
         })
         .collect();
     let sso = escape(&idp.sso_url());
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <md:EntityDescriptor xmlns:md=\"{METADATA}\" xmlns:ds=\"{DSIG}\" entityID=\"{entity}\">\
+    let id = new_id();
+    let xml = format!(
+        "<md:EntityDescriptor xmlns:md=\"{METADATA}\" xmlns:ds=\"{DSIG}\" ID=\"{id}\" entityID=\"{entity}\">\
+         {signature}\
          <md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" protocolSupportEnumeration=\"{PROTOCOL}\">\
          {keys}\
          <md:SingleLogoutService Binding=\"{REDIRECT_BINDING}\" Location=\"{logout}\"/>\
          <md:NameIDFormat>{format}</md:NameIDFormat>\
          <md:SingleSignOnService Binding=\"{REDIRECT_BINDING}\" Location=\"{sso}\"/>\
          <md:SingleSignOnService Binding=\"{POST_BINDING}\" Location=\"{sso}\"/>\
-         </md:IDPSSODescriptor></md:EntityDescriptor>\n",
+         </md:IDPSSODescriptor></md:EntityDescriptor>",
         entity = escape(&idp.entity_id()),
         logout = escape(&idp.logout_url()),
         format = name_id_format.urn(),
-    )
+        signature = signer
+            .map(|s| signature_template(&id, &s.certificate))
+            .unwrap_or_default(),
+    );
+    let xml = match signer {
+        Some(signer) => sign(xml, signer)?,
+        None => xml,
+    };
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}\n"
+    ))
 }
 
 impl Engine {
     /// The IdP metadata of `application`, if it signs in with SAML.
     pub async fn saml_metadata(&self, idp: &IdentityProvider) -> Result<Option<String>> {
-        let Ok((_, settings)) = access::set_up(self, idp.application).await? else {
+        let Ok((_, settings)) = access::set_up(self, idp.application, Method::Saml).await? else {
             return Ok(None);
         };
         let certificates = keys::published(&self.db, idp.application).await?;
-        Ok(Some(metadata(
+        let signer = self.active_signer(idp.application).await?;
+        metadata(
             idp,
             &certificates,
             settings.saml.name_id.format,
-        )))
+            signer.as_ref(),
+        )
+        .map(Some)
+        .map_err(|why| Error::invalid("certificate", why))
     }
 
     /// Checks a sign-on request before anyone signs in, so that a request that cannot succeed
@@ -674,12 +691,14 @@ impl Engine {
         idp: &IdentityProvider,
         request: &Request<'_>,
     ) -> Result<std::result::Result<Destination, Refusal>> {
-        Ok(match access::set_up(self, idp.application).await? {
-            Err(refusal) => Err(refusal),
-            Ok((_, settings)) => request
-                .destination(&settings.saml)
-                .map_err(Refusal::BadRequest),
-        })
+        Ok(
+            match access::set_up(self, idp.application, Method::Saml).await? {
+                Err(refusal) => Err(refusal),
+                Ok((_, settings)) => request
+                    .destination(&settings.saml)
+                    .map_err(Refusal::BadRequest),
+            },
+        )
     }
 
     /// Signs `user` in to the application of `idp`: a signed response for the service
@@ -693,7 +712,7 @@ impl Engine {
     ) -> Result<SignOn> {
         // Loaded once: for the decision, the claims and the log entry.
         let user = users::get(&self.db, user).await?;
-        let set_up = access::set_up(self, idp.application).await?;
+        let set_up = access::set_up(self, idp.application, Method::Saml).await?;
         let outcome = match (&set_up, &user) {
             (Err(refusal), _) => Err(refusal.clone()),
             (Ok(_), None) => Err(Refusal::Deleted),

@@ -24,6 +24,8 @@ pub enum Protocol {
     Password,
     #[serde(rename = "SAML")]
     Saml,
+    #[serde(rename = "OpenID Connect")]
+    OpenIdConnect,
 }
 
 impl Protocol {
@@ -31,6 +33,7 @@ impl Protocol {
         match self {
             Protocol::Password => "Password",
             Protocol::Saml => "SAML",
+            Protocol::OpenIdConnect => "OpenID Connect",
         }
     }
 }

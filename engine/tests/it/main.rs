@@ -3,6 +3,7 @@
 
 mod applications;
 mod directory;
+mod oidc;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod roles;

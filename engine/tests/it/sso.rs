@@ -202,6 +202,11 @@ async fn an_assigned_user_gets_a_response_signed_with_the_published_key() {
         "admin@contoso.com</saml:NameID>",
     );
     assert!(!xmlsec_verifies(&tampered, &pem, ASSERTION_NODE));
+    // The metadata itself is signed with the active key.
+    const METADATA_NODE: &str = "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor";
+    assert!(xmlsec_verifies(&metadata, &pem, METADATA_NODE));
+    let tampered = metadata.replace("/saml/", "/evil/");
+    assert!(!xmlsec_verifies(&tampered, &pem, METADATA_NODE));
 
     // The sign-in log says so.
     let log = s

@@ -221,3 +221,183 @@ async fn hostile_saml_requests_are_refused_and_the_console_stays_up() {
     let health = stranger.get(console.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+/// The OpenID Connect doors through the real binary: discovery and keys for any origin, a code
+/// only for a signed-in, assigned member and only to the registered redirect URI, a token
+/// endpoint that takes HTTP Basic credentials and refuses what does not fit without echoing it,
+/// and a console that stays up.
+#[tokio::test]
+async fn openid_connect_doors_answer_the_protocol_and_refuse_hostile_requests() {
+    use sha2::Digest;
+
+    let (console, engine, admin, app) = saml_application().await;
+    let caller = Caller::system();
+    let redirect = "https://travel.contoso.com/signin-oidc";
+    let mut settings = Settings {
+        method: Method::OpenIdConnect,
+        ..Settings::default()
+    };
+    settings.oidc.redirect_uris = vec![redirect.into()];
+    engine
+        .save_single_sign_on(&caller, &admin, app.id, 1, settings)
+        .await
+        .unwrap();
+    let (secret, _) = engine
+        .new_oidc_client_secret(&caller, &admin, app.id, "tests", 30)
+        .await
+        .unwrap();
+    let role = engine.app_roles(&admin, app.id).await.unwrap()[0].id;
+    let admin_id = admin.id;
+    engine
+        .assign(
+            &caller,
+            &admin,
+            app.id,
+            engine::applications::roles::PrincipalType::User,
+            admin_id,
+            role,
+        )
+        .await
+        .unwrap();
+    let issuer = console.url(&format!("/oidc/{}", app.id));
+
+    // Discovery and the keys: public, for any origin; SAML's metadata is gone with the method.
+    let stranger = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let discovery = stranger
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.headers()["access-control-allow-origin"], "*");
+    let discovery: Value = discovery.json().await.unwrap();
+    assert_eq!(discovery["issuer"], issuer);
+    let jwks: Value = stranger
+        .get(discovery["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    let metadata = stranger
+        .get(console.url(&format!("/saml/{}/metadata", app.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), StatusCode::NOT_FOUND);
+
+    // Not signed in: to the sign-in page first. A redirect URI that is not registered never
+    // receives anything, whatever the session.
+    let verifier = "x".repeat(43);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let authorize = |redirect_uri: &str| {
+        let mut url = reqwest::Url::parse(&format!("{issuer}/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", &app.id.to_string())
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid")
+            .append_pair("state", "<script>alert(1)</script>")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        url.to_string()
+    };
+    let to_sign_in = stranger.get(authorize(redirect)).send().await.unwrap();
+    assert!(
+        to_sign_in.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/signin?next=%2Foidc%2F")
+    );
+    let browser = console.browser();
+    console
+        .sign_in(&browser, "admin@contoso.com", PASSWORD)
+        .await;
+    let evil = browser
+        .get(authorize("https://evil.example/steal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), StatusCode::BAD_REQUEST);
+    assert!(evil.headers().get(header::LOCATION).is_none());
+
+    // Signed in and assigned: the code goes back with the state (as sent) and the issuer.
+    let back = browser.get(authorize(redirect)).send().await.unwrap();
+    let location = reqwest::Url::parse(back.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    let parameter = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(
+        parameter("state").as_deref(),
+        Some("<script>alert(1)</script>")
+    );
+    assert_eq!(parameter("iss").as_deref(), Some(issuer.as_str()));
+    let code = parameter("code").unwrap();
+
+    // The token endpoint: HTTP Basic, form-encoded; a wrong secret is 401 with a challenge;
+    // a body that is not a form is a JSON error that does not echo it.
+    use secrecy::ExposeSecret;
+    let token = format!("{issuer}/token");
+    let exchange = |secret: String| {
+        stranger
+            .post(&token)
+            .basic_auth(app.id.to_string(), Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", redirect),
+                ("code_verifier", &verifier),
+            ])
+            .send()
+    };
+    let refused = exchange("wrong".into()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    let tokens = exchange(secret.expose_secret().to_owned()).await.unwrap();
+    assert_eq!(tokens.status(), StatusCode::OK);
+    assert_eq!(tokens.headers()[header::CACHE_CONTROL], "no-store");
+    let tokens: Value = tokens.json().await.unwrap();
+    let userinfo: Value = stranger
+        .get(format!("{issuer}/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["preferred_username"], "admin@contoso.com");
+    let hostile = "<img src=x onerror=alert(1)>".repeat(1000);
+    let garbage = stranger
+        .post(&token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(format!("{{\"grant_type\": \"{hostile}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    assert!(!garbage.text().await.unwrap().contains("onerror"));
+    let unknown = stranger
+        .post(&token)
+        .basic_auth(app.id.to_string(), Some(secret.expose_secret()))
+        .form(&[("grant_type", hostile.as_str()), ("code", hostile.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert!(!unknown.text().await.unwrap().contains("onerror"));
+    let healthy = stranger.get(console.url("/healthz")).send().await.unwrap();
+    assert_eq!(healthy.status(), StatusCode::OK);
+}

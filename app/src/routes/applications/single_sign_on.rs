@@ -1,6 +1,8 @@
 //! An application's Single sign-on blade, as the portal's "Set up single sign-on with SAML":
 //! the method, Basic SAML Configuration (or an uploaded metadata file to fill it), Attributes &
-//! Claims, the SAML Signing Certificate, and what the application is told about Scimitar.
+//! Claims, the SAML Signing Certificate, and what the application is told about Scimitar; or,
+//! for OpenID Connect, the client registration, the ID token's claims, the client secrets and
+//! the provider's endpoints.
 
 use leptos::prelude::*;
 
@@ -9,8 +11,8 @@ use crate::{
     api::{
         AppError,
         single_sign_on::{
-            ChangeCertificate, get_single_sign_on, list_certificates, read_sp_metadata,
-            save_single_sign_on,
+            ChangeCertificate, ChangeClientSecret, get_single_sign_on, list_certificates,
+            list_client_secrets, read_sp_metadata, save_single_sign_on,
         },
     },
     model::{ClaimRow, SsoForm, SsoSettings},
@@ -58,7 +60,7 @@ fn SingleSignOn(id: String) -> impl IntoView {
         <section class="panel" aria-labelledby="certificates-title">
             <h3 id="certificates-title">"SAML Signing Certificate"</h3>
             <p class="muted">
-                "Scimitar signs with the active certificate. A new certificate is published in the federation metadata at once, so an application that reloads the metadata trusts it before you make it active."
+                "Scimitar signs SAML responses and OpenID Connect ID tokens with the active certificate. A new certificate is published in the federation metadata and the JWKS at once, so an application that reloads them trusts it before you make it active."
             </p>
             {move || change.value().get().and_then(Result::err).map(|e| view! { <div class="banner error" role="alert">{e.to_string()}</div> })}
             <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
@@ -66,7 +68,7 @@ fn SingleSignOn(id: String) -> impl IntoView {
                     match certificates.await {
                         Err(e) => view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
                         Ok(rows) if rows.is_empty() => view! {
-                            <p>"No certificate yet: choosing SAML and saving makes the first one."</p>
+                            <p>"No certificate yet: choosing SAML or OpenID Connect and saving makes the first one."</p>
                         }.into_any(),
                         Ok(rows) => view! {
                             <table class="data-table certificates">
@@ -233,6 +235,17 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
             .map(ClaimSignals::new)
             .collect::<Vec<_>>(),
     );
+    let client_type = RwSignal::new(settings.client_type.clone());
+    let redirect_uris = RwSignal::new(settings.redirect_uris.join("\n"));
+    let post_logout_redirect_uris = RwSignal::new(settings.post_logout_redirect_uris.join("\n"));
+    let home_page_url = RwSignal::new(settings.home_page_url.clone());
+    let oidc_claims = RwSignal::new(
+        settings
+            .oidc_claims
+            .into_iter()
+            .map(ClaimSignals::new)
+            .collect::<Vec<_>>(),
+    );
     let version = RwSignal::new(form.version);
     let id = StoredValue::new(form.application_id.clone());
     let save = Action::new(move |(version, settings): &(i64, SsoSettings)| {
@@ -300,6 +313,16 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
     };
     let submit = move |_| {
         let lines = |text: String| text.lines().map(str::to_owned).collect::<Vec<_>>();
+        let rows = |list: RwSignal<Vec<ClaimSignals>>| {
+            list.get_untracked()
+                .iter()
+                .map(|c| ClaimRow {
+                    name: c.name.get_untracked(),
+                    namespace: c.namespace.get_untracked(),
+                    source: c.source.get_untracked(),
+                })
+                .collect::<Vec<_>>()
+        };
         let settings = SsoSettings {
             method: method.get_untracked(),
             identifiers: lines(identifiers.get_untracked()),
@@ -310,21 +333,20 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
             signing: signing.get_untracked(),
             name_id_format: name_id_format.get_untracked(),
             name_id_source: name_id_source.get_untracked(),
-            claims: claims
-                .get_untracked()
-                .iter()
-                .map(|c| ClaimRow {
-                    name: c.name.get_untracked(),
-                    namespace: c.namespace.get_untracked(),
-                    source: c.source.get_untracked(),
-                })
-                .collect(),
+            claims: rows(claims),
+            client_type: client_type.get_untracked(),
+            redirect_uris: lines(redirect_uris.get_untracked()),
+            post_logout_redirect_uris: lines(post_logout_redirect_uris.get_untracked()),
+            home_page_url: home_page_url.get_untracked(),
+            oidc_claims: rows(oidc_claims),
         };
         save.dispatch((version.get_untracked(), settings));
     };
     let saml = move || method.get() == "Saml";
+    let oidc = move || method.get() == "OpenIdConnect";
     let hints = form.hints.clone();
     let idp = form.identity_provider.clone();
+    let op = form.openid_provider.clone();
     let select = |value: RwSignal<String>,
                   id: &'static str,
                   options: &'static [(&'static str, &'static str)]| {
@@ -346,88 +368,158 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
                 <legend>"Select a single sign-on method"</legend>
                 <label><input type="radio" name="sso-method" value="Disabled" prop:checked=move || method.get() == "Disabled" on:change=move |_| method.set("Disabled".into()) />" Disabled: people sign in to the application on their own"</label>
                 <label><input type="radio" name="sso-method" value="Saml" prop:checked=saml on:change=move |_| method.set("Saml".into()) />" SAML: Scimitar signs people in, with a signed SAML 2.0 response"</label>
+                <label><input type="radio" name="sso-method" value="OpenIdConnect" prop:checked=oidc on:change=move |_| method.set("OpenIdConnect".into()) />" OpenID Connect: Scimitar signs people in as an OpenID provider, with signed ID tokens"</label>
             </fieldset>
         </section>
-        <section class="panel" aria-labelledby="basic-saml-title">
-            <h3 id="basic-saml-title">"Basic SAML Configuration"</h3>
-            <div class="toolbar">
-                <label class="button" for="sso-metadata-file">"Upload metadata file"</label>
-                <input id="sso-metadata-file" class="visually-hidden" type="file" accept=".xml,application/xml,application/samlmetadata+xml" on:change=read_upload />
-            </div>
-            {move || upload_error.get().map(|e| view! { <div class="banner error" role="alert">{e}</div> })}
-            <Input label="Identifier (Entity ID)" field="saml.identifiers" value=identifiers errors multiline=true
-                hint="The application's entity ID, one per line; the first is the default.".into()
-                placeholder=hints.identifier.clone() />
-            <Input label="Reply URL (Assertion Consumer Service URL)" field="saml.replyUrls" value=reply_urls errors multiline=true
-                hint="Where Scimitar posts the SAML response, one per line; the first is the default.".into()
-                placeholder=hints.reply_url.clone() />
-            <Input label="Sign on URL" field="saml.signOnUrl" value=sign_on_url errors
-                hint="Optional. Set it when the application starts sign-ins itself (SP-initiated): My Apps opens it.".into()
-                placeholder=hints.sign_on_url.clone() />
-            <Input label="Relay State" field="saml.relayState" value=relay_state errors
-                hint="Optional. The page the application opens after an IdP-initiated sign-in.".into() />
-            <Input label="Logout URL" field="saml.logoutUrl" value=logout_url errors
-                hint="Optional. Where people go when they sign out here from the application.".into() />
-        </section>
-        <section class="panel" aria-labelledby="claims-title">
-            <h3 id="claims-title">"Attributes & Claims"</h3>
-            <p class="muted">"Each value is an expression of the mapping language, such as [userPrincipalName] or Join(\" \", [givenName], [surname])."</p>
-            <div class="form-field">
-                <label for="sso-name-id-format">"Unique User Identifier (Name ID) format"</label>
-                {select(name_id_format, "sso-name-id-format", &[
-                    ("EmailAddress", "Email address"),
-                    ("Unspecified", "Unspecified"),
-                    ("Persistent", "Persistent"),
-                    ("Transient", "Transient"),
-                ])}
-            </div>
-            <Input label="Unique User Identifier (Name ID)" field="saml.nameId.source" value=name_id_source errors />
-            <table class="data-table claims">
-                <thead>
-                    <tr>
-                        <th scope="col">"Claim name"</th>
-                        <th scope="col">"Namespace"</th>
-                        <th scope="col">"Value"</th>
-                        <th scope="col"><span class="visually-hidden">"Remove"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For each=move || claims.get().into_iter().enumerate() key=|(i, c)| (*i, c.key) let((i, claim))>
+        <div hidden=oidc>
+            <section class="panel" aria-labelledby="basic-saml-title">
+                <h3 id="basic-saml-title">"Basic SAML Configuration"</h3>
+                <div class="toolbar">
+                    <label class="button" for="sso-metadata-file">"Upload metadata file"</label>
+                    <input id="sso-metadata-file" class="visually-hidden" type="file" accept=".xml,application/xml,application/samlmetadata+xml" on:change=read_upload />
+                </div>
+                {move || upload_error.get().map(|e| view! { <div class="banner error" role="alert">{e}</div> })}
+                <Input label="Identifier (Entity ID)" field="saml.identifiers" value=identifiers errors multiline=true
+                    hint="The application's entity ID, one per line; the first is the default.".into()
+                    placeholder=hints.identifier.clone() />
+                <Input label="Reply URL (Assertion Consumer Service URL)" field="saml.replyUrls" value=reply_urls errors multiline=true
+                    hint="Where Scimitar posts the SAML response, one per line; the first is the default.".into()
+                    placeholder=hints.reply_url.clone() />
+                <Input label="Sign on URL" field="saml.signOnUrl" value=sign_on_url errors
+                    hint="Optional. Set it when the application starts sign-ins itself (SP-initiated): My Apps opens it.".into()
+                    placeholder=hints.sign_on_url.clone() />
+                <Input label="Relay State" field="saml.relayState" value=relay_state errors
+                    hint="Optional. The page the application opens after an IdP-initiated sign-in.".into() />
+                <Input label="Logout URL" field="saml.logoutUrl" value=logout_url errors
+                    hint="Optional. Where people go when they sign out here from the application.".into() />
+            </section>
+            <section class="panel" aria-labelledby="claims-title">
+                <h3 id="claims-title">"Attributes & Claims"</h3>
+                <p class="muted">"Each value is an expression of the mapping language, such as [userPrincipalName] or Join(\" \", [givenName], [surname])."</p>
+                <div class="form-field">
+                    <label for="sso-name-id-format">"Unique User Identifier (Name ID) format"</label>
+                    {select(name_id_format, "sso-name-id-format", &[
+                        ("EmailAddress", "Email address"),
+                        ("Unspecified", "Unspecified"),
+                        ("Persistent", "Persistent"),
+                        ("Transient", "Transient"),
+                    ])}
+                </div>
+                <Input label="Unique User Identifier (Name ID)" field="saml.nameId.source" value=name_id_source errors />
+                <table class="data-table claims">
+                    <thead>
                         <tr>
-                            <td>
-                                <input type="text" aria-label=format!("Claim {} name", i + 1) prop:value=move || claim.name.get() on:input=move |ev| claim.name.set(event_target_value(&ev)) />
-                                <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].name")))}</p>
-                            </td>
-                            <td>
-                                <input type="text" aria-label=format!("Claim {} namespace", i + 1) prop:value=move || claim.namespace.get() on:input=move |ev| claim.namespace.set(event_target_value(&ev)) />
-                                <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].namespace")))}</p>
-                            </td>
-                            <td>
-                                <input type="text" aria-label=format!("Claim {} value", i + 1) prop:value=move || claim.source.get() on:input=move |ev| claim.source.set(event_target_value(&ev)) />
-                                <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].source")))}</p>
-                            </td>
-                            <td>
-                                <button type="button" class="link" aria-label=format!("Remove claim {}", i + 1)
-                                    on:click=move |_| claims.update(|list| { list.remove(i); })>"Remove"</button>
-                            </td>
+                            <th scope="col">"Claim name"</th>
+                            <th scope="col">"Namespace"</th>
+                            <th scope="col">"Value"</th>
+                            <th scope="col"><span class="visually-hidden">"Remove"</span></th>
                         </tr>
-                    </For>
-                </tbody>
-            </table>
-            <button type="button" class="button" on:click=move |_| claims.update(|list| list.push(ClaimSignals::new(ClaimRow::default())))>"Add new claim"</button>
-            <div class="form-field">
-                <label for="sso-signing">"Signing option"</label>
-                {select(signing, "sso-signing", &[
-                    ("SignAssertion", "Sign SAML assertion"),
-                    ("SignResponse", "Sign SAML response"),
-                    ("SignResponseAndAssertion", "Sign SAML response and assertion"),
-                ])}
-            </div>
-        </section>
+                    </thead>
+                    <tbody>
+                        <For each=move || claims.get().into_iter().enumerate() key=|(i, c)| (*i, c.key) let((i, claim))>
+                            <tr>
+                                <td>
+                                    <input type="text" aria-label=format!("Claim {} name", i + 1) prop:value=move || claim.name.get() on:input=move |ev| claim.name.set(event_target_value(&ev)) />
+                                    <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].name")))}</p>
+                                </td>
+                                <td>
+                                    <input type="text" aria-label=format!("Claim {} namespace", i + 1) prop:value=move || claim.namespace.get() on:input=move |ev| claim.namespace.set(event_target_value(&ev)) />
+                                    <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].namespace")))}</p>
+                                </td>
+                                <td>
+                                    <input type="text" aria-label=format!("Claim {} value", i + 1) prop:value=move || claim.source.get() on:input=move |ev| claim.source.set(event_target_value(&ev)) />
+                                    <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("saml.claims[{i}].source")))}</p>
+                                </td>
+                                <td>
+                                    <button type="button" class="link" aria-label=format!("Remove claim {}", i + 1)
+                                        on:click=move |_| claims.update(|list| { list.remove(i); })>"Remove"</button>
+                                </td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+                <button type="button" class="button" on:click=move |_| claims.update(|list| list.push(ClaimSignals::new(ClaimRow::default())))>"Add new claim"</button>
+                <div class="form-field">
+                    <label for="sso-signing">"Signing option"</label>
+                    {select(signing, "sso-signing", &[
+                        ("SignAssertion", "Sign SAML assertion"),
+                        ("SignResponse", "Sign SAML response"),
+                        ("SignResponseAndAssertion", "Sign SAML response and assertion"),
+                    ])}
+                </div>
+            </section>
+        </div>
+        <div hidden=move || !oidc()>
+            <section class="panel" aria-labelledby="client-title">
+                <h3 id="client-title">"Client registration"</h3>
+                <dl class="facts">
+                    <dt>"Application (client) ID"</dt><dd><code id="sso-client-id">{op.client_id.clone()}</code></dd>
+                </dl>
+                <fieldset class="choices">
+                    <legend>"Client type"</legend>
+                    <label><input type="radio" name="oidc-client-type" value="Confidential" prop:checked=move || client_type.get() == "Confidential" on:change=move |_| client_type.set("Confidential".into()) />" Confidential: a server-side application, which sends a client secret"</label>
+                    <label><input type="radio" name="oidc-client-type" value="Public" prop:checked=move || client_type.get() == "Public" on:change=move |_| client_type.set("Public".into()) />" Public: a browser or native application, without a secret; PKCE is required"</label>
+                </fieldset>
+                <Input label="Redirect URIs" field="oidc.redirectUris" value=redirect_uris errors multiline=true
+                    hint="Where Scimitar sends the authorization code, one per line. A request must name one exactly.".into() />
+                <Input label="Post-logout redirect URIs" field="oidc.postLogoutRedirectUris" value=post_logout_redirect_uris errors multiline=true
+                    hint="Optional. Where people may return after signing out from the application, one per line.".into() />
+                <Input label="Home page URL" field="oidc.homePageUrl" value=home_page_url errors
+                    hint="Optional. What My Apps opens; without it, the first redirect URI's site.".into() />
+            </section>
+            <section class="panel" aria-labelledby="oidc-claims-title">
+                <h3 id="oidc-claims-title">"ID token claims"</h3>
+                <p class="muted">"Scimitar sets iss, sub (the user's object ID), aud, exp, iat, auth_time and nonce itself. Each value here is an expression of the mapping language."</p>
+                <table class="data-table oidc-claims">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Claim name"</th>
+                            <th scope="col">"Value"</th>
+                            <th scope="col"><span class="visually-hidden">"Remove"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || oidc_claims.get().into_iter().enumerate() key=|(i, c)| (*i, c.key) let((i, claim))>
+                            <tr>
+                                <td>
+                                    <input type="text" aria-label=format!("ID token claim {} name", i + 1) prop:value=move || claim.name.get() on:input=move |ev| claim.name.set(event_target_value(&ev)) />
+                                    <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("oidc.claims[{i}].name")).or_else(|| e.for_field(&format!("oidc.claims[{i}].namespace"))))}</p>
+                                </td>
+                                <td>
+                                    <input type="text" aria-label=format!("ID token claim {} value", i + 1) prop:value=move || claim.source.get() on:input=move |ev| claim.source.set(event_target_value(&ev)) />
+                                    <p class="error" role="alert">{move || errors.get().and_then(|e| e.for_field(&format!("oidc.claims[{i}].source")))}</p>
+                                </td>
+                                <td>
+                                    <button type="button" class="link" aria-label=format!("Remove ID token claim {}", i + 1)
+                                        on:click=move |_| oidc_claims.update(|list| { list.remove(i); })>"Remove"</button>
+                                </td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+                <button type="button" class="button" on:click=move |_| oidc_claims.update(|list| list.push(ClaimSignals::new(ClaimRow::default())))>"Add ID token claim"</button>
+            </section>
+        </div>
         <div class="actions">
             <button type="button" class="primary" on:click=submit disabled=move || save.pending().get()>"Save"</button>
         </div>
-        <section class="panel" aria-labelledby="set-up-title">
+        <div hidden=move || !oidc()>
+            <ClientSecrets id=form.application_id.clone() />
+            <section class="panel" aria-labelledby="provider-title">
+                <h3 id="provider-title">{format!("Set up {}", form.application)}</h3>
+                <p class="muted">"Give these to the application; most need only the issuer, the client ID and, for a confidential client, a secret: they read the rest from the metadata document."</p>
+                <dl class="facts">
+                    <dt>"Issuer"</dt><dd><code id="sso-issuer">{op.issuer.clone()}</code></dd>
+                    <dt>"OpenID Connect metadata document"</dt><dd><a href=op.discovery.clone() rel="external">{op.discovery.clone()}</a></dd>
+                    <dt>"Authorization endpoint"</dt><dd><code>{op.authorization.clone()}</code></dd>
+                    <dt>"Token endpoint"</dt><dd><code>{op.token.clone()}</code></dd>
+                    <dt>"UserInfo endpoint"</dt><dd><code>{op.userinfo.clone()}</code></dd>
+                    <dt>"JWKS URI"</dt><dd><code>{op.jwks.clone()}</code></dd>
+                    <dt>"End session endpoint"</dt><dd><code>{op.logout.clone()}</code></dd>
+                </dl>
+            </section>
+        </div>
+        <section class="panel" aria-labelledby="set-up-title" hidden=oidc>
             <h3 id="set-up-title">{format!("Set up {}", form.application)}</h3>
             <p class="muted">"Give these to the application, or the federation metadata URL, which holds them all with the certificates."</p>
             <dl class="facts">
@@ -439,6 +531,91 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
             <Show when=saml>
                 <a class="button" href=idp.test_url.clone() rel="external">"Test this application"</a>
             </Show>
+        </section>
+    }
+}
+
+/// An OpenID Connect application's client secrets: New client secret shows the value once.
+#[component]
+fn ClientSecrets(id: String) -> impl IntoView {
+    let change = ServerAction::<ChangeClientSecret>::new();
+    let secrets = Resource::new(
+        {
+            let id = id.clone();
+            move || (id.clone(), change.version().get())
+        },
+        |(id, _)| list_client_secrets(id),
+    );
+    let error = Signal::derive(move || change.value().get().and_then(Result::err));
+    let application = StoredValue::new(id.clone());
+    view! {
+        <section class="panel" aria-labelledby="secrets-title">
+            <h3 id="secrets-title">"Client secrets"</h3>
+            <p class="muted">"A confidential client sends one of these to the token endpoint. Scimitar keeps only a hash: the value is shown once, when it is made."</p>
+            {move || change.value().get().and_then(Result::ok).flatten().map(|new| view! {
+                <div class="banner success" role="status">
+                    <p>{format!("Copy the value of \"{}\" now, valid until {}. It will not be shown again.", new.description, new.expires)}</p>
+                    <code class="secret" id="sso-new-client-secret">{new.value}</code>
+                </div>
+            })}
+            {move || error.get().map(|e| view! { <div class="banner error" role="alert">{e.to_string()}</div> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    match secrets.await {
+                        Err(e) => view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p>"No client secret yet."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <table class="data-table client-secrets">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Description"</th>
+                                        <th scope="col">"Value"</th>
+                                        <th scope="col">"Created"</th>
+                                        <th scope="col">"Expires"</th>
+                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows.into_iter().map(|row| view! {
+                                        <tr>
+                                            <td>{row.description.clone()}</td>
+                                            <td><code>{row.hint.clone()}</code></td>
+                                            <td>{row.created.clone()}</td>
+                                            <td>{row.expires.clone()}{row.expired.then_some(" (expired)")}</td>
+                                            <td>
+                                                <ActionForm action=change>
+                                                    <input type="hidden" name="id" value=application.get_value() />
+                                                    <input type="hidden" name="secret" value=row.id.clone() />
+                                                    <input type="hidden" name="description" value="" />
+                                                    <input type="hidden" name="days" value="" />
+                                                    <button type="submit" class="link" aria-label=format!("Delete client secret {}", row.description)>"Delete"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=change attr:class="blade-form">
+                <input type="hidden" name="id" value=id />
+                <input type="hidden" name="secret" value="" />
+                <div class="form-field">
+                    <label for="sso-secret-description">"Description"</label>
+                    <input id="sso-secret-description" type="text" name="description" maxlength="100" />
+                </div>
+                <div class="form-field">
+                    <label for="sso-secret-expires">"Expires"</label>
+                    <select id="sso-secret-expires" name="days">
+                        <option value="180" selected>"180 days (recommended)"</option>
+                        <option value="365">"12 months"</option>
+                        <option value="730">"24 months"</option>
+                    </select>
+                </div>
+                <button type="submit" class="button" disabled=move || change.pending().get()>"New client secret"</button>
+            </ActionForm>
         </section>
     }
 }

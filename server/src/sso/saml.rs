@@ -8,21 +8,16 @@
 //! its own site. A posted request changes nothing; it is turned into a redirect to the same
 //! Login URL, which brings the session cookie (SameSite=Lax) along.
 
-use std::net::SocketAddr;
-
 use app::api::context::{base_url_of, session_member};
 use axum::{
-    Extension, Form, Router,
-    extract::{ConnectInfo, Path, Query, State},
-    response::{Html, IntoResponse, Redirect, Response},
+    Form, Router,
+    extract::{Path, Query, State},
+    response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use engine::{
-    Engine,
-    sso::{
-        access::Refusal,
-        saml::{self, IdentityProvider, PostForm, Request, SignOn},
-    },
+use engine::sso::{
+    access::Refusal,
+    saml::{self, IdentityProvider, PostForm, Request, SignOn},
 };
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use leptos::nonce::Nonce;
@@ -30,13 +25,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-#[derive(Clone)]
-pub struct SamlState {
-    pub engine: Engine,
-    pub public_url: Option<String>,
-}
+use super::{SsoState, Visit, escape, page, sign_in_first, status, uncached};
 
-pub fn router(state: SamlState) -> Router {
+pub fn router(state: SsoState) -> Router {
     Router::new()
         .route("/{application}/metadata", get(metadata))
         .route("/{application}/sso", get(sign_on).post(posted))
@@ -54,11 +45,7 @@ pub struct Binding {
     relay_state: Option<String>,
 }
 
-fn identity_provider(
-    state: &SamlState,
-    headers: &HeaderMap,
-    application: Uuid,
-) -> IdentityProvider {
+fn identity_provider(state: &SsoState, headers: &HeaderMap, application: Uuid) -> IdentityProvider {
     IdentityProvider::new(
         &base_url_of(state.public_url.as_deref(), headers),
         application,
@@ -66,7 +53,7 @@ fn identity_provider(
 }
 
 async fn metadata(
-    State(state): State<SamlState>,
+    State(state): State<SsoState>,
     Path(application): Path<Uuid>,
     headers: HeaderMap,
 ) -> Response {
@@ -86,17 +73,6 @@ async fn metadata(
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
-}
-
-/// Who asks, from where: what a sign-on reads of the request besides its SAML parameters.
-#[derive(axum::extract::FromRequestParts)]
-pub struct Visit {
-    session: Session,
-    nonce: Option<Extension<Nonce>>,
-    peer: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    /// The whole path: inside the nested router, `Uri` has lost `/saml`.
-    uri: axum::extract::OriginalUri,
 }
 
 /// The HTTP-POST binding: the same request, redirected to the HTTP-Redirect binding.
@@ -123,7 +99,7 @@ async fn posted(Path(application): Path<Uuid>, Form(binding): Form<Binding>) -> 
 
 /// The Login URL (HTTP-Redirect binding): SP-initiated sign-on.
 async fn sign_on(
-    State(state): State<SamlState>,
+    State(state): State<SsoState>,
     Path(application): Path<Uuid>,
     Query(binding): Query<Binding>,
     visit: Visit,
@@ -146,7 +122,7 @@ async fn sign_on(
 
 /// IdP-initiated sign-on: My Apps and "Test this application".
 async fn start(
-    State(state): State<SamlState>,
+    State(state): State<SsoState>,
     Path(application): Path<Uuid>,
     visit: Visit,
 ) -> Response {
@@ -155,7 +131,7 @@ async fn start(
 
 /// Checks the request, has the person sign in if they have not, and signs them on.
 async fn answer(
-    state: &SamlState,
+    state: &SsoState,
     application: Uuid,
     request: &Request<'_>,
     visit: Visit,
@@ -176,9 +152,7 @@ async fn answer(
         Err(e) => return unavailable(&e),
     };
     let Some(member) = member else {
-        let here = visit.uri.0.path_and_query().map_or("/", |p| p.as_str());
-        let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        return Redirect::to(&format!("/signin?next={next}")).into_response();
+        return sign_in_first(&visit);
     };
     match engine
         .saml_sign_on(&idp, member.id, request, Some(visit.peer.0.ip()))
@@ -196,7 +170,7 @@ async fn answer(
 /// The Logout URL: ends the session here, then goes to the application's Logout URL if it has
 /// one.
 async fn logout(
-    State(state): State<SamlState>,
+    State(state): State<SsoState>,
     Path(application): Path<Uuid>,
     session: Session,
 ) -> Response {
@@ -207,28 +181,6 @@ async fn logout(
         .map(|c| c.settings.saml.logout_url)
         .filter(|url| !url.is_empty());
     Redirect::to(configured.as_deref().unwrap_or("/signin")).into_response()
-}
-
-fn status(refusal: &Refusal) -> StatusCode {
-    match refusal {
-        Refusal::NotSetUp => StatusCode::NOT_FOUND,
-        Refusal::NotAssigned { .. } | Refusal::Disabled | Refusal::Deleted => StatusCode::FORBIDDEN,
-        Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
-    }
-}
-
-fn escape(text: &str) -> String {
-    html_escape::encode_double_quoted_attribute(text).into_owned()
-}
-
-/// Never kept by a browser or a proxy: these pages carry a sign-in.
-fn uncached(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Html(body),
-    )
-        .into_response()
 }
 
 /// The form that carries the response to the application, posted at once by a script (the
@@ -253,26 +205,6 @@ fn post_page(form: &PostForm, nonce: Option<Nonce>) -> Response {
             r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signing in</title></head><body><form method="post" action="{action}"><input type="hidden" name="SAMLResponse" value="{response}">{relay_state}<p>Signing you in…</p><button type="submit">Continue</button></form>{script}</body></html>"#,
             action = escape(&form.acs_url),
             response = escape(&form.saml_response),
-        ),
-    )
-}
-
-/// Why a sign-on did not happen, with the sign-in log's correlation id.
-fn page(status: StatusCode, refusal: &Refusal, correlation: Option<Uuid>) -> Response {
-    let title = match refusal {
-        Refusal::NotAssigned { .. } => "You are not assigned to this application",
-        Refusal::NotSetUp => "Single sign-on is not set up",
-        Refusal::Disabled | Refusal::Deleted => "Your account cannot sign in",
-        Refusal::BadRequest(_) => "The application's sign-in request was refused",
-    };
-    let correlation = correlation
-        .map(|c| format!("<p>Correlation ID: <code>{c}</code> (your administrator finds it in the Sign-in logs)</p>"))
-        .unwrap_or_default();
-    uncached(
-        status,
-        format!(
-            r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body><main><h1>{title}</h1><p role="alert">{reason}</p>{correlation}<p><a href="/myapps">Go to My Apps</a></p></main></body></html>"#,
-            reason = escape(&refusal.to_string()),
         ),
     )
 }
