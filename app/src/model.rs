@@ -737,6 +737,7 @@ pub struct SsoForm {
     pub identity_provider: IdentityProviderUrls,
     /// What an OpenID Connect client is told about Scimitar.
     pub openid_provider: OpenIdProviderUrls,
+    pub client_secrets: Vec<ClientSecretRow>,
     /// The vendor's documented patterns, shown as placeholders (empty when none).
     pub hints: SsoHints,
 }

@@ -13,6 +13,10 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     Ok(account.map(|account| me(&account)))
 }
 
+/// The server's single sign-on routes (server/src/sso/): not pages of the router.
+#[cfg(feature = "ssr")]
+const SIGN_ON_ROUTES: [&str; 2] = ["/saml/", "/oidc/"];
+
 /// Signs in and goes to `next` (or home). Answers the address the page must load itself when
 /// `next` is not one of the console's pages but a server route (a single sign-on that waits for
 /// this sign-in): the router would look for it among its own pages.
@@ -54,7 +58,7 @@ pub async fn sign_in(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"))
     });
-    if next.starts_with("/saml/") && !form_post {
+    if SIGN_ON_ROUTES.iter().any(|r| next.starts_with(r)) && !form_post {
         return Ok(Some(next.to_owned()));
     }
     leptos_axum::redirect(next);

@@ -81,6 +81,7 @@ pub async fn get_single_sign_on(id: String) -> Result<SsoForm, AppError> {
             metadata_url: idp.metadata_url(),
             test_url: format!("/saml/{}/start", app.id),
         },
+        client_secrets: client_secret_rows(&engine, &account, app.id).await?,
         openid_provider: OpenIdProviderUrls {
             client_id: app.id.to_string(),
             issuer: issuer.url(),
@@ -258,9 +259,18 @@ pub async fn list_client_secrets(id: String) -> Result<Vec<ClientSecretRow>, App
     use engine::accounts::Permission;
 
     let (engine, account, _) = super::context::require(Permission::ConfigureApplications).await?;
+    client_secret_rows(&engine, &account, parse_id(&id)?).await
+}
+
+#[cfg(feature = "ssr")]
+async fn client_secret_rows(
+    engine: &engine::Engine,
+    account: &engine::accounts::Account,
+    application: uuid::Uuid,
+) -> Result<Vec<ClientSecretRow>, AppError> {
     let now = time::OffsetDateTime::now_utc();
     Ok(engine
-        .oidc_client_secrets(&account, parse_id(&id)?)
+        .oidc_client_secrets(account, application)
         .await?
         .into_iter()
         .map(|s| ClientSecretRow {

@@ -15,7 +15,7 @@ use crate::{
             list_client_secrets, read_sp_metadata, save_single_sign_on,
         },
     },
-    model::{ClaimRow, SsoForm, SsoSettings},
+    model::{ClaimRow, ClientSecretRow, SsoForm, SsoSettings},
 };
 
 /// The largest metadata file the console reads.
@@ -504,7 +504,7 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
             <button type="button" class="primary" on:click=submit disabled=move || save.pending().get()>"Save"</button>
         </div>
         <div hidden=move || !oidc()>
-            <ClientSecrets id=form.application_id.clone() />
+            <ClientSecrets id=form.application_id.clone() rows=form.client_secrets.clone() />
             <section class="panel" aria-labelledby="provider-title">
                 <h3 id="provider-title">{format!("Set up {}", form.application)}</h3>
                 <p class="muted">"Give these to the application; most need only the issuer, the client ID and, for a confidential client, a secret: they read the rest from the metadata document."</p>
@@ -536,18 +536,31 @@ fn SsoEditor(form: SsoForm, saves: RwSignal<u32>) -> impl IntoView {
 }
 
 /// An OpenID Connect application's client secrets: New client secret shows the value once.
+/// The rows come with the form (a resource of its own inside the form's would not hydrate) and
+/// are read again after each change.
 #[component]
-fn ClientSecrets(id: String) -> impl IntoView {
+fn ClientSecrets(id: String, rows: Vec<ClientSecretRow>) -> impl IntoView {
     let change = ServerAction::<ChangeClientSecret>::new();
-    let secrets = Resource::new(
-        {
-            let id = id.clone();
-            move || (id.clone(), change.version().get())
-        },
-        |(id, _)| list_client_secrets(id),
-    );
-    let error = Signal::derive(move || change.value().get().and_then(Result::err));
+    let rows = RwSignal::new(rows);
+    let reload = Action::new(move |id: &String| list_client_secrets(id.clone()));
     let application = StoredValue::new(id.clone());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = change.value().get() {
+            reload.dispatch(application.get_value());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = reload.value().get() {
+            rows.set(list);
+        }
+    });
+    let error = Signal::derive(move || {
+        change
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| reload.value().get().and_then(Result::err))
+    });
     view! {
         <section class="panel" aria-labelledby="secrets-title">
             <h3 id="secrets-title">"Client secrets"</h3>
@@ -559,46 +572,38 @@ fn ClientSecrets(id: String) -> impl IntoView {
                 </div>
             })}
             {move || error.get().map(|e| view! { <div class="banner error" role="alert">{e.to_string()}</div> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading..."</p> }>
-                {move || Suspend::new(async move {
-                    match secrets.await {
-                        Err(e) => view! { <div class="banner error" role="alert">{e.to_string()}</div> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p>"No client secret yet."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <table class="data-table client-secrets">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Description"</th>
-                                        <th scope="col">"Value"</th>
-                                        <th scope="col">"Created"</th>
-                                        <th scope="col">"Expires"</th>
-                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {rows.into_iter().map(|row| view! {
-                                        <tr>
-                                            <td>{row.description.clone()}</td>
-                                            <td><code>{row.hint.clone()}</code></td>
-                                            <td>{row.created.clone()}</td>
-                                            <td>{row.expires.clone()}{row.expired.then_some(" (expired)")}</td>
-                                            <td>
-                                                <ActionForm action=change>
-                                                    <input type="hidden" name="id" value=application.get_value() />
-                                                    <input type="hidden" name="secret" value=row.id.clone() />
-                                                    <input type="hidden" name="description" value="" />
-                                                    <input type="hidden" name="days" value="" />
-                                                    <button type="submit" class="link" aria-label=format!("Delete client secret {}", row.description)>"Delete"</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Show when=move || !rows.with(Vec::is_empty) fallback=|| view! { <p>"No client secret yet."</p> }>
+                <table class="data-table client-secrets">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Description"</th>
+                            <th scope="col">"Value"</th>
+                            <th scope="col">"Created"</th>
+                            <th scope="col">"Expires"</th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || rows.get() key=|row| row.id.clone() let(row)>
+                            <tr>
+                                <td>{row.description.clone()}</td>
+                                <td><code>{row.hint.clone()}</code></td>
+                                <td>{row.created.clone()}</td>
+                                <td>{row.expires.clone()}{row.expired.then_some(" (expired)")}</td>
+                                <td>
+                                    <ActionForm action=change>
+                                        <input type="hidden" name="id" value=application.get_value() />
+                                        <input type="hidden" name="secret" value=row.id.clone() />
+                                        <input type="hidden" name="description" value="" />
+                                        <input type="hidden" name="days" value="" />
+                                        <button type="submit" class="link" aria-label=format!("Delete client secret {}", row.description)>"Delete"</button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </Show>
             <ActionForm action=change attr:class="blade-form">
                 <input type="hidden" name="id" value=id />
                 <input type="hidden" name="secret" value="" />
