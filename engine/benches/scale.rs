@@ -12,7 +12,8 @@
 //!   stack alone) as the baseline measured in the same run.
 //!
 //! The PostgreSQL cluster is the tests' private one (engine/tests/support/postgres.rs: fsync off,
-//! a throwaway cluster). `SCALE_USERS` and `SCALE_SECONDS` shrink a run for a quick look.
+//! a throwaway cluster). `SCALE_USERS` and `SCALE_SECONDS` shrink a run for a quick look;
+//! `SCALE_READS_ONLY=1` measures only the reads.
 
 // Shared with the tests and the sync bench; this bench uses part of each.
 #[allow(dead_code)]
@@ -51,6 +52,11 @@ const APPLICATIONS: usize = 20;
 const SAMPLES: usize = 50;
 const ADMIN: &str = "bench@contoso.com";
 const PASSWORD: &str = "benchmark password";
+
+/// `SCALE_READS_ONLY=1`: only the Users page and SCIM filter figures, on both databases.
+fn reads_only() -> bool {
+    std::env::var("SCALE_READS_ONLY").is_ok_and(|v| v == "1")
+}
 
 fn users() -> u32 {
     std::env::var("SCALE_USERS")
@@ -383,6 +389,13 @@ async fn main() -> Result<(), Failure> {
     let data = tempfile::tempdir()?;
     let started = Instant::now();
     let (engine, token) = directory(data.path(), Some(&url)).await?;
+    if reads_only() {
+        let console = Console::start(data.path(), Some(&url));
+        reads(&engine, &console, &token).await?;
+        drop(console);
+        engine.db.close().await;
+        return sqlite().await;
+    }
     let targets: Vec<Target> = (0..APPLICATIONS).map(|_| Target::start()).collect();
     let apps = applications(&engine, &targets).await?;
     let mut consoles = vec![Console::start(data.path(), Some(&url))];
@@ -422,7 +435,11 @@ async fn main() -> Result<(), Failure> {
     drop(consoles);
     drop(targets);
     engine.db.close().await;
+    sqlite().await
+}
 
+/// The reads on SQLite, at the same size.
+async fn sqlite() -> Result<(), Failure> {
     println!("SQLite, {} users", users());
     let data = tempfile::tempdir()?;
     let (engine, token) = directory(data.path(), None).await?;

@@ -168,11 +168,13 @@ impl Engine {
             Base {
                 clause: "id IN (SELECT application_id FROM application_owners WHERE user_id = ?)",
                 bind: Some(account.id),
+                counted: false,
             }
         } else {
             Base {
                 clause: "1 = 1",
                 bind: None,
+                counted: false,
             }
         };
         listing::page(

@@ -79,6 +79,9 @@ pub struct Page<T> {
 pub(crate) struct Base {
     pub clause: &'static str,
     pub bind: Option<Uuid>,
+    /// The total without a search is the table's row of `directory_counts` (kept by triggers),
+    /// not a count of a million rows on every page.
+    pub counted: bool,
 }
 
 impl Base {
@@ -90,6 +93,7 @@ impl Base {
                 "deleted_at IS NULL"
             },
             bind: None,
+            counted: !query.deleted,
         }
     }
 }
@@ -129,15 +133,22 @@ where
     T: crate::db::FromRow,
 {
     let filter = filter(query, &base, searchable);
-    let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", filter.text);
-    let mut count = crate::db::query_scalar::<i64>(&count_sql);
-    if let Some(id) = base.bind {
-        count = count.bind(id);
-    }
-    for bind in &filter.binds {
-        count = count.bind(bind);
-    }
-    let total = count.fetch_one(db).await?;
+    let total = if base.counted && filter.binds.is_empty() {
+        crate::db::query_scalar::<i64>("SELECT active FROM directory_counts WHERE object = ?")
+            .bind(table)
+            .fetch_one(db)
+            .await?
+    } else {
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {}", filter.text);
+        let mut count = crate::db::query_scalar::<i64>(&count_sql);
+        if let Some(id) = base.bind {
+            count = count.bind(id);
+        }
+        for bind in &filter.binds {
+            count = count.bind(bind);
+        }
+        count.fetch_one(db).await?
+    };
 
     // Going back reads the rows before the cursor in reverse order, then turns them around.
     let (cursor, backwards) = match (&query.after, &query.before) {

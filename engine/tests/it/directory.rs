@@ -386,6 +386,71 @@ async fn keyset_pages_go_forward_and_back() {
     );
 }
 
+#[tokio::test]
+async fn the_listed_total_follows_creates_soft_deletes_restores_and_purges() {
+    use engine::directory::listing::{self, ListQuery, UserSort};
+    let data = tempfile::tempdir().unwrap();
+    let engine = crate::open(data.path(), Default::default()).await;
+    let caller = Caller::system();
+    let mut users = Vec::new();
+    for n in 1..=4 {
+        let user = engine
+            .create_user(&caller, profile(&format!("t{n}@contoso.com")))
+            .await
+            .unwrap();
+        users.push(user.id);
+    }
+    // The total the page shows (kept by triggers) and what a count of the rows says.
+    let totals = || {
+        let db = engine.db.clone();
+        async move {
+            let listed = listing::users(&db, &ListQuery::default(), UserSort::DisplayName)
+                .await
+                .unwrap()
+                .total;
+            let counted: i64 =
+                engine::db::query_scalar("SELECT COUNT(*) FROM users WHERE deleted_at IS NULL")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            (listed, counted)
+        }
+    };
+    assert_eq!(totals().await, (4, 4));
+    engine.delete_user(&caller, users[0], None).await.unwrap();
+    engine.delete_user(&caller, users[1], None).await.unwrap();
+    assert_eq!(totals().await, (2, 2));
+    engine.restore_user(&caller, users[1]).await.unwrap();
+    assert_eq!(totals().await, (3, 3));
+    // A purge of soft-deleted users leaves the count alone; an edit does not move it.
+    engine
+        .purge_deleted_users(time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(totals().await, (3, 3));
+    let mut edited = profile("t3@contoso.com");
+    edited.display_name = "Renamed".into();
+    engine
+        .update_user(&caller, users[2], edited, None)
+        .await
+        .unwrap();
+    assert_eq!(totals().await, (3, 3));
+    engine.purge_user(&caller, users[3]).await.unwrap();
+    assert_eq!(totals().await, (2, 2));
+    // A search counts what it finds.
+    let found = listing::users(
+        &engine.db,
+        &ListQuery {
+            search: Some("t2".into()),
+            ..ListQuery::default()
+        },
+        UserSort::DisplayName,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.total, 1);
+}
+
 fn strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
