@@ -204,11 +204,11 @@ impl Setup {
             .map_err(|e| format!("{}: {}", e.error, e.description))
     }
 
-    /// The ID token's claims, after checking its signature against the published JWKS, its
-    /// issuer and its audience.
-    async fn verified(&self, id_token: &str) -> Value {
+    /// The ID token's claims, if its signature verifies against the published JWKS (the key its
+    /// `kid` names) and its issuer and audience are this application's.
+    async fn checked(&self, id_token: &str) -> jsonwebtoken::errors::Result<Value> {
         let jwks = self.engine.oidc_jwks(&self.issuer).await.unwrap().unwrap();
-        let kid = jsonwebtoken::decode_header(id_token).unwrap().kid.unwrap();
+        let kid = jsonwebtoken::decode_header(id_token)?.kid.unwrap();
         let key = jwks["keys"]
             .as_array()
             .unwrap()
@@ -218,14 +218,29 @@ impl Setup {
         let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
             key["n"].as_str().unwrap(),
             key["e"].as_str().unwrap(),
-        )
-        .unwrap();
+        )?;
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.set_audience(&[self.issuer.application.to_string()]);
         validation.set_issuer(&[self.issuer.url()]);
-        jsonwebtoken::decode::<Value>(id_token, &decoding, &validation)
+        Ok(jsonwebtoken::decode::<Value>(id_token, &decoding, &validation)?.claims)
+    }
+
+    async fn verified(&self, id_token: &str) -> Value {
+        self.checked(id_token).await.unwrap()
+    }
+
+    async fn sign_ins(&self) -> Vec<engine::sso::sign_in_log::Entry> {
+        self.engine
+            .sign_in_logs(
+                &self.admin,
+                &Query {
+                    limit: 10,
+                    ..Query::default()
+                },
+            )
+            .await
             .unwrap()
-            .claims
+            .entries
     }
 }
 
@@ -240,7 +255,7 @@ async fn a_code_becomes_signed_tokens_once_for_the_client_that_proves_itself() {
     );
 
     let code = s.code(s.assigned).await;
-    // The wrong secret, the wrong verifier, the wrong redirect URI: refused, and each try
+    // A wrong secret is refused before the code is looked at; a wrong verifier or redirect URI
     // spends the code (it is taken once).
     let mut wrong = s.exchange(&code);
     wrong.client_secret = Some("not-the-secret".into());
@@ -290,16 +305,7 @@ async fn a_code_becomes_signed_tokens_once_for_the_client_that_proves_itself() {
     body["preferred_username"] = "admin@contoso.com".into();
     parts[1] =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap());
-    let jwks = s.engine.oidc_jwks(&s.issuer).await.unwrap().unwrap();
-    let key = &jwks["keys"][0];
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_audience(&[s.issuer.application.to_string()]);
-    assert!(jsonwebtoken::decode::<Value>(&parts.join("."), &decoding, &validation).is_err());
+    assert!(s.checked(&parts.join(".")).await.is_err());
 
     // UserInfo with the access token.
     let userinfo = s
@@ -327,20 +333,10 @@ async fn a_code_becomes_signed_tokens_once_for_the_client_that_proves_itself() {
     );
 
     // The sign-ins are in the log, protocol OpenID Connect.
-    let logs = s
-        .engine
-        .sign_in_logs(
-            &s.admin,
-            &Query {
-                limit: 10,
-                ..Query::default()
-            },
-        )
+    let entry = s
+        .sign_ins()
         .await
-        .unwrap();
-    let entry = logs
-        .entries
-        .iter()
+        .into_iter()
         .find(|e| e.user_principal_name == "adele@contoso.com")
         .unwrap();
     assert_eq!(entry.protocol, "OpenID Connect");
@@ -504,19 +500,9 @@ async fn requests_that_do_not_fit_the_registration_are_refused_where_it_is_safe(
         panic!("sent back: {refused:?}");
     };
     assert!(matches!(refusal, Refusal::NotAssigned { .. }));
-    let logs = s
-        .engine
-        .sign_in_logs(
-            &s.admin,
-            &Query {
-                limit: 10,
-                ..Query::default()
-            },
-        )
-        .await
-        .unwrap();
     assert!(
-        logs.entries
+        s.sign_ins()
+            .await
             .iter()
             .any(|e| Some(e.correlation_id) == correlation
                 && e.result == "Failure"
