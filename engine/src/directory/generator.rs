@@ -322,6 +322,14 @@ impl Engine {
         .await?;
         tx.commit().await?;
         self.feed.published(latest);
+        // A bulk load leaves PostgreSQL's planner without statistics until autovacuum's next
+        // ANALYZE, and the first searches after it without their indexes: take them now, as
+        // PostgreSQL advises after bulk loads. (SQLite plans without statistics.)
+        if matches!(self.db, crate::db::Pool::Postgres(_)) {
+            crate::db::query("ANALYZE users, groups, group_members")
+                .execute(&self.db)
+                .await?;
+        }
         Ok(Generated {
             users: u64::from(spec.users),
             groups: u64::from(spec.groups),
