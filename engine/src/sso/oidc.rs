@@ -1149,11 +1149,11 @@ mod tests {
         assert!(pkce_shaped(verifier));
         assert!(pkce_matches(
             verifier,
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbIFyVP-Xes8"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
         assert!(!pkce_matches(
             verifier,
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbIFyVP-Xes9"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
         ));
         assert!(!pkce_shaped("short"));
         assert!(!pkce_shaped(&"a".repeat(129)));
